@@ -18,3 +18,5 @@ pub mod model;
 pub mod number;
 pub mod pii;
 pub mod progress;
+pub mod q931;
+pub mod sip;
