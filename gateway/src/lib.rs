@@ -3,4 +3,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
+pub mod check;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod http;
+pub mod listeners;
+pub mod logging;
+pub mod metrics;

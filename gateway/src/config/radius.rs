@@ -1,0 +1,73 @@
+//! `radius:` RADIUS accounting (RFC 2866) and authorisation (RFC 2865).
+
+use super::host_port::check_host;
+use super::secret::Secret;
+use serde::Deserialize;
+use serde::de::{Deserializer, Error};
+use std::path::PathBuf;
+
+/// `radius:` optional; absent means no RADIUS.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Radius {
+    /// Servers, tried in order: the next one when a request times out `retries` times.
+    pub servers: Vec<RadiusServer>,
+    /// Seconds to wait for an answer before sending again. Default 3.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Retransmissions to one server before the next is tried. Default 3.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Accounting requests no server answered are kept here and sent again later, so
+    /// billing survives a RADIUS outage and a restart. Default `/var/lib/gateway/radius`.
+    #[serde(default = "default_spool")]
+    pub spool_directory: PathBuf,
+    /// NAS-Identifier sent in every request; default `general.node_name`.
+    #[serde(default)]
+    pub nas_identifier: Option<String>,
+}
+
+fn default_timeout() -> u64 {
+    3
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_spool() -> PathBuf {
+    PathBuf::from("/var/lib/gateway/radius")
+}
+
+/// One RADIUS server.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusServer {
+    /// Host name or IP address (no port: see `auth_port` and `acct_port`).
+    pub address: RadiusHost,
+    /// Shared secret (never logged).
+    pub secret: Secret,
+    /// Authorisation port (Access-Request); absent: not used for authorisation.
+    #[serde(default)]
+    pub auth_port: Option<u16>,
+    /// Accounting port (Accounting-Request Start/Stop); `null`: not used for
+    /// accounting. Default 1813.
+    #[serde(default = "default_acct_port")]
+    pub acct_port: Option<u16>,
+}
+
+fn default_acct_port() -> Option<u16> {
+    Some(1813)
+}
+
+/// A RADIUS server host: DNS name, IPv4 or IPv6 address (without brackets or port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RadiusHost(pub String);
+
+impl<'de> Deserialize<'de> for RadiusHost {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RadiusHost, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.parse::<std::net::IpAddr>().is_err() {
+            check_host(&s).map_err(|e| D::Error::custom(format!("{e} (give the ports apart)")))?;
+        }
+        Ok(RadiusHost(s))
+    }
+}

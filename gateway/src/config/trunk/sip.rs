@@ -1,0 +1,90 @@
+//! `kind: sip` trunks: a SIP peer (carrier, PBX, proxy).
+
+use crate::config::host_port::HostPort;
+use crate::config::listeners::SipTransport;
+use crate::config::media::Codec;
+use crate::config::secret::Secret;
+use serde::Deserialize;
+
+/// A SIP peer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipTrunk {
+    /// The peer: `"host:port"` or a list of them. Calls go to the first that answers;
+    /// requests from any of them are recognised as this trunk.
+    #[serde(deserialize_with = "crate::config::one_or_many::deserialize")]
+    pub remote: Vec<HostPort>,
+    /// Transport toward the peer: `udp`, `tcp` or `tls`. Default `udp`.
+    #[serde(default = "default_transport")]
+    pub transport: SipTransport,
+    /// Trust the peer's P-Asserted-Identity (RFC 3325): take the caller ID from it and
+    /// honour `Privacy: id`. Untrusted peers' PAI is ignored and removed. Default false.
+    #[serde(default)]
+    pub trusted: bool,
+    /// Register with the peer (a carrier that wants REGISTER); absent: no registration.
+    #[serde(default)]
+    pub register: Option<SipRegister>,
+    /// Digest credentials answered to the peer's 401/407 challenges (INVITE and REGISTER).
+    #[serde(default)]
+    pub auth: Option<SipAuth>,
+    /// Send OPTIONS every this many seconds and mark the trunk down when it goes
+    /// unanswered; absent: no keep-alive.
+    #[serde(default)]
+    pub options_ping_seconds: Option<u32>,
+    /// How DTMF is sent and expected: `rfc4733` (RTP events), `info` (SIP INFO) or
+    /// `inband` (tones in the audio). Default `rfc4733`.
+    #[serde(default)]
+    pub dtmf: SipDtmf,
+    /// Codecs for this trunk, most preferred first; absent: `media.codecs`.
+    #[serde(default)]
+    pub codecs: Option<Vec<Codec>>,
+}
+
+fn default_transport() -> SipTransport {
+    SipTransport::Udp
+}
+
+/// `register:` registration with the peer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipRegister {
+    /// User part of the registered address of record (often the trunk's main number).
+    pub user: String,
+    /// Requested registration lifetime in seconds; renewed before it runs out.
+    /// Default 3600.
+    #[serde(default = "default_expiry")]
+    pub expiry_seconds: u32,
+    /// Registrar, when it is not the (first) `remote`.
+    #[serde(default)]
+    pub registrar: Option<HostPort>,
+}
+
+fn default_expiry() -> u32 {
+    3600
+}
+
+/// `auth:` digest credentials.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipAuth {
+    /// Digest user name.
+    pub user: String,
+    /// Digest password (never logged).
+    pub password: Secret,
+    /// Answer only challenges of this realm; absent: any realm of this peer.
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+/// How DTMF crosses a SIP trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SipDtmf {
+    /// RFC 4733 telephone-event RTP packets.
+    #[default]
+    Rfc4733,
+    /// SIP INFO with `application/dtmf-relay`.
+    Info,
+    /// In-band tones in the audio.
+    Inband,
+}

@@ -1,0 +1,108 @@
+//! Checks of the single sections: general, listeners (TLS files), media, CDR, RADIUS.
+
+use super::check_codecs;
+use crate::config::cdr::FsyncPolicy;
+use crate::config::listeners::SipTransport;
+use crate::config::load::Loaded;
+use crate::config::names::check_name;
+use crate::config::path::FieldPath;
+use crate::config::report::Report;
+
+pub(super) fn check(l: &Loaded, report: &mut Report) {
+    let root = FieldPath::root();
+    if let Some(g) = &l.general
+        && let Err(e) = check_name(&g.node_name)
+    {
+        report.value(&root.key("general").key("node_name"), e);
+    }
+
+    if let Some(listeners) = &l.listeners {
+        let path = root.key("listeners").key("sip");
+        for (i, s) in listeners.sip.iter().enumerate() {
+            match (s.transport, &s.tls) {
+                (SipTransport::Tls, None) => report.value(
+                    &path.index(i),
+                    "a tls listener needs `tls: {certificate, private_key}`",
+                ),
+                (SipTransport::Udp | SipTransport::Tcp, Some(_)) => report.value(
+                    &path.index(i).key("tls"),
+                    format!(
+                        "`tls` files are only for transport tls, not {}",
+                        s.transport.name()
+                    ),
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    if let Some(m) = &l.media {
+        let path = root.key("media");
+        check_codecs(&m.codecs, &path.key("codecs"), report);
+        if !(10..=60).contains(&m.ptime_ms) || m.ptime_ms % 10 != 0 {
+            report.value(
+                &path.key("ptime_ms"),
+                "ptime_ms is 10, 20, 30, 40, 50 or 60",
+            );
+        }
+    }
+
+    if let Some(c) = &l.cdr {
+        let path = root.key("cdr");
+        if c.formats.is_empty() && report.intact(&path.key("formats")) {
+            report.value(
+                &path.key("formats"),
+                "at least one format is needed: csv, jsonl",
+            );
+        }
+        for (i, f) in c.formats.iter().enumerate() {
+            if c.formats[..i].contains(f) {
+                report.value(&path.key("formats").index(i), "format listed twice");
+            }
+        }
+        match (c.fsync, c.fsync_interval_seconds) {
+            (FsyncPolicy::Interval, Some(0)) => {
+                report.value(&path.key("fsync_interval_seconds"), "must be at least 1");
+            }
+            (FsyncPolicy::Always | FsyncPolicy::Never, Some(_)) => report.value(
+                &path.key("fsync_interval_seconds"),
+                "only meaningful with `fsync: interval`",
+            ),
+            _ => {}
+        }
+        let rotation = path.key("rotation");
+        if c.rotation.max_size_mib == Some(0) {
+            report.value(
+                &rotation.key("max_size_mib"),
+                "must be at least 1 (null: no limit)",
+            );
+        }
+        if c.rotation.interval_seconds == Some(0) {
+            report.value(
+                &rotation.key("interval_seconds"),
+                "must be at least 1 (null: no limit)",
+            );
+        }
+    }
+
+    if let Some(r) = &l.radius {
+        let path = root.key("radius");
+        if r.servers.is_empty() && report.intact(&path.key("servers")) {
+            report.value(&path.key("servers"), "at least one server is needed");
+        }
+        for (i, s) in r.servers.iter().enumerate() {
+            let sp = path.key("servers").index(i);
+            if s.auth_port.is_none() && s.acct_port.is_none() {
+                report.value(&sp, "give `auth_port`, `acct_port` or both");
+            }
+            for (key, port) in [("auth_port", s.auth_port), ("acct_port", s.acct_port)] {
+                if port == Some(0) {
+                    report.value(&sp.key(key), "port 0 is not allowed");
+                }
+            }
+        }
+        if r.timeout_seconds == 0 {
+            report.value(&path.key("timeout_seconds"), "must be at least 1");
+        }
+    }
+}

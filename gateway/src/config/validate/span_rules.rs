@@ -1,0 +1,89 @@
+//! Checks of `spans:`: names, framing and line code against the span type, drivers.
+
+use super::check_unique;
+use crate::config::load::Loaded;
+use crate::config::names::check_name;
+use crate::config::path::FieldPath;
+use crate::config::report::Report;
+use crate::config::spans::{LineCode, SpanDriver, SpanType};
+
+pub(super) fn check(l: &Loaded, report: &mut Report) {
+    let base = FieldPath::root().key("spans");
+    let names = l
+        .span_names
+        .iter()
+        .map(|(i, n)| (base.index(*i).key("name"), n.as_str()));
+    check_unique("span", names, report);
+
+    let mut dahdi: Vec<(u32, FieldPath)> = Vec::new();
+    for item in &l.spans {
+        let s = &item.value;
+        let path = base.index(item.index);
+        if let Err(e) = check_name(&s.name) {
+            report.value(&path.key("name"), e);
+        }
+        if !s.framing.fits(s.line) {
+            report.value(
+                &path.key("framing"),
+                format!(
+                    "framing {} is not for {} (e1: ccs, ccs-crc4, cas, cas-crc4; t1: esf, d4)",
+                    s.framing.name(),
+                    line_name(s.line)
+                ),
+            );
+        }
+        let code_ok = match s.line_code {
+            LineCode::Ami => true,
+            LineCode::Hdb3 => s.line == SpanType::E1,
+            LineCode::B8zs => s.line == SpanType::T1,
+        };
+        if !code_ok {
+            report.value(
+                &path.key("line_code"),
+                format!(
+                    "line code not for {} (e1: hdb3, ami; t1: b8zs, ami)",
+                    line_name(s.line)
+                ),
+            );
+        }
+        let dp = path.key("driver");
+        match &s.driver {
+            SpanDriver::Dahdi(d) => {
+                if d.span == 0 {
+                    report.value(&dp.key("span"), "DAHDI spans are numbered from 1");
+                } else if let Some((_, first)) = dahdi.iter().find(|(n, _)| *n == d.span) {
+                    let first = first.clone();
+                    report.value(
+                        &dp.key("span"),
+                        format!("DAHDI span {} is also used by {first}", d.span),
+                    );
+                } else {
+                    dahdi.push((d.span, path.clone()));
+                }
+            }
+            SpanDriver::Pseudowire(p) => {
+                if !(1..=64).contains(&p.frames_per_packet) {
+                    report.value(&dp.key("frames_per_packet"), "frames_per_packet is 1-64");
+                }
+                if !(1..=100).contains(&p.jitter_buffer_ms) {
+                    report.value(&dp.key("jitter_buffer_ms"), "jitter_buffer_ms is 1-100");
+                }
+                if p.remote.port() == 0 {
+                    report.value(&dp.key("remote"), "port 0 is not allowed");
+                }
+            }
+            SpanDriver::Test(t) => {
+                if t.socket.as_os_str().is_empty() {
+                    report.value(&dp.key("socket"), "a socket path is needed");
+                }
+            }
+        }
+    }
+}
+
+fn line_name(line: SpanType) -> &'static str {
+    match line {
+        SpanType::E1 => "e1",
+        SpanType::T1 => "t1",
+    }
+}

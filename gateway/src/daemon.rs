@@ -1,0 +1,209 @@
+//! `gatewayd run`: start-up, the signal loop (SIGHUP reload, SIGTERM/SIGINT drain) and
+//! shutdown.
+
+use crate::admission::{Admission, DrainOutcome};
+use crate::cli::RunArgs;
+use crate::config::{Config, ConfigError};
+use crate::listeners::{BindError, Context, ListenerSet, endpoints, sip_stub::SipStub};
+use crate::metrics::Metrics;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tracing::{error, info, warn};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error("configuration {file} is invalid ({count} error(s) above)")]
+    Config { file: String, count: usize },
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
+/// Runs the gateway until SIGTERM/SIGINT and the drain that follows; exit code 0 after a
+/// clean drain, 1 when it could not start.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let started = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)
+        .and_then(|rt| rt.block_on(Daemon::run(args.clone())));
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("gatewayd cannot start: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The signals the daemon acts on.
+struct Signals {
+    hangup: Signal,
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup())?,
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next SIGTERM or SIGINT, by name.
+    async fn stop(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
+
+struct Daemon {
+    args: RunArgs,
+    config: Config,
+    ctx: Arc<Context>,
+    listeners: ListenerSet,
+}
+
+impl Daemon {
+    async fn run(args: RunArgs) -> Result<(), StartError> {
+        // Installed first, so that a SIGTERM during start-up is a clean stop.
+        let mut signals = Signals::install().map_err(StartError::Signals)?;
+        let config = load(args.config.as_deref()).map_err(|(file, errors)| {
+            for e in &errors {
+                error!("{e}");
+            }
+            StartError::Config {
+                file,
+                count: errors.len(),
+            }
+        })?;
+        let metrics = Metrics::new();
+        let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
+        let ctx = Arc::new(Context {
+            metrics,
+            admission,
+            sip: SipStub::new(),
+        });
+        let mut daemon = Daemon {
+            listeners: ListenerSet::new(ctx.clone()),
+            args,
+            config,
+            ctx,
+        };
+        daemon.apply_redaction();
+        daemon
+            .listeners
+            .reconcile(&endpoints(&daemon.config))
+            .await?;
+        info!(
+            node = %daemon.config.general.node_name,
+            version = env!("CARGO_PKG_VERSION"),
+            config = %config_name(daemon.args.config.as_deref()),
+            redact_numbers = mapping::pii::redaction(),
+            "gatewayd ready"
+        );
+
+        let signal = loop {
+            tokio::select! {
+                _ = signals.hangup.recv() => daemon.reload().await,
+                _ = signals.terminate.recv() => break "SIGTERM",
+                _ = signals.interrupt.recv() => break "SIGINT",
+            }
+        };
+        daemon.drain(signal, &mut signals).await;
+        daemon.listeners.stop_all().await;
+        info!("gatewayd stopped");
+        Ok(())
+    }
+
+    /// SIGHUP: reloads the same file; a bad file, or listeners that cannot be bound,
+    /// leave the running configuration in place.
+    async fn reload(&mut self) {
+        let path = self.args.config.as_deref();
+        let new = match load(path) {
+            Ok(new) => new,
+            Err((file, errors)) => {
+                for e in &errors {
+                    error!("{e}");
+                }
+                error!(
+                    file,
+                    errors = errors.len(),
+                    "configuration reload refused; the running configuration stays"
+                );
+                self.ctx.metrics.reload(false);
+                return;
+            }
+        };
+        match self.listeners.reconcile(&endpoints(&new)).await {
+            Ok(changes) => {
+                self.config = new;
+                self.apply_redaction();
+                self.ctx.metrics.reload(true);
+                info!(
+                    file = %config_name(path),
+                    listeners_added = changes.added.len(),
+                    listeners_removed = changes.removed.len(),
+                    "configuration reloaded"
+                );
+            }
+            Err(e) => {
+                self.ctx.metrics.reload(false);
+                error!("configuration reload refused: {e}; the running configuration stays");
+            }
+        }
+    }
+
+    /// Stops admitting calls and waits for live ones, up to the drain timeout; a second
+    /// SIGTERM/SIGINT cuts the wait short.
+    async fn drain(&self, signal: &str, signals: &mut Signals) {
+        let admission = &self.ctx.admission;
+        admission.begin_drain();
+        let timeout = Duration::from_secs(self.config.general.drain_timeout_seconds);
+        info!(
+            signal,
+            active_calls = admission.active(),
+            timeout_seconds = timeout.as_secs(),
+            "draining: no new calls"
+        );
+        tokio::select! {
+            outcome = admission.drained(timeout) => match outcome {
+                DrainOutcome::Idle => info!("drained: no live calls"),
+                DrainOutcome::TimedOut { remaining } => {
+                    warn!(remaining, "drain timeout reached; clearing the remaining calls");
+                }
+            },
+            second = signals.stop() => {
+                warn!(signal = second, active_calls = admission.active(), "stopping without waiting for live calls");
+            }
+        }
+    }
+
+    fn apply_redaction(&self) {
+        mapping::pii::set_redaction(self.config.general.redact_numbers && !self.args.no_redact);
+    }
+}
+
+/// Loads `path`, or the embedded default without one.
+fn load(path: Option<&Path>) -> Result<Config, (String, Vec<ConfigError>)> {
+    match path {
+        Some(p) => Config::load(p).map_err(|e| (p.display().to_string(), e)),
+        None => Config::parse("<embedded>", crate::config::EMBEDDED_DEFAULT)
+            .map_err(|e| ("<embedded>".to_owned(), e)),
+    }
+}
+
+fn config_name(path: Option<&Path>) -> String {
+    path.map_or_else(|| "<embedded>".to_owned(), |p| p.display().to_string())
+}

@@ -1,0 +1,294 @@
+//! Every Prometheus metric of the gateway, declared in one place (DESIGN.md practice 12).
+//!
+//! Names follow the Prometheus conventions: the `gateway_` prefix, `_total` on counters,
+//! base units (`_seconds`). Label sets that make sense are created at start so their
+//! series exist at 0 before the first event. [`Metrics::new`] is the one function that
+//! registers them; `/metrics` serves [`Metrics::encode`].
+
+use prometheus::{
+    Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use std::time::Instant;
+
+/// The legs a call can enter or leave by (`ingress` / `egress` labels).
+pub const LEGS: [&str; 3] = ["sip", "h323", "tdm"];
+
+/// How a call ended (`outcome` label of `gateway_calls_total`).
+pub const CALL_OUTCOMES: [&str; 5] = ["answered", "busy", "no_answer", "rejected", "failed"];
+
+/// Signalling protocols counted in `gateway_messages_total` / `gateway_decode_errors_total`.
+pub const PROTOCOLS: [&str; 2] = ["sip", "h225"];
+
+/// SIP request `type` labels: the methods of RFC 3261 and its extensions, and `other`
+/// for any other method.
+pub const SIP_METHODS: [&str; 15] = [
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "INFO",
+    "INVITE",
+    "MESSAGE",
+    "NOTIFY",
+    "OPTIONS",
+    "PRACK",
+    "PUBLISH",
+    "REFER",
+    "REGISTER",
+    "SUBSCRIBE",
+    "UPDATE",
+    "other",
+];
+
+/// SIP response `type` labels: the status classes of RFC 3261 §21.
+pub const SIP_STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"];
+
+/// H.225.0 message types (`type` label). Until the H.323 leg decodes Q.931, a frame is a `tpkt`.
+pub const H225_TYPES: [&str; 1] = ["tpkt"];
+
+/// Message direction (`direction` label).
+pub const DIRECTIONS: [&str; 2] = ["in", "out"];
+
+/// Buckets of `gateway_call_setup_seconds`: from the ingress Setup/INVITE to the answer.
+const CALL_SETUP_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0,
+];
+
+/// The gateway's metrics and the one registry that holds them.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    started: Instant,
+    /// `gateway_build_info{version,commit}`: always 1.
+    pub build_info: IntGaugeVec,
+    /// `gateway_uptime_seconds`: seconds since the process started (set at each scrape).
+    pub uptime_seconds: Gauge,
+    /// `gateway_config_reloads_total{result="ok|failed"}`.
+    pub config_reloads: IntCounterVec,
+    /// `gateway_calls_total{ingress,egress,outcome}`: finished calls.
+    pub calls: IntCounterVec,
+    /// `gateway_active_calls`: calls admitted and not yet ended.
+    pub active_calls: IntGauge,
+    /// `gateway_call_setup_seconds{ingress,egress}`: time from ingress setup to answer.
+    pub call_setup_seconds: HistogramVec,
+    /// `gateway_messages_total{protocol,type,direction}`: signalling messages.
+    pub messages: IntCounterVec,
+    /// `gateway_decode_errors_total{protocol}`: input that could not be decoded.
+    pub decode_errors: IntCounterVec,
+    /// `gateway_draining`: 1 from SIGTERM until exit.
+    pub draining: IntGauge,
+}
+
+impl Metrics {
+    /// Creates every metric, registers it, and pre-initialises the label sets.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let m = Metrics {
+            started: Instant::now(),
+            build_info: IntGaugeVec::new(
+                Opts::new("gateway_build_info", "Build of the running gatewayd; always 1."),
+                &["version", "commit"],
+            )
+            .expect(VALID),
+            uptime_seconds: Gauge::new(
+                "gateway_uptime_seconds",
+                "Seconds since gatewayd started.",
+            )
+            .expect(VALID),
+            config_reloads: IntCounterVec::new(
+                Opts::new(
+                    "gateway_config_reloads_total",
+                    "Configuration reloads (SIGHUP) by result.",
+                ),
+                &["result"],
+            )
+            .expect(VALID),
+            calls: IntCounterVec::new(
+                Opts::new(
+                    "gateway_calls_total",
+                    "Finished calls by ingress leg, egress leg and outcome.",
+                ),
+                &["ingress", "egress", "outcome"],
+            )
+            .expect(VALID),
+            active_calls: IntGauge::new(
+                "gateway_active_calls",
+                "Calls admitted and not yet ended.",
+            )
+            .expect(VALID),
+            call_setup_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "gateway_call_setup_seconds",
+                    "Time from the ingress setup (INVITE / Setup / IAM / seizure) to the answer.",
+                )
+                .buckets(CALL_SETUP_BUCKETS.to_vec()),
+                &["ingress", "egress"],
+            )
+            .expect(VALID),
+            messages: IntCounterVec::new(
+                Opts::new(
+                    "gateway_messages_total",
+                    "Signalling messages by protocol, type (SIP method or status class) and direction.",
+                ),
+                &["protocol", "type", "direction"],
+            )
+            .expect(VALID),
+            decode_errors: IntCounterVec::new(
+                Opts::new(
+                    "gateway_decode_errors_total",
+                    "Signalling input that could not be decoded, by protocol.",
+                ),
+                &["protocol"],
+            )
+            .expect(VALID),
+            draining: IntGauge::new(
+                "gateway_draining",
+                "1 while draining after SIGTERM (no new calls), else 0.",
+            )
+            .expect(VALID),
+            registry,
+        };
+        m.register_all();
+        m.preinitialise();
+        m
+    }
+
+    /// The one place that registers the metrics above.
+    fn register_all(&self) {
+        let all: [Box<dyn prometheus::core::Collector>; 9] = [
+            Box::new(self.build_info.clone()),
+            Box::new(self.uptime_seconds.clone()),
+            Box::new(self.config_reloads.clone()),
+            Box::new(self.calls.clone()),
+            Box::new(self.active_calls.clone()),
+            Box::new(self.call_setup_seconds.clone()),
+            Box::new(self.messages.clone()),
+            Box::new(self.decode_errors.clone()),
+            Box::new(self.draining.clone()),
+        ];
+        for c in all {
+            // Names are distinct constants of this file; a clash is a bug caught by the tests.
+            self.registry.register(c).expect("metric names are unique");
+        }
+    }
+
+    /// Creates the label sets whose series should exist at 0.
+    fn preinitialise(&self) {
+        let commit = option_env!("GATEWAY_GIT_COMMIT").unwrap_or("unknown");
+        self.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), commit])
+            .set(1);
+        for result in ["ok", "failed"] {
+            self.config_reloads.with_label_values(&[result]);
+        }
+        for ingress in LEGS {
+            for egress in LEGS {
+                self.call_setup_seconds
+                    .with_label_values(&[ingress, egress]);
+                for outcome in CALL_OUTCOMES {
+                    self.calls.with_label_values(&[ingress, egress, outcome]);
+                }
+            }
+        }
+        for direction in DIRECTIONS {
+            for t in SIP_METHODS.iter().chain(&SIP_STATUS_CLASSES) {
+                self.messages.with_label_values(&["sip", t, direction]);
+            }
+            for t in H225_TYPES {
+                self.messages.with_label_values(&["h225", t, direction]);
+            }
+        }
+        for p in PROTOCOLS {
+            self.decode_errors.with_label_values(&[p]);
+        }
+    }
+
+    /// Counts one signalling message.
+    pub fn message(&self, protocol: &str, kind: &str, direction: &str) {
+        self.messages
+            .with_label_values(&[protocol, kind, direction])
+            .inc();
+    }
+
+    /// Counts one undecodable input.
+    pub fn decode_error(&self, protocol: &str) {
+        self.decode_errors.with_label_values(&[protocol]).inc();
+    }
+
+    /// Counts one configuration reload.
+    pub fn reload(&self, ok: bool) {
+        self.config_reloads
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every metric (format 0.0.4).
+    pub fn encode(&self) -> String {
+        self.uptime_seconds
+            .set(self.started.elapsed().as_secs_f64());
+        let mut out = String::new();
+        // Encoding into a String only fails on invalid metric families, which
+        // `register_all` would have refused.
+        TextEncoder::new()
+            .encode_utf8(&self.registry.gather(), &mut out)
+            .expect("registered metrics encode");
+        out
+    }
+
+    /// The registry, for collectors added by other modules later.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// `expect` message for constructing a metric: names, help texts and label names are
+/// constants of this file, valid by the tests below.
+const VALID: &str = "metric definition is valid";
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_required_series_is_exposed() {
+        let text = Metrics::new().encode();
+        for needle in [
+            "gateway_build_info{commit=",
+            "gateway_uptime_seconds ",
+            "gateway_config_reloads_total{result=\"ok\"} 0",
+            "gateway_config_reloads_total{result=\"failed\"} 0",
+            "gateway_calls_total{egress=\"tdm\",ingress=\"sip\",outcome=\"answered\"} 0",
+            "gateway_active_calls 0",
+            "gateway_call_setup_seconds_bucket{egress=\"sip\",ingress=\"h323\",le=\"1\"} 0",
+            "gateway_messages_total{direction=\"in\",protocol=\"sip\",type=\"INVITE\"} 0",
+            "gateway_messages_total{direction=\"in\",protocol=\"h225\",type=\"tpkt\"} 0",
+            "gateway_decode_errors_total{protocol=\"sip\"} 0",
+            "gateway_draining 0",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn counters_count() {
+        let m = Metrics::new();
+        m.message("sip", "OPTIONS", "in");
+        m.decode_error("h225");
+        m.reload(false);
+        let text = m.encode();
+        assert!(text.contains(
+            "gateway_messages_total{direction=\"in\",protocol=\"sip\",type=\"OPTIONS\"} 1"
+        ));
+        assert!(text.contains("gateway_decode_errors_total{protocol=\"h225\"} 1"));
+        assert!(text.contains("gateway_config_reloads_total{result=\"failed\"} 1"));
+    }
+}
