@@ -12,3 +12,4 @@ pub mod http;
 pub mod listeners;
 pub mod logging;
 pub mod metrics;
+pub mod sip;

@@ -2,14 +2,12 @@
 //! Cisco backhaul) and the single-packet seeds, and checks every message re-encodes to
 //! the same bytes. Skips, saying so, when `../shared` is not there.
 
-mod q931_pcap;
-
 use std::path::Path;
 
+use capture_kit::*;
 use mapping::progress::ProgressDescription;
 use mapping::q931::ies::{ChannelId, ProgressIndicator};
 use mapping::q931::{Dialect, Message, MessageType};
-use q931_pcap::*;
 
 /// Decodes and re-encodes; panics with context when either step fails.
 fn round_trip(file: &str, bytes: &[u8], dialect: Dialect) -> Message {

@@ -1,9 +1,9 @@
-//! Minimal packet parsing for the Q.931 capture tests: pcap/pcapng via pcap-file, link
-//! layers (Ethernet, raw IP, Linux SLL/SLL2, Linux LAPD, Wireshark upper PDU), IPv4/IPv6,
-//! TCP with per-direction reassembly, and the framings Q.931 travels in (TPKT for H.225.0,
-//! the Cisco PRI backhaul header, LAPD UI/I frames).
-
-#![allow(dead_code)]
+//! Test support for the decoder and replay tests: minimal packet parsing of captures.
+//!
+//! pcap/pcapng via pcap-file, link layers (Ethernet, raw IP, Linux SLL/SLL2, Linux LAPD,
+//! Wireshark upper PDU), IPv4/IPv6, UDP, TCP with per-direction reassembly, and the
+//! framings Q.931 travels in (TPKT for H.225.0, the Cisco PRI backhaul header, LAPD UI/I
+//! frames). Test code: a malformed capture file panics with its name.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,17 +13,31 @@ use std::path::{Path, PathBuf};
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 
-/// `../shared/captures` style folder under the workspace's parent, if present.
+/// A folder of `../shared/` beside the checkout (e.g. `captures`, `corpora`), if present.
+/// `GATEWAY_SHARED_DIR` overrides where `shared/` is.
 pub fn shared_dir(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(sub);
+    let base = match std::env::var_os("GATEWAY_SHARED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let dir = base.join(sub);
     dir.is_dir().then_some(dir)
 }
 
-/// One captured frame: link type and bytes.
+/// `shared_dir(sub)`, or prints a clear skip line for `test` and returns `None`.
+pub fn shared_dir_or_skip(sub: &str, test: &str) -> Option<PathBuf> {
+    let dir = shared_dir(sub);
+    if dir.is_none() {
+        println!("SKIPPED {test}: ../shared/{sub} not found (set GATEWAY_SHARED_DIR)");
+    }
+    dir
+}
+
+/// One captured frame: link type, capture timestamp and bytes.
 pub struct Frame {
     pub linktype: u32,
+    /// Time since the Unix epoch, as captured.
+    pub ts: std::time::Duration,
     pub data: Vec<u8>,
 }
 
@@ -37,11 +51,15 @@ pub fn read_frames(path: &Path) -> Vec<Frame> {
     if bytes.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) {
         let mut reader = PcapNgReader::new(&bytes[..]).expect("pcapng header");
         loop {
-            let (iface, data) = match reader.next_block() {
+            let (iface, ts, data) = match reader.next_block() {
                 None => break,
                 Some(Err(e)) => panic!("{}: {e}", path.display()),
-                Some(Ok(Block::EnhancedPacket(epb))) => (epb.interface_id, epb.data.to_vec()),
-                Some(Ok(Block::SimplePacket(spb))) => (0, spb.data.to_vec()),
+                Some(Ok(Block::EnhancedPacket(epb))) => {
+                    (epb.interface_id, epb.timestamp, epb.data.to_vec())
+                }
+                Some(Ok(Block::SimplePacket(spb))) => {
+                    (0, std::time::Duration::ZERO, spb.data.to_vec())
+                }
                 Some(Ok(_)) => continue,
             };
             let linktype = reader
@@ -49,7 +67,7 @@ pub fn read_frames(path: &Path) -> Vec<Frame> {
                 .get(iface as usize)
                 .map(|i| u32::from(i.linktype))
                 .expect("packet names a known interface");
-            frames.push(Frame { linktype, data });
+            frames.push(Frame { linktype, ts, data });
         }
     } else {
         let mut reader = PcapReader::new(&bytes[..]).expect("pcap header");
@@ -58,6 +76,7 @@ pub fn read_frames(path: &Path) -> Vec<Frame> {
             let p = p.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             frames.push(Frame {
                 linktype,
+                ts: p.timestamp,
                 data: p.data.to_vec(),
             });
         }
@@ -132,6 +151,41 @@ pub fn transport_of(ip: &[u8]) -> Option<Transport<'_>> {
         }
         _ => None,
     }
+}
+
+/// A UDP datagram.
+pub struct Datagram<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    pub payload: &'a [u8],
+}
+
+/// Parses a UDP header (the length field bounds the payload).
+pub fn udp_of(t: &[u8]) -> Option<Datagram<'_>> {
+    let len = usize::from(u16::from_be_bytes(t.get(4..6)?.try_into().ok()?));
+    Some(Datagram {
+        sport: u16::from_be_bytes(t.get(0..2)?.try_into().ok()?),
+        dport: u16::from_be_bytes(t.get(2..4)?.try_into().ok()?),
+        payload: t.get(8..len.clamp(8, t.len()))?,
+    })
+}
+
+/// Every UDP datagram of a capture with its frame's timestamp, addresses and ports.
+pub fn udp_datagrams(frames: &[Frame]) -> Vec<(std::time::Duration, FlowKey, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in frames {
+        let Some(t) = ip_of(f.linktype, &f.data).and_then(transport_of) else {
+            continue;
+        };
+        if t.proto != 17 {
+            continue;
+        }
+        if let Some(d) = udp_of(t.payload) {
+            let key = (t.src.clone(), d.sport, t.dst.clone(), d.dport);
+            out.push((f.ts, key, d.payload.to_vec()));
+        }
+    }
+    out
 }
 
 /// A TCP segment.

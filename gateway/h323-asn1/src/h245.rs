@@ -1,0 +1,1 @@
+//! H.245 (MULTIMEDIA-SYSTEM-CONTROL): the control protocol messages.

@@ -1,0 +1,1 @@
+//! SIP messages (RFC 3261 §7, §20, §25): parsing, typed header access, serialisation.

@@ -1,0 +1,6 @@
+//! The SIP leg: messages, SDP, transactions, dialogs, registrar (RFC 3261 and friends).
+//!
+//! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
+
+pub mod message;
+pub mod sdp;
