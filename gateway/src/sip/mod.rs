@@ -3,5 +3,6 @@
 //! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
 
 pub mod message;
+pub mod digest;
 pub mod sdp;
 pub mod transaction;
