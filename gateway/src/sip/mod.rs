@@ -4,5 +4,6 @@
 
 pub mod message;
 pub mod digest;
+pub mod registrar;
 pub mod sdp;
 pub mod transaction;
