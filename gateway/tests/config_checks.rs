@@ -99,7 +99,7 @@ fn unknown_sections_point_at_their_key() {
     assert_errors(
         "trunk: []\n",
         &[
-            "t.yaml:6:1: trunk: unknown section `trunk`, expected one of: general, listeners, metrics, media, spans, trunks, routes, cdr, radius",
+            "t.yaml:6:1: trunk: unknown section `trunk`, expected one of: general, listeners, metrics, media, sip, spans, trunks, routes, cdr, radius",
         ],
     );
 }
@@ -309,4 +309,33 @@ trunks:
     let got = errors(&format!("{BASE}{bad}"));
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].starts_with("t.yaml:7:"), "{got:?}");
+}
+
+#[test]
+fn sip_trunks_of_registered_users() {
+    assert_errors(
+        "trunks:\n  - name: phones\n    kind: sip\n    users:\n      - { name: \"3000\", password: pw }\n",
+        &[],
+    );
+    assert_errors(
+        "trunks:\n  - name: phones\n    kind: sip\n    users:\n      - { name: \"3000\", password: pw }\n      - { name: \"3000\", password: pw2 }\n      - { name: \"a b\", password: pw }\n  - { name: empty, kind: sip }\n",
+        &[
+            "t.yaml:11:17: trunks[0].users[1].name: duplicate user name `3000` (first used by trunks[0].users[0])",
+            "t.yaml:12:17: trunks[0].users[2].name: a user name must be a non-empty SIP user part (RFC 3261 §25.1 unreserved characters)",
+            "t.yaml:13:5: trunks[1].remote: a sip trunk needs at least one remote address, or registered `users`",
+        ],
+    );
+}
+
+#[test]
+fn sip_timers_and_registrar_limits_are_ordered() {
+    assert_errors(
+        "sip:\n  timers: { t1_ms: 500, t2_ms: 400 }\n  max_message_bytes: 100\n  registrar: { min_expires_seconds: 600, max_expires_seconds: 300 }\n",
+        &[
+            "t.yaml:7:32: sip.timers.t2_ms: T2 must not be shorter than T1",
+            "t.yaml:8:22: sip.max_message_bytes: must be at least 1500 octets (RFC 3261 §18.1.1)",
+            "t.yaml:9:14: sip.registrar.default_expires_seconds: must lie between min_expires_seconds and max_expires_seconds",
+            "t.yaml:9:63: sip.registrar.max_expires_seconds: must not be shorter than min_expires_seconds",
+        ],
+    );
 }

@@ -37,7 +37,7 @@ fn the_embedded_default_validates_and_binds_loopback_only() {
 fn the_example_validates() {
     let c = parse("gateway.example.yaml", EXAMPLE);
     let kinds: Vec<&str> = c.trunks.iter().map(|t| t.params.kind()).collect();
-    assert_eq!(kinds, ["sip", "sip", "h323", "pri", "ss7", "r2"]);
+    assert_eq!(kinds, ["sip", "sip", "sip", "h323", "pri", "ss7", "r2"]);
     assert_eq!(c.spans.len(), 3);
     assert!(matches!(c.spans[2].driver, SpanDriver::Pseudowire(_)));
     assert_eq!(c.listeners.ras.len(), 1);

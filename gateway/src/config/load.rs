@@ -11,6 +11,7 @@ use super::path::FieldPath;
 use super::radius::Radius;
 use super::report::Report;
 use super::routes::{self, LoadedRoutes};
+use super::sip::Sip;
 use super::spans::{self, Span};
 use super::tagged::{raw_string, take};
 use super::trunk::{self, Trunk};
@@ -23,6 +24,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "listeners",
     "metrics",
     "media",
+    "sip",
     "spans",
     "trunks",
     "routes",
@@ -46,6 +48,7 @@ pub(crate) struct Loaded {
     pub listeners: Option<Listeners>,
     pub metrics: Option<Metrics>,
     pub media: Option<Media>,
+    pub sip: Option<Sip>,
     pub cdr: Option<Cdr>,
     pub radius: Option<Radius>,
     pub spans: Vec<Item<Span>>,
@@ -90,6 +93,7 @@ pub(crate) fn load(mut root: Value, report: &mut Report) -> Loaded {
     out.listeners = required(&mut root, "listeners", report);
     out.metrics = required(&mut root, "metrics", report);
     out.media = optional(&mut root, "media", report).or_else(|| Some(Media::default()));
+    out.sip = optional(&mut root, "sip", report).or_else(|| Some(Sip::default()));
     out.cdr = optional(&mut root, "cdr", report).or_else(|| Some(Cdr::default()));
     out.radius = optional(&mut root, "radius", report);
 

@@ -41,6 +41,7 @@ mod radius;
 mod report;
 mod routes;
 mod secret;
+mod sip;
 mod source_map;
 mod spans;
 mod tagged;
@@ -65,6 +66,7 @@ pub use routes::{
     CallerId, CallerPresentation, NumberMatch, Rewrite, RouteMatch, RouteRule, RouteTables,
 };
 pub use secret::Secret;
+pub use sip::{RegistrarLimits, Sip, SipTimers};
 pub use spans::{
     ClockSource, DahdiDriver, Framing, LineCode, PseudowireDriver, PseudowireProtocol, Span,
     SpanDriver, SpanType, TestDriver,
@@ -72,7 +74,7 @@ pub use spans::{
 pub use trunk::{
     DEFAULT_ROUTE_TABLE, Gatekeeper, H323Dtmf, H323Trunk, Law, NetworkIndicator, PriSide,
     PriSwitch, PriTrunk, R2Category, R2Trunk, R2Variant, SipAuth, SipDtmf, SipRegister, SipTrunk,
-    Ss7Circuits, Ss7Link, Ss7Trunk, Ss7Variant, Trunk, TrunkParams,
+    SipUser, Ss7Circuits, Ss7Link, Ss7Trunk, Ss7Variant, Trunk, TrunkParams,
 };
 
 /// The embedded default configuration: binds only to 127.0.0.1.
@@ -89,6 +91,8 @@ pub struct Config {
     pub metrics: Metrics,
     /// `media:` RTP ports and codecs.
     pub media: Media,
+    /// `sip:` SIP stack settings.
+    pub sip: Sip,
     /// `spans:` E1/T1 lines.
     pub spans: Vec<Span>,
     /// `trunks:` peers and lines.
@@ -191,6 +195,7 @@ fn assemble(l: load::Loaded) -> Option<Config> {
         listeners: l.listeners?,
         metrics: l.metrics?,
         media: l.media?,
+        sip: l.sip?,
         spans: l.spans.into_iter().map(|i| i.value).collect(),
         trunks: l.trunks.into_iter().map(|i| i.value).collect(),
         routes: l.routes.into_tables(),

@@ -2,8 +2,8 @@
 //!
 //! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
 
-pub mod message;
 pub mod digest;
+pub mod message;
 pub mod registrar;
 pub mod sdp;
 pub mod transaction;

@@ -17,7 +17,7 @@ mod ss7;
 pub use h323::{Gatekeeper, H323Dtmf, H323Trunk};
 pub use pri::{Law, PriSide, PriSwitch, PriTrunk};
 pub use r2::{R2Category, R2Trunk, R2Variant};
-pub use sip::{SipAuth, SipDtmf, SipRegister, SipTrunk};
+pub use sip::{SipAuth, SipDtmf, SipRegister, SipTrunk, SipUser};
 pub use ss7::{NetworkIndicator, Ss7Circuits, Ss7Link, Ss7Trunk, Ss7Variant};
 
 use super::collect::collect;

@@ -11,9 +11,19 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct SipTrunk {
     /// The peer: `"host:port"` or a list of them. Calls go to the first that answers;
-    /// requests from any of them are recognised as this trunk.
-    #[serde(deserialize_with = "crate::config::one_or_many::deserialize")]
+    /// requests from any of them are recognised as this trunk. May be left out on a
+    /// trunk of registered `users` (phones), which is reached through their registrations.
+    #[serde(default, deserialize_with = "crate::config::one_or_many::deserialize")]
     pub remote: Vec<HostPort>,
+    /// Phones and soft clients that register with the gateway's registrar as this trunk:
+    /// their REGISTER and INVITE are challenged (digest, RFC 7616) with these passwords,
+    /// their calls come in on this trunk, and calls routed to this trunk go to the
+    /// registered contacts of the called user.
+    #[serde(default)]
+    pub users: Vec<SipUser>,
+    /// Digest realm of the challenges to `users`. Default: `general.node_name`.
+    #[serde(default)]
+    pub realm: Option<String>,
     /// Transport toward the peer: `udp`, `tcp` or `tls`. Default `udp`.
     #[serde(default = "default_transport")]
     pub transport: SipTransport,
@@ -74,6 +84,16 @@ pub struct SipAuth {
     /// Answer only challenges of this realm; absent: any realm of this peer.
     #[serde(default)]
     pub realm: Option<String>,
+}
+
+/// A user of the registrar.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipUser {
+    /// User name: the user part of the address of record and the digest user name.
+    pub name: String,
+    /// Digest password (never logged).
+    pub password: Secret,
 }
 
 /// How DTMF crosses a SIP trunk.

@@ -16,6 +16,10 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
         report.value(&root.key("general").key("node_name"), e);
     }
 
+    if let Some(sip) = &l.sip {
+        check_sip(sip, &root.key("sip"), report);
+    }
+
     if let Some(listeners) = &l.listeners {
         let path = root.key("listeners").key("sip");
         for (i, s) in listeners.sip.iter().enumerate() {
@@ -104,5 +108,51 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
         if r.timeout_seconds == 0 {
             report.value(&path.key("timeout_seconds"), "must be at least 1");
         }
+    }
+}
+
+/// `sip:`: timers in order (RFC 3261 §17.1.2.2 needs T1 <= T2), registrar limits in order.
+fn check_sip(sip: &crate::config::sip::Sip, path: &FieldPath, report: &mut Report) {
+    let t = &sip.timers;
+    let timers = path.key("timers");
+    if t.t1_ms == 0 {
+        report.value(&timers.key("t1_ms"), "T1 must be at least 1 ms");
+    }
+    if t.t2_ms < t.t1_ms {
+        report.value(&timers.key("t2_ms"), "T2 must not be shorter than T1");
+    }
+    if t.t4_ms == 0 {
+        report.value(&timers.key("t4_ms"), "T4 must be at least 1 ms");
+    }
+    if sip.max_message_bytes < 1500 {
+        report.value(
+            &path.key("max_message_bytes"),
+            "must be at least 1500 octets (RFC 3261 §18.1.1)",
+        );
+    }
+    let r = &sip.registrar;
+    let reg = path.key("registrar");
+    if r.min_expires_seconds == 0 {
+        report.value(&reg.key("min_expires_seconds"), "must be at least 1");
+    }
+    if r.max_expires_seconds < r.min_expires_seconds {
+        report.value(
+            &reg.key("max_expires_seconds"),
+            "must not be shorter than min_expires_seconds",
+        );
+    }
+    if r.default_expires_seconds < r.min_expires_seconds
+        || r.default_expires_seconds > r.max_expires_seconds
+    {
+        report.value(
+            &reg.key("default_expires_seconds"),
+            "must lie between min_expires_seconds and max_expires_seconds",
+        );
+    }
+    if r.max_contacts == 0 {
+        report.value(&reg.key("max_contacts"), "must be at least 1");
+    }
+    if r.nonce_lifetime_seconds == 0 {
+        report.value(&reg.key("nonce_lifetime_seconds"), "must be at least 1");
     }
 }

@@ -69,11 +69,31 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn sip(&mut self, s: &SipTrunk) {
-        if s.remote.is_empty() && self.report.intact(&self.path.key("remote")) {
+        if s.remote.is_empty() && s.users.is_empty() && self.report.intact(&self.path.key("remote"))
+        {
             self.report.value(
                 &self.path.key("remote"),
-                "at least one remote address is needed",
+                "a sip trunk needs at least one remote address, or registered `users`",
             );
+        }
+        let users = s
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (self.path.key("users").index(i).key("name"), u.name.as_str()));
+        check_unique("user", users, self.report);
+        for (i, u) in s.users.iter().enumerate() {
+            let bad = u.name.is_empty()
+                || !u
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c));
+            if bad {
+                self.report.value(
+                    &self.path.key("users").index(i).key("name"),
+                    "a user name must be a non-empty SIP user part (RFC 3261 §25.1 unreserved characters)",
+                );
+            }
         }
         if s.options_ping_seconds == Some(0) {
             self.report.value(
