@@ -4,7 +4,8 @@
 use crate::admission::{Admission, DrainOutcome};
 use crate::cli::RunArgs;
 use crate::config::{Config, ConfigError};
-use crate::listeners::{BindError, Context, ListenerSet, endpoints, sip_stub::SipStub};
+use crate::listeners::sip::SipHandle;
+use crate::listeners::{BindError, Context, ListenerSet, endpoints};
 use crate::metrics::Metrics;
 use std::path::Path;
 use std::process::ExitCode;
@@ -90,10 +91,11 @@ impl Daemon {
         })?;
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
+        let sip = SipHandle::spawn(&config, metrics.clone());
         let ctx = Arc::new(Context {
             metrics,
             admission,
-            sip: SipStub::new(),
+            sip,
         });
         let mut daemon = Daemon {
             listeners: ListenerSet::new(ctx.clone()),
@@ -148,6 +150,7 @@ impl Daemon {
         };
         match self.listeners.reconcile(&endpoints(&new)).await {
             Ok(changes) => {
+                self.ctx.sip.reconfigure(&new).await;
                 self.config = new;
                 self.apply_redaction();
                 self.ctx.metrics.reload(true);
@@ -170,6 +173,7 @@ impl Daemon {
     async fn drain(&self, signal: &str, signals: &mut Signals) {
         let admission = &self.ctx.admission;
         admission.begin_drain();
+        self.ctx.sip.set_draining(true).await;
         let timeout = Duration::from_secs(self.config.general.drain_timeout_seconds);
         info!(
             signal,

@@ -147,7 +147,6 @@ fn respond(head: &[u8], ctx: &Context) -> Response {
 mod tests {
     use super::*;
     use crate::admission::Admission;
-    use crate::listeners::sip_stub::SipStub;
     use crate::metrics::Metrics;
 
     fn ctx() -> Context {
@@ -156,7 +155,7 @@ mod tests {
         Context {
             metrics,
             admission,
-            sip: SipStub::new(),
+            sip: crate::listeners::sip::SipHandle::detached(),
         }
     }
 

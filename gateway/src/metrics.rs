@@ -6,8 +6,8 @@
 //! registers them; `/metrics` serves [`Metrics::encode`].
 
 use prometheus::{
-    Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::time::Instant;
 
@@ -77,6 +77,10 @@ pub struct Metrics {
     pub decode_errors: IntCounterVec,
     /// `gateway_draining`: 1 from SIGTERM until exit.
     pub draining: IntGauge,
+    /// `gateway_sip_registrations`: users with at least one live registration.
+    pub sip_registrations: IntGauge,
+    /// `gateway_sip_auth_failures_total`: digest credentials missing, wrong or stale.
+    pub sip_auth_failures: IntCounter,
 }
 
 impl Metrics {
@@ -146,6 +150,16 @@ impl Metrics {
                 "1 while draining after SIGTERM (no new calls), else 0.",
             )
             .expect(VALID),
+            sip_registrations: IntGauge::new(
+                "gateway_sip_registrations",
+                "SIP users with at least one live registration at the registrar.",
+            )
+            .expect(VALID),
+            sip_auth_failures: IntCounter::new(
+                "gateway_sip_auth_failures_total",
+                "SIP requests whose digest credentials were missing, wrong or stale.",
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -155,7 +169,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 9] = [
+        let all: [Box<dyn prometheus::core::Collector>; 11] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -165,6 +179,8 @@ impl Metrics {
             Box::new(self.messages.clone()),
             Box::new(self.decode_errors.clone()),
             Box::new(self.draining.clone()),
+            Box::new(self.sip_registrations.clone()),
+            Box::new(self.sip_auth_failures.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.

@@ -263,7 +263,7 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
 pub fn options(transport: &str, call_id: &str, cseq: u32) -> String {
     format!(
         "OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\n\
-         Via: SIP/2.0/{transport} 127.0.0.1:5999;branch=z9hG4bK{call_id}\r\n\
+         Via: SIP/2.0/{transport} 127.0.0.1:5999;branch=z9hG4bK{call_id};rport\r\n\
          Max-Forwards: 70\r\n\
          From: <sip:probe@127.0.0.1>;tag=e2e\r\n\
          To: <sip:gw@127.0.0.1>\r\n\

@@ -1,14 +1,13 @@
 //! The sockets the daemon listens on, bound from the configuration and rebound on reload.
 //!
-//! The SIP and H.225.0 tasks here are stand-ins until the real legs land: they frame,
-//! count and (for SIP) answer `503 Service Unavailable`. The framing and answering are
-//! sans-IO ([`sip_framing`], [`sip_stub`], [`tpkt`]); the tasks only move bytes.
+//! The SIP tasks feed the sans-IO SIP service (see [`sip`]); the H.225.0 task is a
+//! stand-in until the H.323 leg lands: it frames and counts TPKTs. Framing is sans-IO
+//! ([`sip_framing`], [`tpkt`]); the tasks only move bytes.
 
 pub mod h225;
 pub mod sip;
 pub mod sip_framing;
 pub mod sip_head;
-pub mod sip_stub;
 pub mod tpkt;
 
 use crate::admission::Admission;
@@ -30,8 +29,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Call admission (refuses new calls while draining).
     pub admission: Admission,
-    /// The stateless SIP answerer.
-    pub sip: sip_stub::SipStub,
+    /// The SIP core task.
+    pub sip: sip::SipHandle,
 }
 
 /// Open connections per TCP listener; past this, new connections are closed at once.
@@ -302,7 +301,7 @@ mod tests {
         Arc::new(Context {
             metrics,
             admission,
-            sip: sip_stub::SipStub::new(),
+            sip: sip::SipHandle::detached(),
         })
     }
 

@@ -1,23 +1,285 @@
-//! SIP over UDP and TCP (RFC 3261 §18): moves bytes between the sockets and the
-//! sans-IO [`SipStub`](super::sip_stub::SipStub), and counts what passes.
+//! SIP over UDP and TCP (RFC 3261 §18): the tokio shell around the sans-IO
+//! [`SipService`]. Socket tasks only move bytes: every datagram and every framed stream
+//! message goes to one core task that owns the service, its clock and its timers, and
+//! sends what the service outputs.
 
 use super::sip_framing::{Frame, FramingError, StreamDeframer};
-use super::sip_stub::Outcome;
 use super::{Context, accept_loop};
+use crate::config::Config;
+use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
+use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
+use crate::sip::service::{Notice, ServiceOutput, SipService};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
 use tracing::debug;
 
-/// Largest SIP message accepted, head and body: a UDP datagram's worth (RFC 3261 §18.1.1
-/// leaves the limit to the implementation; larger messages belong on TCP anyway).
+/// Largest SIP message read from a socket (a UDP datagram's worth, RFC 3261 §18.1.1);
+/// the service applies the configured `sip.max_message_bytes` on top.
 pub const MAX_MESSAGE: usize = 65_535;
 
-/// Serves one SIP/UDP socket: each datagram is one message (RFC 3261 §18.3). Answers go
-/// back to the source address and port, as with `rport` (RFC 3581), which is where a
-/// NATed client listens.
+/// Depth of the core's input queue; socket tasks wait when it is full (back-pressure
+/// instead of unbounded memory under a flood).
+const QUEUE: usize = 4096;
+
+/// What socket tasks and the daemon tell the SIP core.
+enum Input {
+    Datagram {
+        peer: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    UdpUp {
+        local: SocketAddr,
+        socket: Arc<UdpSocket>,
+    },
+    UdpDown {
+        local: SocketAddr,
+    },
+    Stream {
+        peer: Peer,
+        bytes: Vec<u8>,
+    },
+    Unframed {
+        peer: Peer,
+        head: Vec<u8>,
+    },
+    ConnUp {
+        id: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    ConnDown {
+        id: ConnectionId,
+    },
+    Reconfigure(Box<Config>),
+    Draining(bool),
+}
+
+/// A handle on the SIP core task.
+#[derive(Clone)]
+pub struct SipHandle {
+    tx: mpsc::Sender<Input>,
+    next_connection: Arc<AtomicU64>,
+}
+
+impl SipHandle {
+    /// Starts the SIP core for `config`.
+    pub fn spawn(config: &Config, metrics: Metrics) -> SipHandle {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (seed, secret) = randomness();
+        let service = SipService::new(config, seed, secret);
+        tokio::spawn(core(rx, service, metrics));
+        SipHandle {
+            tx,
+            next_connection: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// A handle whose messages go nowhere (tests of other parts).
+    pub fn detached() -> SipHandle {
+        let (tx, _) = mpsc::channel(1);
+        SipHandle {
+            tx,
+            next_connection: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Applies a reloaded configuration.
+    pub async fn reconfigure(&self, config: &Config) {
+        let _ = self
+            .tx
+            .send(Input::Reconfigure(Box::new(config.clone())))
+            .await;
+    }
+
+    /// Starts or stops draining (new calls refused).
+    pub async fn set_draining(&self, draining: bool) {
+        let _ = self.tx.send(Input::Draining(draining)).await;
+    }
+
+    async fn send(&self, input: Input) -> bool {
+        self.tx.send(input).await.is_ok()
+    }
+}
+
+/// 8 bytes of seed and 32 of nonce secret from the kernel's generator; a clock-derived
+/// fallback keeps the daemon running where /dev/urandom is missing (identifiers then are
+/// merely unique, which RFC 3261 requires, not unpredictable).
+fn randomness() -> (u64, [u8; 32]) {
+    let mut buf = [0u8; 40];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
+        .is_ok();
+    if !ok {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8 ^ (std::process::id() as u8).wrapping_mul(i as u8);
+        }
+    }
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&buf[..8]);
+    let mut secret = [0u8; 32];
+    secret.copy_from_slice(&buf[8..]);
+    (u64::from_le_bytes(seed), secret)
+}
+
+fn wall() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A metrics label from the endpoint's: known methods and status classes as they are,
+/// anything else `other` (peer-chosen method names must not create series).
+fn label(l: &str) -> &str {
+    if SIP_METHODS.contains(&l) || SIP_STATUS_CLASSES.contains(&l) {
+        l
+    } else {
+        "other"
+    }
+}
+
+/// The core task: owns the service and the sockets' send sides.
+async fn core(mut rx: mpsc::Receiver<Input>, mut service: SipService, metrics: Metrics) {
+    let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
+    let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    loop {
+        let deadline = service.poll_timeout();
+        let input = tokio::select! {
+            input = rx.recv() => match input {
+                Some(i) => Some(i),
+                None => return,
+            },
+            () = sleep_until(deadline) => None,
+        };
+        let now = Instant::now();
+        match input {
+            None => service.handle_timeout(now, wall()),
+            Some(Input::Datagram { peer, bytes }) => {
+                service.handle_input(now, wall(), Peer::udp(peer), &bytes)
+            }
+            Some(Input::Stream { peer, bytes }) => service.handle_input(now, wall(), peer, &bytes),
+            Some(Input::Unframed { peer, head }) => {
+                service.reject_unframed(now, wall(), peer, &head)
+            }
+            Some(Input::UdpUp { local, socket }) => udp.push((local, socket)),
+            Some(Input::UdpDown { local }) => udp.retain(|(l, _)| *l != local),
+            Some(Input::ConnUp { id, writer }) => {
+                conns.insert(id, writer);
+            }
+            Some(Input::ConnDown { id }) => {
+                conns.remove(&id);
+            }
+            Some(Input::Reconfigure(cfg)) => service.reconfigure(&cfg),
+            Some(Input::Draining(d)) => service.set_draining(d),
+        }
+        while let Some(out) = service.poll_output() {
+            match out {
+                ServiceOutput::Endpoint(Output::Transmit {
+                    peer,
+                    bytes,
+                    label: l,
+                }) => {
+                    metrics.message("sip", label(&l), "out");
+                    if !send(&udp, &conns, peer, bytes).await {
+                        debug!(%peer, "SIP send failed");
+                        service.handle_transport_error(now, wall(), peer);
+                    }
+                }
+                ServiceOutput::Endpoint(Output::Received { label: l }) => {
+                    metrics.message("sip", label(&l), "in")
+                }
+                ServiceOutput::Endpoint(Output::DecodeError { peer, error }) => {
+                    metrics.decode_error("sip");
+                    debug!(%peer, %error, "undecodable SIP message");
+                }
+                ServiceOutput::Endpoint(Output::Event(_)) => {}
+                ServiceOutput::Notice(Notice::AuthFailed) => metrics.sip_auth_failures.inc(),
+                ServiceOutput::Notice(Notice::Registered { .. }) => {}
+            }
+        }
+        metrics
+            .sip_registrations
+            .set(i64::try_from(service.registrations()).unwrap_or(i64::MAX));
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends to a peer: UDP from a socket of the peer's address family, streams on their
+/// connection. False when there is no way to send.
+async fn send(
+    udp: &[(SocketAddr, Arc<UdpSocket>)],
+    conns: &HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    peer: Peer,
+    bytes: Vec<u8>,
+) -> bool {
+    match peer.transport {
+        Transport::Udp => {
+            let socket = udp
+                .iter()
+                .find(|(l, _)| l.is_ipv4() == peer.addr.is_ipv4())
+                .or(udp.first());
+            match socket {
+                Some((_, s)) => s.send_to(&bytes, peer.addr).await.is_ok(),
+                None => false,
+            }
+        }
+        Transport::Tcp | Transport::Tls => match peer.connection.and_then(|c| conns.get(&c)) {
+            Some(w) => w.try_send(bytes).is_ok(),
+            // Opening connections toward peers arrives with the SIP trunks' UAC side.
+            None => false,
+        },
+    }
+}
+
+/// Tells the core a UDP socket is gone when its task ends (or is aborted on reload).
+struct UdpGuard {
+    local: SocketAddr,
+    handle: SipHandle,
+}
+
+impl Drop for UdpGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .handle
+            .tx
+            .try_send(Input::UdpDown { local: self.local });
+    }
+}
+
+/// Serves one SIP/UDP socket: each datagram is one message (RFC 3261 §18.3).
 pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
+    let socket = Arc::new(socket);
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
+    let handle = ctx.sip.clone();
+    if !handle
+        .send(Input::UdpUp {
+            local,
+            socket: socket.clone(),
+        })
+        .await
+    {
+        return;
+    }
+    let _guard = UdpGuard {
+        local,
+        handle: handle.clone(),
+    };
     // One more byte than the limit shows an oversize datagram.
     let mut buf = vec![0u8; MAX_MESSAGE + 1];
     loop {
@@ -33,11 +295,13 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
             debug!(%peer, "SIP/UDP datagram over {MAX_MESSAGE} bytes dropped");
             continue;
         }
-        let outcome = ctx.sip.handle(&buf[..n]);
-        if let Some(reply) = record(&ctx, outcome, peer, "udp") {
-            if let Err(e) = socket.send_to(&reply, peer).await {
-                debug!(%peer, error = %e, "SIP/UDP send failed");
-            }
+        // RFC 5626 §4.4.1 keep-alives over UDP (CRLF CRLF) carry no message.
+        if buf[..n].iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            continue;
+        }
+        let bytes = buf[..n].to_vec();
+        if !handle.send(Input::Datagram { peer, bytes }).await {
+            return;
         }
     }
 }
@@ -50,54 +314,70 @@ pub async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) {
     .await
 }
 
-/// One SIP/TCP connection: messages framed by Content-Length (RFC 3261 §18.3). A stream
-/// that cannot be framed is closed, after a `400` when the head was a request.
-async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
+/// One SIP/TCP connection: messages framed by Content-Length (RFC 3261 §18.3) go to
+/// the core; what the core sends on this connection is written by a writer task. A
+/// stream that cannot be framed is closed.
+async fn connection(stream: TcpStream, addr: SocketAddr, ctx: Arc<Context>) {
+    let handle = ctx.sip.clone();
+    let id = handle.next_connection.fetch_add(1, Ordering::Relaxed);
+    let (mut reader, mut writer) = stream.into_split();
+    let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(256);
+    if !handle
+        .send(Input::ConnUp {
+            id,
+            writer: wtx.clone(),
+        })
+        .await
+    {
+        return;
+    }
+    let writing = tokio::spawn(async move {
+        while let Some(bytes) = wrx.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    });
+    let peer = Peer {
+        transport: Transport::Tcp,
+        addr,
+        connection: Some(id),
+    };
     let mut deframer = StreamDeframer::new(MAX_MESSAGE);
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+    'read: loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         deframer.push(&buf[..n]);
         loop {
-            let reply = match deframer.next_frame() {
+            match deframer.next_frame() {
                 Ok(None) => break,
                 // RFC 5626 §4.4.1: a CRLF CRLF ping is answered with a CRLF pong.
-                Ok(Some(Frame::Ping)) => Some(b"\r\n".to_vec()),
-                Ok(Some(Frame::Message(msg))) => record(&ctx, ctx.sip.handle(&msg), peer, "tcp"),
-                Err(e) => {
-                    ctx.metrics.decode_error("sip");
-                    debug!(%peer, error = %e, "SIP/TCP stream cannot be framed; closing");
-                    if let FramingError::ContentLength { head } = e {
-                        if let Some(reply) = ctx.sip.bad_request(&head) {
-                            ctx.metrics.message("sip", reply.kind, "out");
-                            let _ = stream.write_all(&reply.bytes).await;
-                        }
-                    }
-                    return;
+                Ok(Some(Frame::Ping)) => {
+                    let _ = wtx.try_send(b"\r\n".to_vec());
                 }
-            };
-            if let Some(bytes) = reply {
-                if stream.write_all(&bytes).await.is_err() {
-                    return;
+                Ok(Some(Frame::Message(bytes))) => {
+                    if !handle.send(Input::Stream { peer, bytes }).await {
+                        break 'read;
+                    }
+                }
+                Err(e) => {
+                    debug!(%addr, error = %e, "SIP/TCP stream cannot be framed; closing");
+                    match e {
+                        // The core answers 400 (and counts the decode error) first.
+                        FramingError::ContentLength { head } => {
+                            let _ = handle.send(Input::Unframed { peer, head }).await;
+                        }
+                        FramingError::TooLarge { .. } => ctx.metrics.decode_error("sip"),
+                    }
+                    break 'read;
                 }
             }
         }
     }
-}
-
-/// Counts a handled message and its answer; returns the bytes to send.
-fn record(ctx: &Context, outcome: Outcome, peer: SocketAddr, transport: &str) -> Option<Vec<u8>> {
-    if let Some(kind) = outcome.received {
-        ctx.metrics.message("sip", kind, "in");
-    }
-    if let Some(why) = outcome.decode_error {
-        ctx.metrics.decode_error("sip");
-        debug!(%peer, transport, error = %why, "undecodable SIP message");
-    }
-    let reply = outcome.reply?;
-    ctx.metrics.message("sip", reply.kind, "out");
-    Some(reply.bytes)
+    let _ = handle.send(Input::ConnDown { id }).await;
+    drop(wtx);
+    let _ = writing.await;
 }

@@ -3,7 +3,9 @@
 //! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
 
 pub mod digest;
+pub mod endpoint;
 pub mod message;
 pub mod registrar;
 pub mod sdp;
+pub mod service;
 pub mod transaction;

@@ -1,0 +1,591 @@
+//! The SIP user-agent core above the [`Endpoint`]: the registrar with digest
+//! authentication (RFC 3261 §10.3, §22; RFC 7616), OPTIONS (§11), and the standard
+//! answers to everything the gateway does not (yet) serve. Sans-IO: the shell gives it
+//! bytes, `now` and the wall clock, and sends what it outputs.
+//!
+//! Calls (INVITE) are answered `503 Service Unavailable` with Retry-After until the call
+//! core routes them; that is also the answer while draining.
+
+use crate::config::{Config, TrunkParams};
+use crate::sip::digest::{self, Algorithm, Challenge, Credentials, NonceIssuer, Verdict};
+use crate::sip::endpoint::{Endpoint, EndpointConfig, Event, Output, Peer, Transport};
+use crate::sip::message::{Contact, Limits, Method, Request, Response, SipMessage};
+use crate::sip::registrar::{
+    ContactEntry, LocationService, RegisterError, RegisterRequest, RegistrarPolicy,
+};
+use crate::sip::transaction::TimerConfig;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Methods the gateway answers (Allow header, RFC 3261 §20.5).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK";
+
+/// A registrar user, with the digest hashes precomputed.
+#[derive(Debug, Clone)]
+struct User {
+    trunk: String,
+    realm: String,
+    ha1_md5: String,
+    ha1_sha256: String,
+}
+
+/// Registration and authentication results, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A REGISTER was accepted (`removed`: it removed the last binding).
+    Registered {
+        /// True when the user has no binding left.
+        removed: bool,
+    },
+    /// Credentials were checked and refused.
+    AuthFailed,
+}
+
+/// What the service asks the shell to do: the endpoint's outputs (events are consumed
+/// here) and notices for metrics.
+// Outputs are queued and moved out once; boxing the large variant would add an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceOutput {
+    /// An endpoint output (Transmit, Received, DecodeError).
+    Endpoint(Output),
+    /// Something to count.
+    Notice(Notice),
+}
+
+/// The SIP service.
+pub struct SipService {
+    endpoint: Endpoint,
+    users: HashMap<String, User>,
+    location: LocationService,
+    nonces: NonceIssuer,
+    draining: bool,
+    out: VecDeque<ServiceOutput>,
+}
+
+/// The endpoint settings a configuration gives.
+pub fn endpoint_config(cfg: &Config) -> EndpointConfig {
+    let t = &cfg.sip.timers;
+    let mut sent_by = HashMap::new();
+    for l in &cfg.listeners.sip {
+        let transport = match l.transport {
+            crate::config::SipTransport::Udp => Transport::Udp,
+            crate::config::SipTransport::Tcp => Transport::Tcp,
+            crate::config::SipTransport::Tls => Transport::Tls,
+        };
+        sent_by.entry(transport).or_insert(l.address);
+    }
+    EndpointConfig {
+        timers: TimerConfig {
+            t1: Duration::from_millis(t.t1_ms),
+            t2: Duration::from_millis(t.t2_ms),
+            t4: Duration::from_millis(t.t4_ms),
+        },
+        limits: Limits {
+            max_message: cfg.sip.max_message_bytes,
+            max_body: cfg.sip.max_message_bytes,
+            ..Limits::default()
+        },
+        sent_by,
+        user_agent: cfg.sip.user_agent.clone(),
+    }
+}
+
+fn users_of(cfg: &Config) -> HashMap<String, User> {
+    let mut users = HashMap::new();
+    for t in &cfg.trunks {
+        if let TrunkParams::Sip(s) = &t.params {
+            let realm = s
+                .realm
+                .clone()
+                .unwrap_or_else(|| cfg.general.node_name.clone());
+            for u in &s.users {
+                let pw = u.password.expose();
+                users.insert(
+                    u.name.clone(),
+                    User {
+                        trunk: t.name.clone(),
+                        realm: realm.clone(),
+                        ha1_md5: digest::ha1(Algorithm::Md5, &u.name, &realm, pw),
+                        ha1_sha256: digest::ha1(Algorithm::Sha256, &u.name, &realm, pw),
+                    },
+                );
+            }
+        }
+    }
+    users
+}
+
+fn policy_of(cfg: &Config) -> RegistrarPolicy {
+    let r = &cfg.sip.registrar;
+    RegistrarPolicy {
+        default_expires: r.default_expires_seconds,
+        min_expires: r.min_expires_seconds,
+        max_expires: r.max_expires_seconds,
+        max_contacts: r.max_contacts,
+    }
+}
+
+impl SipService {
+    /// A service for `cfg`; `seed` feeds identifiers, `nonce_secret` the digest nonces
+    /// (both from OS randomness in the daemon).
+    pub fn new(cfg: &Config, seed: u64, nonce_secret: [u8; 32]) -> SipService {
+        SipService {
+            endpoint: Endpoint::new(endpoint_config(cfg), seed),
+            users: users_of(cfg),
+            location: LocationService::new(policy_of(cfg)),
+            nonces: NonceIssuer::new(nonce_secret, cfg.sip.registrar.nonce_lifetime_seconds),
+            draining: false,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Applies a reloaded configuration: users and timers change, bindings stay.
+    pub fn reconfigure(&mut self, cfg: &Config) {
+        self.users = users_of(cfg);
+        self.endpoint.set_timers(endpoint_config(cfg).timers);
+    }
+
+    /// Stops taking new calls (SIGTERM): INVITE and OPTIONS get 503.
+    pub fn set_draining(&mut self, draining: bool) {
+        self.draining = draining;
+    }
+
+    /// Addresses of record with a live binding.
+    pub fn registrations(&self) -> usize {
+        self.location.registered()
+    }
+
+    /// The registered contacts of `user` (for routing calls to registered users).
+    pub fn contacts_of(&self, user: &str, now: Instant) -> Vec<crate::sip::registrar::Binding> {
+        self.location.lookup(user, now)
+    }
+
+    /// One message from a transport; `wall` is seconds since the Unix epoch (nonces).
+    pub fn handle_input(&mut self, now: Instant, wall: u64, peer: Peer, bytes: &[u8]) {
+        self.endpoint.handle_input(now, peer, bytes);
+        self.pump(now, wall);
+    }
+
+    /// A stream message that could not be framed (no Content-Length, RFC 3261 §18.3):
+    /// 400 when its head is a readable request; the shell then closes the connection.
+    pub fn reject_unframed(&mut self, now: Instant, wall: u64, peer: Peer, head: &[u8]) {
+        self.endpoint
+            .reject(peer, head, 400, "Missing Content-Length");
+        self.pump(now, wall);
+    }
+
+    /// The earliest deadline (transactions, binding expiry).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.endpoint.poll_timeout(), self.location.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Fires what is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
+        self.endpoint.handle_timeout(now);
+        self.location.handle_timeout(now);
+        self.pump(now, wall);
+    }
+
+    /// A stream connection toward `peer` failed.
+    pub fn handle_transport_error(&mut self, now: Instant, wall: u64, peer: Peer) {
+        self.endpoint.handle_transport_error(now, peer);
+        self.pump(now, wall);
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<ServiceOutput> {
+        self.out.pop_front()
+    }
+
+    fn pump(&mut self, now: Instant, wall: u64) {
+        while let Some(o) = self.endpoint.poll_output() {
+            match o {
+                Output::Event(e) => self.on_event(now, wall, e),
+                other => self.out.push_back(ServiceOutput::Endpoint(other)),
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, wall: u64, e: Event) {
+        let Event::Request { tx, request, peer } = e else {
+            // ACKs, CANCELs, responses and failures belong to dialogs and calls, which
+            // do not exist before the call core; nothing to do for them.
+            return;
+        };
+        let in_dialog = request
+            .headers
+            .to()
+            .ok()
+            .flatten()
+            .is_some_and(|to| to.tag().is_some());
+        let resp = match request.method {
+            Method::Register => self.register(now, wall, &request, peer),
+            Method::Options => self.options(&request),
+            _ if in_dialog => {
+                // §12.2.2: a request in a dialog we do not have.
+                reply(&request, 481, "Call/Transaction Does Not Exist")
+            }
+            Method::Invite => {
+                reply(&request, 503, "Service Unavailable").with_header("Retry-After", "60")
+            }
+            Method::Bye | Method::Info | Method::Update | Method::Prack => {
+                reply(&request, 481, "Call/Transaction Does Not Exist")
+            }
+            Method::Other(_) => reply(&request, 501, "Not Implemented").with_header("Allow", ALLOW),
+            _ => reply(&request, 405, "Method Not Allowed").with_header("Allow", ALLOW),
+        };
+        self.endpoint.send_response(now, tx, resp);
+        self.pump_endpoint_only();
+    }
+
+    /// Moves endpoint outputs produced by a TU call (no events arise from sending).
+    fn pump_endpoint_only(&mut self) {
+        while let Some(o) = self.endpoint.poll_output() {
+            if !matches!(o, Output::Event(_)) {
+                self.out.push_back(ServiceOutput::Endpoint(o));
+            }
+        }
+    }
+
+    /// §11.2: 200 with what we support; 503 while draining.
+    fn options(&mut self, req: &Request) -> Response {
+        if self.draining {
+            return reply(req, 503, "Service Unavailable").with_header("Retry-After", "60");
+        }
+        reply(req, 200, "OK")
+            .with_header("Allow", ALLOW)
+            .with_header("Accept", "application/sdp")
+            .with_header("Supported", "100rel, timer, replaces")
+    }
+
+    /// §10.3: authenticate, then update the bindings of the To user.
+    fn register(&mut self, now: Instant, wall: u64, req: &Request, peer: Peer) -> Response {
+        let Some(aor_user) = req.headers.to().ok().flatten().and_then(|to| {
+            to.uri
+                .as_sip()
+                .and_then(|u| u.user_unescaped())
+                .map(|u| u.into_owned())
+        }) else {
+            return reply(req, 404, "Not Found");
+        };
+        let Some(user) = self.users.get(&aor_user).cloned() else {
+            // §10.3 step 3: not an address of record of ours.
+            return reply(req, 404, "Not Found");
+        };
+        match self.authenticate(req, &aor_user, &user, wall) {
+            Ok(()) => {}
+            Err(stale) => {
+                self.out
+                    .push_back(ServiceOutput::Notice(Notice::AuthFailed));
+                return self.challenge(req, &user.realm, wall, stale);
+            }
+        }
+        let request = match req.headers.contacts() {
+            Ok(c) if c.is_empty() => RegisterRequest::Query,
+            Ok(c) if c.iter().any(|c| matches!(c, Contact::Star)) => {
+                if c.len() != 1 {
+                    return reply(req, 400, "Bad Request");
+                }
+                RegisterRequest::RemoveAll
+            }
+            Ok(c) => RegisterRequest::Contacts(
+                c.into_iter()
+                    .filter_map(|c| match c {
+                        Contact::Addr(a) => Some(ContactEntry {
+                            uri: a.uri.to_string(),
+                            expires: a.expires(),
+                            q: a.q().map(|q| f32::from(q) / 1000.0),
+                        }),
+                        Contact::Star => None,
+                    })
+                    .collect(),
+            ),
+            Err(_) => return reply(req, 400, "Bad Request"),
+        };
+        let expires = req.headers.expires().ok().flatten();
+        let call_id = req.headers.call_id().unwrap_or_default().to_owned();
+        let cseq = req.headers.cseq().ok().flatten().map_or(0, |c| c.seq);
+        let source: Option<SocketAddr> = Some(peer.addr);
+        match self
+            .location
+            .register(now, &aor_user, &request, expires, &call_id, cseq, source)
+        {
+            Ok(bindings) => {
+                self.out
+                    .push_back(ServiceOutput::Notice(Notice::Registered {
+                        removed: bindings.is_empty(),
+                    }));
+                let mut r = reply(req, 200, "OK");
+                for b in &bindings {
+                    r.headers.push(
+                        "Contact",
+                        &format!("<{}>;expires={}", b.uri, b.remaining(now)),
+                    );
+                }
+                r
+            }
+            Err(RegisterError::IntervalTooBrief { min_expires }) => {
+                reply(req, 423, "Interval Too Brief")
+                    .with_header("Min-Expires", &min_expires.to_string())
+            }
+            Err(e) => reply(req, e.status(), ""),
+        }
+    }
+
+    /// Checks the Authorization header; `Err(stale)` asks for a challenge.
+    fn authenticate(
+        &self,
+        req: &Request,
+        aor_user: &str,
+        user: &User,
+        wall: u64,
+    ) -> Result<(), bool> {
+        let Ok(values) = req.headers.authorization() else {
+            return Err(false);
+        };
+        let mut stale = false;
+        for v in values.iter().filter(|v| v.is_digest()) {
+            let params: Vec<(String, String)> = v
+                .params
+                .iter()
+                .map(|(n, raw)| (n.clone(), crate::sip::message::unquote(raw).into_owned()))
+                .collect();
+            let Some(creds) =
+                Credentials::from_params(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            else {
+                continue;
+            };
+            if creds.realm != user.realm {
+                continue;
+            }
+            // §22.4: the credentials must be the address of record's own.
+            if creds.username != aor_user {
+                return Err(false);
+            }
+            let ha1 = match creds.algorithm {
+                Algorithm::Md5 | Algorithm::Md5Sess => &user.ha1_md5,
+                Algorithm::Sha256 | Algorithm::Sha256Sess => &user.ha1_sha256,
+            };
+            match digest::verify(
+                &creds,
+                req.method.as_str(),
+                &user.realm,
+                ha1,
+                &self.nonces,
+                wall,
+            ) {
+                Verdict::Ok => return Ok(()),
+                Verdict::Stale => stale = true,
+                Verdict::Rejected => return Err(false),
+            }
+        }
+        Err(stale)
+    }
+
+    /// 401 with a SHA-256 and an MD5 challenge, preferred first (RFC 8760 §2.4).
+    fn challenge(&mut self, req: &Request, realm: &str, wall: u64, stale: bool) -> Response {
+        let mut r = reply(req, 401, "Unauthorized");
+        for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+            let c = Challenge {
+                realm: realm.to_owned(),
+                nonce: self.nonces.issue(realm, wall),
+                opaque: None,
+                algorithm,
+                qop: vec!["auth".to_owned()],
+                stale,
+            };
+            r.headers.push("WWW-Authenticate", &c.to_header_value());
+        }
+        r
+    }
+
+    /// The trunk a registered user belongs to (calls from the user come in on it).
+    pub fn trunk_of_user(&self, user: &str) -> Option<&str> {
+        self.users.get(user).map(|u| u.trunk.as_str())
+    }
+
+    /// Encodes a message (for tests and captures).
+    pub fn encode(msg: SipMessage) -> Vec<u8> {
+        msg.to_bytes()
+    }
+}
+
+/// A response to `req` with our To tag (every final response of a UAS needs one,
+/// §8.2.6.2; a fixed tag per request is fine since no dialog is created here).
+fn reply(req: &Request, status: u16, reason: &str) -> Response {
+    let tag = format!(
+        "gw{:x}",
+        req.headers
+            .call_id()
+            .unwrap_or_default()
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+    );
+    Response::for_request(req, status, reason).with_to_tag(&tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::AuthValue;
+
+    const CONFIG: &str = "\
+listeners:
+  sip:
+    - { transport: udp, address: \"127.0.0.1:5060\" }
+metrics:
+  listen: \"127.0.0.1:9464\"
+trunks:
+  - name: phones
+    kind: sip
+    realm: gw.test
+    users:
+      - { name: \"3000\", password: s3cret }
+";
+
+    fn service() -> SipService {
+        let cfg = Config::parse("t.yaml", CONFIG).expect("test config is valid");
+        SipService::new(&cfg, 1, [9; 32])
+    }
+
+    fn phone() -> Peer {
+        Peer::udp("127.0.0.1:5064".parse().expect("addr"))
+    }
+
+    fn request(method: &str, user: &str, cseq: u32, extra: &str) -> Vec<u8> {
+        format!(
+            "{method} sip:127.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5064;branch=z9hG4bK{cseq}{method};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:{user}@gw.test>;tag=ph1\r\n\
+             To: <sip:{user}@gw.test>\r\n\
+             Call-ID: reg-1\r\n\
+             CSeq: {cseq} {method}\r\n\
+             Contact: <sip:{user}@127.0.0.1:5064>;expires=600\r\n\
+             {extra}\
+             Content-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// The final responses sent.
+    fn finals(s: &mut SipService) -> Vec<Response> {
+        let mut v = Vec::new();
+        while let Some(o) = s.poll_output() {
+            if let ServiceOutput::Endpoint(Output::Transmit { bytes, .. }) = o
+                && let Ok(SipMessage::Response(r)) = SipMessage::parse(&bytes)
+                && r.status.0 >= 200
+            {
+                v.push(r);
+            }
+        }
+        v
+    }
+
+    fn authorization(challenge: &Response, password: &str) -> String {
+        let header = challenge
+            .headers
+            .get_all("WWW-Authenticate")
+            .next()
+            .expect("a challenge");
+        let v = AuthValue::parse(header).expect("challenge parses");
+        let params: Vec<(String, String)> = v
+            .params
+            .iter()
+            .map(|(n, raw)| (n.clone(), crate::sip::message::unquote(raw).into_owned()))
+            .collect();
+        let ch = Challenge::from_params(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .expect("complete challenge");
+        assert_eq!(ch.algorithm, Algorithm::Sha256, "SHA-256 offered first");
+        let creds = digest::answer(
+            &ch,
+            "3000",
+            password,
+            "REGISTER",
+            "sip:127.0.0.1:5060",
+            "cn",
+            1,
+        );
+        format!("Authorization: {}\r\n", creds.to_header_value())
+    }
+
+    #[test]
+    fn register_is_challenged_then_bound() {
+        let (t0, wall) = (Instant::now(), 1_000_000);
+        let mut s = service();
+        s.handle_input(t0, wall, phone(), &request("REGISTER", "3000", 1, ""));
+        let r = finals(&mut s);
+        assert_eq!(r[0].status.0, 401);
+        assert_eq!(r[0].headers.get_all("WWW-Authenticate").count(), 2);
+
+        let wrong = authorization(&r[0], "guess");
+        s.handle_input(t0, wall, phone(), &request("REGISTER", "3000", 2, &wrong));
+        assert_eq!(
+            finals(&mut s)[0].status.0,
+            401,
+            "wrong password: challenged again"
+        );
+        assert_eq!(s.registrations(), 0);
+
+        let right = authorization(&r[0], "s3cret");
+        s.handle_input(
+            t0,
+            wall + 5,
+            phone(),
+            &request("REGISTER", "3000", 3, &right),
+        );
+        let ok = &finals(&mut s)[0];
+        assert_eq!(ok.status.0, 200);
+        assert_eq!(
+            ok.headers.get("Contact"),
+            Some("<sip:3000@127.0.0.1:5064>;expires=600")
+        );
+        assert_eq!(s.registrations(), 1);
+        assert_eq!(s.contacts_of("3000", t0).len(), 1);
+        assert_eq!(s.trunk_of_user("3000"), Some("phones"));
+
+        // The same credentials after the nonce lifetime: stale, challenged again.
+        s.handle_input(
+            t0,
+            wall + 400,
+            phone(),
+            &request("REGISTER", "3000", 4, &right),
+        );
+        let stale = &finals(&mut s)[0];
+        assert_eq!(stale.status.0, 401);
+        assert!(
+            stale
+                .headers
+                .get("WWW-Authenticate")
+                .is_some_and(|v| v.contains("stale=TRUE"))
+        );
+    }
+
+    #[test]
+    fn unknown_user_and_other_methods_get_standard_answers() {
+        let (t0, wall) = (Instant::now(), 1_000_000);
+        let mut s = service();
+        let cases: [(&str, &str, u16); 5] = [
+            ("REGISTER", "9999", 404),
+            ("OPTIONS", "3000", 200),
+            ("INVITE", "3000", 503),
+            ("BYE", "3000", 481),
+            ("FROB", "3000", 501),
+        ];
+        for (i, (method, user, status)) in cases.into_iter().enumerate() {
+            s.handle_input(t0, wall, phone(), &request(method, user, 10 + i as u32, ""));
+            let r = finals(&mut s);
+            assert_eq!(r.len(), 1, "{method}");
+            assert_eq!(r[0].status.0, status, "{method}");
+        }
+        s.set_draining(true);
+        s.handle_input(t0, wall, phone(), &request("OPTIONS", "3000", 20, ""));
+        assert_eq!(finals(&mut s)[0].status.0, 503);
+    }
+}
