@@ -1,1 +1,0 @@
-//! H.245 (MULTIMEDIA-SYSTEM-CONTROL): the control protocol messages.
