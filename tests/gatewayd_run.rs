@@ -7,6 +7,7 @@ use gatewayd_support::{
     Daemon, Ports, connect, header, http_get, metric, options, sip_tcp, sip_udp, udp_send,
     write_file,
 };
+use mapping::q931::{Dialect, Message, MessageType};
 use nix::sys::signal::Signal;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
@@ -68,6 +69,37 @@ fn assert_options_ok(answer: &str, call_id: &str, cseq: u32) {
     assert_eq!(header(answer, "Content-Length"), Some("0"), "{answer}");
 }
 
+/// A TPKT-framed H.225.0 Setup to 1000 (Q.931 SETUP with an H.323-UserInformation).
+fn h225_setup() -> Vec<u8> {
+    use gateway::h323::{uuie, without_calls::tpkt};
+    use h323_asn1::h225::{
+        H323UUPDUH323MessageBody, call_identifier, conference_identifier, setup_uuie,
+        terminal_endpoint, user_information,
+    };
+    use mapping::number::{Digits, PartyNumber};
+    use mapping::q931::CallReference;
+    use mapping::q931::ies::{BearerCapability, Layer1Protocol, TransferCapability};
+    let called = PartyNumber::unknown(Digits::new("1000").expect("digits"));
+    let bearer =
+        BearerCapability::circuit_64k(TransferCapability::SPEECH, Some(Layer1Protocol::G711_ULAW));
+    let mut m = Message::setup(
+        Dialect::H225,
+        CallReference::pri(77, false),
+        &bearer,
+        &called,
+        None,
+    )
+    .expect("fits");
+    let body = setup_uuie(
+        terminal_endpoint(),
+        conference_identifier([1; 16]),
+        call_identifier([2; 16]),
+    );
+    let info = user_information(H323UUPDUH323MessageBody::setup(body), false);
+    uuie::attach(&mut m, &info).expect("encodes");
+    tpkt(&m.encode())
+}
+
 #[test]
 fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     let (mut d, ports, _config) = Daemon::start(&["--log-format", "json"]);
@@ -97,15 +129,23 @@ fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     udp_send(ports.sip, b"\x00\x01 this is not SIP \xff\r\n\r\n");
     d.wait_metrics("a SIP decode error", |t| decode_errors(t, "sip") == 1.0);
 
-    // H.225.0: a TPKT frame is counted; a non-TPKT stream is a decode error and closed.
+    // H.225.0: a Setup is decoded, counted and refused with RELEASE COMPLETE (cause 41);
+    // a non-TPKT stream is a decode error and closed.
     let mut h225 = connect(ports.h225).expect("connect H.225.0");
-    h225.write_all(&[3, 0, 0, 7, 0x08, 0x02, 0x00])
-        .expect("write TPKT");
-    d.wait_metrics("an H.225.0 TPKT", |t| {
+    h225.write_all(&h225_setup()).expect("write Setup");
+    let mut head = [0u8; 4];
+    h225.read_exact(&mut head).expect("an answer");
+    assert_eq!(&head[..2], &[3, 0], "TPKT");
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes([head[2], head[3]])) - 4];
+    h225.read_exact(&mut body).expect("the whole answer");
+    let rc = Message::decode(&body, Dialect::H225).expect("Q.931 decodes");
+    assert_eq!(rc.msg_type, MessageType::RELEASE_COMPLETE);
+    assert_eq!(rc.cause().map(|c| c.value.0), Some(41));
+    d.wait_metrics("an H.225.0 Setup", |t| {
         metric(
             t,
             "gateway_messages_total",
-            &[("protocol", "h225"), ("type", "tpkt"), ("direction", "in")],
+            &[("protocol", "h225"), ("type", "setup"), ("direction", "in")],
         ) == Some(1.0)
     });
     let mut bad = connect(ports.h225).expect("connect H.225.0");

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod h323;
 pub mod http;
 pub mod listeners;
 pub mod logging;

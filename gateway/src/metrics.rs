@@ -43,8 +43,8 @@ pub const SIP_METHODS: [&str; 15] = [
 /// SIP response `type` labels: the status classes of RFC 3261 §21.
 pub const SIP_STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"];
 
-/// H.225.0 message types (`type` label). Until the H.323 leg decodes Q.931, a frame is a `tpkt`.
-pub const H225_TYPES: [&str; 1] = ["tpkt"];
+/// H.225.0 message types (`type` label): the H323-UU-PDU body of each message, `other` when it does not decode.
+pub const H225_TYPES: [&str; 14] = crate::h323::without_calls::LABELS;
 
 /// Message direction (`direction` label).
 pub const DIRECTIONS: [&str; 2] = ["in", "out"];
@@ -286,7 +286,7 @@ mod tests {
             "gateway_active_calls 0",
             "gateway_call_setup_seconds_bucket{egress=\"sip\",ingress=\"h323\",le=\"1\"} 0",
             "gateway_messages_total{direction=\"in\",protocol=\"sip\",type=\"INVITE\"} 0",
-            "gateway_messages_total{direction=\"in\",protocol=\"h225\",type=\"tpkt\"} 0",
+            "gateway_messages_total{direction=\"in\",protocol=\"h225\",type=\"setup\"} 0",
             "gateway_decode_errors_total{protocol=\"sip\"} 0",
             "gateway_draining 0",
         ] {

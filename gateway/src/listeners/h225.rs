@@ -1,12 +1,13 @@
-//! H.225.0 call signalling over TCP (H.225.0 §7.1, TPKT per RFC 1006): until the H.323
-//! leg lands, frames are read and counted; a stream that is not TPKT is closed.
+//! H.225.0 call signalling over TCP (H.225.0 §7.1, TPKT per RFC 1006). Until the call
+//! core routes calls, each message is decoded, counted and answered by
+//! [`without_calls`](crate::h323::without_calls); a stream that is not TPKT is closed.
 
 use super::tpkt::TpktDeframer;
 use super::{Context, accept_loop};
-use crate::metrics::H225_TYPES;
+use crate::h323::without_calls;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::debug;
 
@@ -29,7 +30,20 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) 
         deframer.push(&buf[..n]);
         loop {
             match deframer.next_frame() {
-                Ok(Some(_payload)) => ctx.metrics.message("h225", H225_TYPES[0], "in"),
+                Ok(Some(payload)) => {
+                    let handled = without_calls::handle(&payload);
+                    ctx.metrics.message("h225", handled.label, "in");
+                    if handled.decode_error {
+                        ctx.metrics.decode_error("h225");
+                        debug!(%peer, "undecodable H.225.0 message");
+                    }
+                    if let Some(reply) = handled.reply {
+                        ctx.metrics.message("h225", "releaseComplete", "out");
+                        if stream.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     ctx.metrics.decode_error("h225");
