@@ -69,6 +69,53 @@ fn assert_options_ok(answer: &str, call_id: &str, cseq: u32) {
     assert_eq!(header(answer, "Content-Length"), Some("0"), "{answer}");
 }
 
+/// tshark, an independent decoder, reads what the gateway sent as an H.225.0
+/// releaseComplete (h323_message_body 5) with no malformed frame or error. The TPKT is
+/// wrapped into a TCP segment from port 1720 by text2pcap (wireshark-common).
+fn assert_tshark_reads_release_complete(tpkt: &[u8]) {
+    use std::process::Command;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (txt, pcap) = (dir.path().join("rc.txt"), dir.path().join("rc.pcap"));
+    let mut dump = String::new();
+    for (i, chunk) in tpkt.chunks(16).enumerate() {
+        dump.push_str(&format!("{:06x}", i * 16));
+        for b in chunk {
+            dump.push_str(&format!(" {b:02x}"));
+        }
+        dump.push('\n');
+    }
+    std::fs::write(&txt, dump).expect("write hex dump");
+    let ok = Command::new("text2pcap")
+        .args(["-q", "-T", "1720,40000"])
+        .arg(&txt)
+        .arg(&pcap)
+        .status()
+        .expect("text2pcap is installed with tshark (./tests/run.sh)")
+        .success();
+    assert!(ok, "text2pcap failed");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "h225.h323_message_body",
+            "-e",
+            "_ws.malformed",
+        ])
+        .args(["-e", "_ws.expert.severity"])
+        .output()
+        .expect("tshark is installed (./tests/run.sh)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.trim_end().split('\t').collect();
+    assert_eq!(fields.first(), Some(&"5"), "releaseComplete: {text}");
+    assert!(
+        fields.iter().skip(1).all(|f| f.is_empty()),
+        "tshark flags the gateway's RELEASE COMPLETE: {text}"
+    );
+}
+
 /// A TPKT-framed H.225.0 Setup to 1000 (Q.931 SETUP with an H.323-UserInformation).
 fn h225_setup() -> Vec<u8> {
     use gateway::h323::{uuie, without_calls::tpkt};
@@ -141,6 +188,9 @@ fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     let rc = Message::decode(&body, Dialect::H225).expect("Q.931 decodes");
     assert_eq!(rc.msg_type, MessageType::RELEASE_COMPLETE);
     assert_eq!(rc.cause().map(|c| c.value.0), Some(41));
+    let mut tpkt = head.to_vec();
+    tpkt.extend_from_slice(&body);
+    assert_tshark_reads_release_complete(&tpkt);
     d.wait_metrics("an H.225.0 Setup", |t| {
         metric(
             t,
