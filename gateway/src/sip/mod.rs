@@ -2,6 +2,7 @@
 //!
 //! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
 
+pub mod dialog;
 pub mod digest;
 pub mod endpoint;
 pub mod message;
