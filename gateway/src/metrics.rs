@@ -81,6 +81,8 @@ pub struct Metrics {
     pub sip_registrations: IntGauge,
     /// `gateway_sip_auth_failures_total`: digest credentials missing, wrong or stale.
     pub sip_auth_failures: IntCounter,
+    /// `gateway_sip_transaction_timeouts_total{timer}`: RFC 3261 Timer B, F or H fired.
+    pub sip_transaction_timeouts: IntCounterVec,
 }
 
 impl Metrics {
@@ -160,6 +162,14 @@ impl Metrics {
                 "SIP requests whose digest credentials were missing, wrong or stale.",
             )
             .expect(VALID),
+            sip_transaction_timeouts: IntCounterVec::new(
+                Opts::new(
+                    "gateway_sip_transaction_timeouts_total",
+                    "SIP transactions that timed out, by RFC 3261 timer (B, F: no answer; H: no ACK).",
+                ),
+                &["timer"],
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -169,7 +179,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 11] = [
+        let all: [Box<dyn prometheus::core::Collector>; 12] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -181,6 +191,7 @@ impl Metrics {
             Box::new(self.draining.clone()),
             Box::new(self.sip_registrations.clone()),
             Box::new(self.sip_auth_failures.clone()),
+            Box::new(self.sip_transaction_timeouts.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.
@@ -216,6 +227,9 @@ impl Metrics {
         }
         for p in PROTOCOLS {
             self.decode_errors.with_label_values(&[p]);
+        }
+        for timer in ["B", "F", "H"] {
+            self.sip_transaction_timeouts.with_label_values(&[timer]);
         }
     }
 

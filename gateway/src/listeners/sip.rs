@@ -203,6 +203,10 @@ async fn core(mut rx: mpsc::Receiver<Input>, mut service: SipService, metrics: M
                 ServiceOutput::Endpoint(Output::Event(_)) => {}
                 ServiceOutput::Notice(Notice::AuthFailed) => metrics.sip_auth_failures.inc(),
                 ServiceOutput::Notice(Notice::Registered { .. }) => {}
+                ServiceOutput::Notice(Notice::TransactionTimeout(timer)) => metrics
+                    .sip_transaction_timeouts
+                    .with_label_values(&[timer])
+                    .inc(),
             }
         }
         metrics

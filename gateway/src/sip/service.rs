@@ -40,6 +40,8 @@ pub enum Notice {
     },
     /// Credentials were checked and refused.
     AuthFailed,
+    /// A transaction timed out: Timer `B`, `F` (no answer) or `H` (no ACK).
+    TransactionTimeout(&'static str),
 }
 
 /// What the service asks the shell to do: the endpoint's outputs (events are consumed
@@ -213,10 +215,26 @@ impl SipService {
     }
 
     fn on_event(&mut self, now: Instant, wall: u64, e: Event) {
-        let Event::Request { tx, request, peer } = e else {
-            // ACKs, CANCELs, responses and failures belong to dialogs and calls, which
-            // do not exist before the call core; nothing to do for them.
-            return;
+        let (tx, request, peer) = match e {
+            Event::Request { tx, request, peer } => (tx, request, peer),
+            Event::ClientFailed { timer: Some(t), .. } => {
+                let name = if t == crate::sip::transaction::Timer::B {
+                    "B"
+                } else {
+                    "F"
+                };
+                self.out
+                    .push_back(ServiceOutput::Notice(Notice::TransactionTimeout(name)));
+                return;
+            }
+            Event::ServerFailed { .. } => {
+                self.out
+                    .push_back(ServiceOutput::Notice(Notice::TransactionTimeout("H")));
+                return;
+            }
+            // ACKs, CANCELs and responses belong to dialogs and calls, which do not
+            // exist before the call core; nothing to do for them.
+            _ => return,
         };
         let in_dialog = request
             .headers
@@ -587,5 +605,28 @@ trunks:
         s.set_draining(true);
         s.handle_input(t0, wall, phone(), &request("OPTIONS", "3000", 20, ""));
         assert_eq!(finals(&mut s)[0].status.0, 503);
+    }
+
+    #[test]
+    fn unacknowledged_final_response_is_a_timer_h_timeout() {
+        let (t0, wall) = (Instant::now(), 1_000_000);
+        let mut s = service();
+        s.handle_input(t0, wall, phone(), &request("INVITE", "3000", 30, ""));
+        assert_eq!(finals(&mut s)[0].status.0, 503);
+        // No ACK: Timer G retransmits, Timer H (64*T1) gives up.
+        let mut notices = Vec::new();
+        while let Some(t) = s.poll_timeout() {
+            s.handle_timeout(t, wall);
+            while let Some(o) = s.poll_output() {
+                if let ServiceOutput::Notice(n) = o {
+                    notices.push(n);
+                }
+            }
+            if !notices.is_empty() {
+                assert_eq!(t - t0, Duration::from_secs(32));
+                break;
+            }
+        }
+        assert_eq!(notices, [Notice::TransactionTimeout("H")]);
     }
 }
