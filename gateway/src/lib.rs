@@ -12,5 +12,6 @@ pub mod h323;
 pub mod http;
 pub mod listeners;
 pub mod logging;
+pub mod media;
 pub mod metrics;
 pub mod sip;

@@ -1,0 +1,540 @@
+//! One relayed RTP stream between two legs, sans-IO (DESIGN.md practice 1).
+//!
+//! The shell reads a datagram from a leg's socket and calls [`Relay::handle_packet`] with
+//! the arrival time, the source address and the side it came in on. The relay validates
+//! it, latches the peer address, rewrites the packet in place (payload type, SSRC,
+//! sequence number, timestamp) and says where to send it and how many bytes. Nothing on
+//! this path allocates.
+//!
+//! Words: a *side* is one leg's end of the relay (`A` or `B`); a *direction* is named by
+//! the side its packets arrive on (packets arriving on A leave toward B).
+//!
+//! RTCP (told apart by RFC 5761 §4) goes through the same call: SR/RR sender SSRCs are
+//! rewritten to the SSRC we emit, the SR RTP timestamp is shifted like the stream's, and
+//! report-block SSRCs that name our emitted SSRC are turned back into the source's SSRC.
+//! Other RTCP packets (SDES, BYE, APP) and the report-block sequence/jitter fields pass
+//! through unchanged.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use zerocopy::FromBytes;
+use zerocopy::byteorder::{BigEndian, U32};
+
+use super::rtp::{
+    REPORT_BLOCK_LEN, RtcpHeader, RtcpType, RtpHeader, RtpPacket, SENDER_INFO_LEN, looks_like_rtcp,
+    validate_rtcp,
+};
+use super::stats::{StatsTracker, StreamStats};
+
+/// One end of the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    /// The side packets from this side are relayed toward.
+    pub fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+
+    fn idx(self) -> usize {
+        match self {
+            Side::A => 0,
+            Side::B => 1,
+        }
+    }
+}
+
+/// Configuration of one side, from that leg's negotiated session description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideConfig {
+    /// Where the peer said it sends and receives RTP (SDP c=/m=, H.245 OLC), if known.
+    pub expected: Option<SocketAddr>,
+    /// RTCP address of the peer: the RTP address when rtcp-mux, usually port + 1 otherwise.
+    pub expected_rtcp: Option<SocketAddr>,
+    /// Symmetric RTP (RFC 4961): latch onto the first packet from anywhere, not only from
+    /// `expected`. Needed for peers behind NAT.
+    pub latching: bool,
+    /// RTP clock rate of the packets arriving from this side, in Hz.
+    pub clock_rate: u32,
+    /// The SSRC the relay emits toward this side, whatever sources feed it.
+    pub send_ssrc: u32,
+}
+
+impl SideConfig {
+    /// A latching side with a G.711 clock and no known address.
+    pub fn latching(send_ssrc: u32) -> Self {
+        SideConfig {
+            expected: None,
+            expected_rtcp: None,
+            latching: true,
+            clock_rate: 8000,
+            send_ssrc,
+        }
+    }
+}
+
+/// The payload-type map full; it holds [`PtMap::CAPACITY`] pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("payload-type map is full ({} pairs)", PtMap::CAPACITY)]
+pub struct PtMapFull;
+
+/// Payload-type pairs (PT on side A, PT on side B), e.g. the offerer's dynamic 101 for
+/// telephone-event against our 96. Unmapped payload types pass unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PtMap {
+    pairs: [(u8, u8); PtMap::CAPACITY],
+    len: usize,
+}
+
+impl PtMap {
+    pub const CAPACITY: usize = 16;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces the pair for `a_pt`. Only the low 7 bits of each PT are kept.
+    pub fn insert(&mut self, a_pt: u8, b_pt: u8) -> Result<(), PtMapFull> {
+        let pair = (a_pt & 0x7f, b_pt & 0x7f);
+        if let Some(p) = self.pairs[..self.len].iter_mut().find(|p| p.0 == pair.0) {
+            *p = pair;
+            return Ok(());
+        }
+        let slot = self.pairs.get_mut(self.len).ok_or(PtMapFull)?;
+        *slot = pair;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The payload type to send toward the other side for `pt` arriving on `from`.
+    pub fn translate(&self, from: Side, pt: u8) -> u8 {
+        let pairs = &self.pairs[..self.len];
+        let found = match from {
+            Side::A => pairs.iter().find(|p| p.0 == pt).map(|p| p.1),
+            Side::B => pairs.iter().find(|p| p.1 == pt).map(|p| p.0),
+        };
+        found.unwrap_or(pt)
+    }
+}
+
+/// Everything the relay needs to know at creation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayConfig {
+    pub a: SideConfig,
+    pub b: SideConfig,
+    pub pt_map: PtMap,
+}
+
+/// Send `len` bytes of the (rewritten) packet buffer to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    pub to: SocketAddr,
+    pub len: usize,
+}
+
+/// The peer address packets are accepted from (and sent back to) on one side.
+#[derive(Debug, Clone, Copy, Default)]
+struct Latch {
+    addr: Option<SocketAddr>,
+}
+
+impl Latch {
+    fn accept(&mut self, from: SocketAddr, expected: Option<SocketAddr>, latching: bool) -> bool {
+        match self.addr {
+            Some(addr) => addr == from,
+            None if latching || expected == Some(from) => {
+                self.addr = Some(from);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The source currently feeding a direction and how its numbers map onto ours.
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    ssrc: u32,
+    seq_offset: u16,
+    ts_offset: u32,
+}
+
+/// The newest packet emitted in a direction.
+#[derive(Debug, Clone, Copy)]
+struct Emitted {
+    seq: u16,
+    timestamp: u32,
+    at: Instant,
+}
+
+/// SSRC, sequence and timestamp continuity of one direction (RFC 3550 §5.1, §8.2): one
+/// SSRC out, numbers continuing across source changes.
+#[derive(Debug, Clone, Copy)]
+struct Continuity {
+    out_ssrc: u32,
+    source: Option<Source>,
+    last: Option<Emitted>,
+}
+
+impl Continuity {
+    fn new(out_ssrc: u32) -> Self {
+        Continuity {
+            out_ssrc,
+            source: None,
+            last: None,
+        }
+    }
+
+    /// Maps one packet's numbers; returns (seq, timestamp, re-based onto an earlier source?).
+    fn map(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        seq: u16,
+        ts: u32,
+        clock_rate: u32,
+    ) -> (u16, u32, bool) {
+        let switched = self.source.is_none_or(|s| s.ssrc != ssrc);
+        let rebased = switched && self.last.is_some();
+        let source = match self.source {
+            Some(s) if s.ssrc == ssrc => s,
+            _ => {
+                let (seq_offset, ts_offset) = match self.last {
+                    // First source: its numbers are already random (RFC 3550 §5.1).
+                    None => (0, 0),
+                    Some(last) => {
+                        let elapsed = now.saturating_duration_since(last.at);
+                        let ticks =
+                            (elapsed.as_nanos() * u128::from(clock_rate) / 1_000_000_000) as u32;
+                        let next_ts = last.timestamp.wrapping_add(ticks.max(1));
+                        (
+                            last.seq.wrapping_add(1).wrapping_sub(seq),
+                            next_ts.wrapping_sub(ts),
+                        )
+                    }
+                };
+                let s = Source {
+                    ssrc,
+                    seq_offset,
+                    ts_offset,
+                };
+                self.source = Some(s);
+                s
+            }
+        };
+        let out_seq = seq.wrapping_add(source.seq_offset);
+        let out_ts = ts.wrapping_add(source.ts_offset);
+        // Only a newer sequence number moves the continuation point (reordering is kept).
+        let newer = self
+            .last
+            .is_none_or(|l| (out_seq.wrapping_sub(l.seq) as i16) > 0 || switched);
+        if newer {
+            self.last = Some(Emitted {
+                seq: out_seq,
+                timestamp: out_ts,
+                at: now,
+            });
+        }
+        (out_seq, out_ts, rebased)
+    }
+}
+
+/// State per side, indexed by [`Side`]: `latch`/`config` describe the peer on that side,
+/// `continuity`/`stats` the direction whose packets arrive on that side.
+#[derive(Debug, Clone)]
+struct SideState {
+    config: SideConfig,
+    rtp_latch: Latch,
+    rtcp_latch: Latch,
+    continuity: Continuity,
+    stats: StatsTracker,
+}
+
+/// A bidirectional RTP/RTCP relay between side A and side B.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    sides: [SideState; 2],
+    pt_map: PtMap,
+}
+
+impl Relay {
+    pub fn new(config: RelayConfig) -> Self {
+        let side = |config: SideConfig, out_ssrc: u32| SideState {
+            config,
+            rtp_latch: Latch::default(),
+            rtcp_latch: Latch::default(),
+            continuity: Continuity::new(out_ssrc),
+            stats: StatsTracker::new(),
+        };
+        let (a_send, b_send) = (config.a.send_ssrc, config.b.send_ssrc);
+        Relay {
+            // Packets arriving on A are sent toward B with B's send SSRC, and vice versa.
+            sides: [side(config.a, b_send), side(config.b, a_send)],
+            pt_map: config.pt_map,
+        }
+    }
+
+    /// Statistics of the packets that arrived on `side`.
+    pub fn stats(&self, side: Side) -> &StreamStats {
+        self.sides[side.idx()].stats.stats()
+    }
+
+    /// The address RTP toward `side` goes to: the latched one, else the expected one.
+    pub fn peer(&self, side: Side) -> Option<SocketAddr> {
+        let s = &self.sides[side.idx()];
+        s.rtp_latch.addr.or(s.config.expected)
+    }
+
+    /// New addresses for a side after a re-INVITE or a new fork: the latch is released so
+    /// the next packet from the new peer can latch.
+    pub fn repoint(
+        &mut self,
+        side: Side,
+        expected: Option<SocketAddr>,
+        expected_rtcp: Option<SocketAddr>,
+    ) {
+        let s = &mut self.sides[side.idx()];
+        s.config.expected = expected;
+        s.config.expected_rtcp = expected_rtcp;
+        s.rtp_latch = Latch::default();
+        s.rtcp_latch = Latch::default();
+    }
+
+    /// Handles one datagram that arrived at `now` from `from` on `side`. On success the
+    /// packet has been rewritten in place and its first `len` bytes go to `to`.
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        side: Side,
+        packet: &mut [u8],
+    ) -> Option<Forward> {
+        let forward = if looks_like_rtcp(packet) {
+            self.handle_rtcp(from, side, packet)
+        } else {
+            self.handle_rtp(now, from, side, packet)
+        };
+        if forward.is_none() {
+            self.sides[side.idx()].stats.count_drop();
+        }
+        forward
+    }
+
+    fn handle_rtp(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        side: Side,
+        packet: &mut [u8],
+    ) -> Option<Forward> {
+        let (ssrc, seq, ts, pt, payload_len) = {
+            let p = RtpPacket::parse(packet).ok()?;
+            let h = p.header;
+            (
+                h.ssrc.get(),
+                h.sequence.get(),
+                h.timestamp.get(),
+                h.payload_type(),
+                p.payload.len(),
+            )
+        };
+        let to = self.peer(side.other());
+        let pt_out = self.pt_map.translate(side, pt);
+        let s = &mut self.sides[side.idx()];
+        let cfg = &s.config;
+        if !s.rtp_latch.accept(from, cfg.expected, cfg.latching) {
+            return None;
+        }
+        let rate = cfg.clock_rate;
+        s.stats.record(now, ssrc, seq, ts, payload_len, rate);
+        let to = to?;
+        let (out_seq, out_ts, rebased) = s.continuity.map(now, ssrc, seq, ts, rate);
+        // Cannot fail: the parse above read the same prefix.
+        let (header, _) = RtpHeader::mut_from_prefix(packet).ok()?;
+        header.set_payload_type(pt_out);
+        if rebased {
+            // Tell the far jitter buffer the timeline was re-based.
+            header.set_marker(true);
+        }
+        header.sequence.set(out_seq);
+        header.timestamp.set(out_ts);
+        header.ssrc.set(s.continuity.out_ssrc);
+        Some(Forward {
+            to,
+            len: packet.len(),
+        })
+    }
+
+    fn handle_rtcp(&mut self, from: SocketAddr, side: Side, packet: &mut [u8]) -> Option<Forward> {
+        validate_rtcp(packet).ok()?;
+        let to = {
+            let other = &self.sides[side.other().idx()];
+            other.rtcp_latch.addr.or(other.config.expected_rtcp)
+        };
+        let back = self.sides[side.other().idx()].continuity;
+        let s = &mut self.sides[side.idx()];
+        let cfg = &s.config;
+        if !s.rtcp_latch.accept(from, cfg.expected_rtcp, cfg.latching) {
+            return None;
+        }
+        s.stats.count_rtcp();
+        let to = to?;
+        let this = s.continuity;
+        let mut offset = 0;
+        while offset < packet.len() {
+            let (header, _) = RtcpHeader::ref_from_prefix(&packet[offset..]).ok()?;
+            let len = header.byte_len();
+            let kind = header.packet_type();
+            let blocks = usize::from(header.count());
+            // Inside the buffer: `validate_rtcp` walked the same lengths.
+            let pkt = packet.get_mut(offset..offset + len)?;
+            offset += len;
+            let first_block = match kind {
+                RtcpType::SR => RtcpHeader::LEN + 4 + SENDER_INFO_LEN,
+                RtcpType::RR => RtcpHeader::LEN + 4,
+                _ => continue,
+            };
+            let Some(sender) = word_mut(pkt, RtcpHeader::LEN) else {
+                continue;
+            };
+            let sender_ssrc = sender.get();
+            sender.set(this.out_ssrc);
+            // SR sender info: NTP timestamp (8 bytes), then the RTP timestamp.
+            if kind == RtcpType::SR
+                && let Some(src) = this.source.filter(|s| s.ssrc == sender_ssrc)
+                && let Some(ts) = word_mut(pkt, RtcpHeader::LEN + 4 + 8)
+            {
+                ts.set(ts.get().wrapping_add(src.ts_offset));
+            }
+            for i in 0..blocks {
+                // A report about the stream we emit toward this side names the source.
+                if let Some(src) = back.source
+                    && let Some(w) = word_mut(pkt, first_block + i * REPORT_BLOCK_LEN)
+                    && w.get() == back.out_ssrc
+                {
+                    w.set(src.ssrc);
+                }
+            }
+        }
+        Some(Forward {
+            to,
+            len: packet.len(),
+        })
+    }
+}
+
+/// The big-endian 32-bit word at `offset`, if it lies inside `buf`.
+fn word_mut(buf: &mut [u8], offset: usize) -> Option<&mut U32<BigEndian>> {
+    let tail = buf.get_mut(offset..)?;
+    U32::<BigEndian>::mut_from_prefix(tail).ok().map(|(w, _)| w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::IntoBytes;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("literal address")
+    }
+
+    fn packet(pt: u8, seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
+        let mut v = RtpHeader::new(pt, false, seq, ts, ssrc).as_bytes().to_vec();
+        v.extend_from_slice(&[0xd5; 160]);
+        v
+    }
+
+    #[test]
+    fn pt_map_both_ways_and_full() {
+        let mut m = PtMap::new();
+        m.insert(101, 96).expect("room");
+        assert_eq!(m.translate(Side::A, 101), 96);
+        assert_eq!(m.translate(Side::B, 96), 101);
+        assert_eq!(m.translate(Side::A, 0), 0);
+        for pt in 0..15 {
+            m.insert(pt, pt).expect("room");
+        }
+        assert_eq!(m.insert(120, 121), Err(PtMapFull));
+        m.insert(101, 97).expect("replace needs no room");
+        assert_eq!(m.translate(Side::A, 101), 97);
+    }
+
+    #[test]
+    fn rtcp_sr_sender_ssrc_rewritten() {
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig::latching(0xbbbb),
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        let a = addr("192.0.2.1:4000");
+        let b = addr("198.51.100.1:5000");
+        // Latch B's RTCP first so A's report has somewhere to go.
+        let mut rr = [0x80, 201, 0, 1, 0, 0, 0, 0x77];
+        assert_eq!(relay.handle_packet(t0, b, Side::B, &mut rr), None);
+        let mut p = packet(0, 10, 1000, 0x1234);
+        relay.handle_packet(t0, addr("192.0.2.1:3998"), Side::A, &mut p);
+        // SR from A with one report block about our 0xaaaa stream.
+        let mut sr = vec![0x81, 200, 0, 12, 0, 0, 0x12, 0x34];
+        sr.extend_from_slice(&[0; 8]); // NTP
+        sr.extend_from_slice(&1000u32.to_be_bytes());
+        sr.extend_from_slice(&[0; 8]); // counts
+        sr.extend_from_slice(&0xaaaau32.to_be_bytes());
+        sr.extend_from_slice(&[0; 20]);
+        let fwd = relay
+            .handle_packet(t0, a, Side::A, &mut sr)
+            .expect("forwarded");
+        assert_eq!(fwd, Forward { to: b, len: 52 });
+        assert_eq!(&sr[4..8], &0xbbbbu32.to_be_bytes());
+        assert_eq!(&sr[16..20], &1000u32.to_be_bytes());
+        // No source on B→A yet: the block keeps its SSRC.
+        assert_eq!(&sr[28..32], &0xaaaau32.to_be_bytes());
+        assert_eq!(relay.stats(Side::A).rtcp_packets, 1);
+    }
+
+    #[test]
+    fn rtcp_compound_report_block_names_the_source() {
+        let a = addr("192.0.2.1:4000");
+        let b = addr("198.51.100.1:5000");
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig {
+                expected_rtcp: Some(a),
+                ..SideConfig::latching(0xaaaa)
+            },
+            b: SideConfig {
+                expected_rtcp: Some(b),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        // A latches its RTP address; then B's source 0x5555 feeds the stream A receives
+        // as 0xaaaa.
+        let mut p = packet(0, 1, 0, 0x1234);
+        relay.handle_packet(t0, a, Side::A, &mut p);
+        let mut p = packet(0, 1, 0, 0x5555);
+        relay.handle_packet(t0, b, Side::B, &mut p);
+        // BYE without sources (4 bytes), then an RR from A about 0xaaaa.
+        let mut c = vec![0x80, 203, 0, 0, 0x81, 201, 0, 7, 0, 0, 0x12, 0x34];
+        c.extend_from_slice(&0xaaaau32.to_be_bytes());
+        c.extend_from_slice(&[0; 20]);
+        let fwd = relay
+            .handle_packet(t0, a, Side::A, &mut c)
+            .expect("forwarded");
+        assert_eq!(fwd, Forward { to: b, len: 36 });
+        assert_eq!(&c[..4], &[0x80, 203, 0, 0], "BYE untouched");
+        assert_eq!(&c[8..12], &0xbbbbu32.to_be_bytes(), "sender is our SSRC");
+        assert_eq!(
+            &c[12..16],
+            &0x5555u32.to_be_bytes(),
+            "block names B's source"
+        );
+    }
+}
