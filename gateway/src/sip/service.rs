@@ -9,7 +9,7 @@
 use crate::config::{Config, TrunkParams};
 use crate::sip::digest::{self, Algorithm, Challenge, Credentials, NonceIssuer, Verdict};
 use crate::sip::endpoint::{Endpoint, EndpointConfig, Event, Output, Peer, Transport};
-use crate::sip::message::{Contact, Limits, Method, Request, Response, SipMessage};
+use crate::sip::message::{Contact, Limits, Method, Request, Response};
 use crate::sip::registrar::{
     ContactEntry, LocationService, RegisterError, RegisterRequest, RegistrarPolicy,
 };
@@ -255,20 +255,13 @@ impl SipService {
             Method::Bye | Method::Info | Method::Update | Method::Prack => {
                 reply(&request, 481, "Call/Transaction Does Not Exist")
             }
+            // §8.2.1: an unrecognised method is 501, a known one we do not serve 405,
+            // both with Allow.
             Method::Other(_) => reply(&request, 501, "Not Implemented").with_header("Allow", ALLOW),
             _ => reply(&request, 405, "Method Not Allowed").with_header("Allow", ALLOW),
         };
+        // What this queues is drained by the `pump` loop that called us.
         self.endpoint.send_response(now, tx, resp);
-        self.pump_endpoint_only();
-    }
-
-    /// Moves endpoint outputs produced by a TU call (no events arise from sending).
-    fn pump_endpoint_only(&mut self) {
-        while let Some(o) = self.endpoint.poll_output() {
-            if !matches!(o, Output::Event(_)) {
-                self.out.push_back(ServiceOutput::Endpoint(o));
-            }
-        }
     }
 
     /// §11.2: 200 with what we support; 503 while draining.
@@ -427,11 +420,6 @@ impl SipService {
     pub fn trunk_of_user(&self, user: &str) -> Option<&str> {
         self.users.get(user).map(|u| u.trunk.as_str())
     }
-
-    /// Encodes a message (for tests and captures).
-    pub fn encode(msg: SipMessage) -> Vec<u8> {
-        msg.to_bytes()
-    }
 }
 
 /// A response to `req` with our To tag (every final response of a UAS needs one,
@@ -451,7 +439,7 @@ fn reply(req: &Request, status: u16, reason: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::message::AuthValue;
+    use crate::sip::message::{AuthValue, SipMessage};
 
     const CONFIG: &str = "\
 listeners:

@@ -237,15 +237,18 @@ impl Endpoint {
 
     /// One message from a transport (a datagram, or one framed stream message).
     pub fn handle_input(&mut self, now: Instant, peer: Peer, bytes: &[u8]) {
-        let msg = match SipMessage::parse_with(bytes, &self.cfg.limits)
-            .and_then(|m| m.validate().map(|()| m))
-        {
+        let msg = match SipMessage::parse_with(bytes, &self.cfg.limits) {
             Ok(m) => m,
             Err(error) => {
-                self.bad_input(peer, bytes, error);
+                // Nothing readable to address a response to: count and drop.
+                self.out.push_back(Output::DecodeError { peer, error });
                 return;
             }
         };
+        if let Err(error) = msg.validate() {
+            self.bad_input(peer, &msg, error);
+            return;
+        }
         match msg {
             SipMessage::Request(req) => {
                 self.out.push_back(Output::Received {
@@ -262,24 +265,20 @@ impl Endpoint {
         }
     }
 
-    /// A message that did not parse: a request gets the parser's status (400, 505,
-    /// 413 ...) when enough of it is readable to address a response (§21.4.1); anything
-    /// else is dropped.
-    fn bad_input(&mut self, peer: Peer, bytes: &[u8], error: ParseError) {
+    /// A message that parsed but failed validation: a request gets the parser's status
+    /// (400, 505, 413 ...) when its Via is readable (§21.4.1); anything else is dropped.
+    fn bad_input(&mut self, peer: Peer, msg: &SipMessage, error: ParseError) {
         let status = error.status();
         let reason = error.reason_phrase();
-        self.out.push_back(Output::DecodeError {
-            peer,
-            error: error.clone(),
-        });
-        // Re-read leniently to copy Via/From/To/Call-ID/CSeq; give up if that fails too.
-        let Ok(SipMessage::Request(req)) = SipMessage::parse_with(bytes, &self.cfg.limits) else {
+        self.out.push_back(Output::DecodeError { peer, error });
+        // §21.4.1: a request gets the status; a response (§18.1.2) and ACK get nothing.
+        let SipMessage::Request(req) = msg else {
             return;
         };
         if req.method == Method::Ack || req.headers.top_via().ok().flatten().is_none() {
             return;
         }
-        let resp = Response::for_request(&req, status, &reason);
+        let resp = Response::for_request(req, status, &reason);
         self.transmit_response(peer, &resp);
     }
 
@@ -924,10 +923,8 @@ fn cancel_for(invite: &Request) -> Request {
             break;
         }
     }
-    for name in ["Route"] {
-        for v in invite.headers.get_all(name) {
-            c.headers.push(name, v);
-        }
+    for v in invite.headers.get_all("Route") {
+        c.headers.push("Route", v);
     }
     c.headers.push("Max-Forwards", "70");
     for name in ["From", "To", "Call-ID"] {

@@ -39,10 +39,8 @@ pub fn ack_for(req: &Request, resp: &Response) -> Request {
             .unwrap_or(value);
         ack.headers.push(name, top);
     }
-    for name in ["Route"] {
-        for v in req.headers.get_all(name) {
-            ack.headers.push(name, v);
-        }
+    for v in req.headers.get_all("Route") {
+        ack.headers.push("Route", v);
     }
     ack.headers.push("Max-Forwards", "70");
     copy(&req.headers, &mut ack.headers, "From");
