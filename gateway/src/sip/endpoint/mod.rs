@@ -173,6 +173,52 @@ enum ClientMachine {
     NonInvite(Box<ClientNonInvite<SipMessage>>),
 }
 
+impl ServerMachine {
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            ServerMachine::Invite(m) => m.poll_timeout(),
+            ServerMachine::NonInvite(m) => m.poll_timeout(),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            ServerMachine::Invite(m) => m.handle_timeout(now),
+            ServerMachine::NonInvite(m) => m.handle_timeout(now),
+        }
+    }
+
+    fn poll_output(&mut self) -> Option<TxOutput<SipMessage>> {
+        match self {
+            ServerMachine::Invite(m) => m.poll_output(),
+            ServerMachine::NonInvite(m) => m.poll_output(),
+        }
+    }
+}
+
+impl ClientMachine {
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            ClientMachine::Invite(m) => m.poll_timeout(),
+            ClientMachine::NonInvite(m) => m.poll_timeout(),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            ClientMachine::Invite(m) => m.handle_timeout(now),
+            ClientMachine::NonInvite(m) => m.handle_timeout(now),
+        }
+    }
+
+    fn poll_output(&mut self) -> Option<TxOutput<SipMessage>> {
+        match self {
+            ClientMachine::Invite(m) => m.poll_output(),
+            ClientMachine::NonInvite(m) => m.poll_output(),
+        }
+    }
+}
+
 struct ClientEntry {
     key: ClientKey,
     peer: Peer,
@@ -607,14 +653,14 @@ impl Endpoint {
 
     /// The earliest deadline of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let servers = self.servers.values().filter_map(|e| match &e.machine {
-            ServerMachine::Invite(m) => m.poll_timeout(),
-            ServerMachine::NonInvite(m) => m.poll_timeout(),
-        });
-        let clients = self.clients.values().filter_map(|e| match &e.machine {
-            ClientMachine::Invite(m) => m.poll_timeout(),
-            ClientMachine::NonInvite(m) => m.poll_timeout(),
-        });
+        let servers = self
+            .servers
+            .values()
+            .filter_map(|e| e.machine.poll_timeout());
+        let clients = self
+            .clients
+            .values()
+            .filter_map(|e| e.machine.poll_timeout());
         servers.chain(clients).min()
     }
 
@@ -624,40 +670,24 @@ impl Endpoint {
         let servers: Vec<ServerTxId> = self
             .servers
             .iter()
-            .filter(|(_, e)| {
-                due(match &e.machine {
-                    ServerMachine::Invite(m) => m.poll_timeout(),
-                    ServerMachine::NonInvite(m) => m.poll_timeout(),
-                })
-            })
+            .filter(|(_, e)| due(e.machine.poll_timeout()))
             .map(|(id, _)| *id)
             .collect();
         for id in servers {
             if let Some(e) = self.servers.get_mut(&id) {
-                match &mut e.machine {
-                    ServerMachine::Invite(m) => m.handle_timeout(now),
-                    ServerMachine::NonInvite(m) => m.handle_timeout(now),
-                }
+                e.machine.handle_timeout(now);
             }
             self.drain_server(id);
         }
         let clients: Vec<ClientTxId> = self
             .clients
             .iter()
-            .filter(|(_, e)| {
-                due(match &e.machine {
-                    ClientMachine::Invite(m) => m.poll_timeout(),
-                    ClientMachine::NonInvite(m) => m.poll_timeout(),
-                })
-            })
+            .filter(|(_, e)| due(e.machine.poll_timeout()))
             .map(|(id, _)| *id)
             .collect();
         for id in clients {
             if let Some(e) = self.clients.get_mut(&id) {
-                match &mut e.machine {
-                    ClientMachine::Invite(m) => m.handle_timeout(now),
-                    ClientMachine::NonInvite(m) => m.handle_timeout(now),
-                }
+                e.machine.handle_timeout(now);
             }
             self.drain_client(id);
         }
@@ -735,17 +765,7 @@ impl Endpoint {
             return;
         };
         let peer = e.peer;
-        let mut outs = Vec::new();
-        loop {
-            let o = match &mut e.machine {
-                ServerMachine::Invite(m) => m.poll_output(),
-                ServerMachine::NonInvite(m) => m.poll_output(),
-            };
-            match o {
-                Some(o) => outs.push(o),
-                None => break,
-            }
-        }
+        let outs: Vec<_> = std::iter::from_fn(|| e.machine.poll_output()).collect();
         let mut terminated = false;
         for o in outs {
             match o {
@@ -767,17 +787,7 @@ impl Endpoint {
             return;
         };
         let peer = e.peer;
-        let mut outs = Vec::new();
-        loop {
-            let o = match &mut e.machine {
-                ClientMachine::Invite(m) => m.poll_output(),
-                ClientMachine::NonInvite(m) => m.poll_output(),
-            };
-            match o {
-                Some(o) => outs.push(o),
-                None => break,
-            }
-        }
+        let outs: Vec<_> = std::iter::from_fn(|| e.machine.poll_output()).collect();
         let mut terminated = false;
         for o in outs {
             match o {
