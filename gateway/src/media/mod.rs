@@ -1,12 +1,22 @@
-//! Media: RTP/RTCP packet views and the relay between two legs (DESIGN.md "Media").
+//! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
+//! (DESIGN.md "Media"), and the per-call tokio task that drives them.
 //!
-//! Sans-IO like the protocol cores: the shell owns the sockets and the clock and feeds
-//! datagrams in with their arrival time; nothing here allocates per packet.
+//! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
+//! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
+//! here allocates per packet.
 
+pub mod g711;
+pub mod ports;
 pub mod relay;
 pub mod rtp;
+pub mod session;
 pub mod stats;
+pub mod tone;
 
+pub use g711::Law;
+pub use ports::{BoundPair, MediaError, PortPool};
 pub use relay::{Forward, PtMap, PtMapFull, Relay, RelayConfig, Side, SideConfig};
 pub use rtp::{RtcpHeader, RtpError, RtpHeader, RtpPacket};
+pub use session::{MediaSession, Mode, SessionHandle, SessionReport, SideUpdate};
 pub use stats::StreamStats;
+pub use tone::{RtpSender, ToneGenerator};

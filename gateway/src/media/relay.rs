@@ -307,6 +307,43 @@ impl Relay {
         s.rtcp_latch = Latch::default();
     }
 
+    /// Replaces the payload-type map (new answer after a re-INVITE or H.245 exchange).
+    pub fn set_pt_map(&mut self, pt_map: PtMap) {
+        self.pt_map = pt_map;
+    }
+
+    /// Takes in a datagram that arrived at `now` from `from` on `side` without relaying
+    /// it (the media task plays a tone, echoes or holds instead): it is validated, latched
+    /// and counted like in [`Relay::handle_packet`], and `packet` is left as it was.
+    /// Returns whether it was accepted (valid RTP/RTCP from that side's peer).
+    pub fn receive(&mut self, now: Instant, from: SocketAddr, side: Side, packet: &[u8]) -> bool {
+        let s = &mut self.sides[side.idx()];
+        let cfg = &s.config;
+        let accepted = if looks_like_rtcp(packet) {
+            let ok = validate_rtcp(packet).is_ok()
+                && s.rtcp_latch.accept(from, cfg.expected_rtcp, cfg.latching);
+            if ok {
+                s.stats.count_rtcp();
+            }
+            ok
+        } else {
+            match RtpPacket::parse(packet) {
+                Ok(p) if s.rtp_latch.accept(from, cfg.expected, cfg.latching) => {
+                    let h = p.header;
+                    let (ssrc, seq, ts) = (h.ssrc.get(), h.sequence.get(), h.timestamp.get());
+                    s.stats
+                        .record(now, ssrc, seq, ts, p.payload.len(), cfg.clock_rate);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !accepted {
+            s.stats.count_drop();
+        }
+        accepted
+    }
+
     /// Handles one datagram that arrived at `now` from `from` on `side`. On success the
     /// packet has been rewritten in place and its first `len` bytes go to `to`.
     pub fn handle_packet(
@@ -464,6 +501,27 @@ mod tests {
         assert_eq!(m.insert(120, 121), Err(PtMapFull));
         m.insert(101, 97).expect("replace needs no room");
         assert_eq!(m.translate(Side::A, 101), 97);
+    }
+
+    #[test]
+    fn receive_latches_and_counts_without_rewriting() {
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig::latching(0xbbbb),
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        let a = addr("192.0.2.1:4000");
+        let p = packet(0, 10, 1000, 0x1234);
+        assert!(relay.receive(t0, a, Side::A, &p));
+        assert_eq!(relay.peer(Side::A), Some(a));
+        assert!(!relay.receive(t0, addr("192.0.2.9:4000"), Side::A, &p));
+        assert!(!relay.receive(t0, a, Side::A, &[0x80, 0, 1]));
+        let rr = [0x80, 201, 0, 1, 0, 0, 0, 0x77];
+        assert!(relay.receive(t0, addr("192.0.2.1:4001"), Side::A, &rr));
+        let s = relay.stats(Side::A);
+        assert_eq!((s.packets, s.rtcp_packets, s.dropped), (1, 1, 2));
+        assert_eq!(relay.stats(Side::B).packets, 0);
     }
 
     #[test]

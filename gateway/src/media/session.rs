@@ -1,0 +1,506 @@
+//! The per-call media task: the tokio shell around [`Relay`] and the tone source.
+//!
+//! One task per call owns the call's sockets (RTP and RTCP on side A, and on side B when
+//! the call has an egress leg), waits on them, on its command channel and on a pacing
+//! timer with one `select!`, and hands every datagram to the sans-IO [`Relay`]. What the
+//! task does with a datagram depends on its [`Mode`]: relay it to the other side, echo it,
+//! or only count it while a tone is played or the call is on hold.
+//!
+//! The task reads into one reusable buffer and sends with `try_send_to`: nothing on the
+//! packet path allocates or waits. A send that fails (a full socket buffer, or
+//! `ECONNREFUSED` after an ICMP port unreachable) loses that packet only.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use zerocopy::FromBytes;
+
+use super::g711::Law;
+use super::ports::BoundPair;
+use super::relay::{PtMap, Relay, RelayConfig, Side};
+use super::rtp::{RtpHeader, looks_like_rtcp};
+use super::stats::StreamStats;
+use super::tone::{RtpSender, SAMPLE_RATE, ToneGenerator};
+
+/// Receive buffer: an Ethernet MTU's datagram with room to spare.
+const BUF_LEN: usize = 2048;
+/// Datagrams read from one socket per wake-up, so one busy socket cannot starve the rest.
+const BURST: usize = 32;
+/// Tone level: a quarter of full scale, about -12 dBov.
+const TONE_AMPLITUDE: f32 = 0.25;
+/// Bounds for a tone's packetisation time, in milliseconds.
+const PTIME_RANGE: (u16, u16) = (5, 120);
+
+/// What the session does with the media.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Relay A <-> B through [`Relay`] (needs side B).
+    Relay,
+    /// Play a tone toward side A's peer (latched or expected address), every `ptime_ms`;
+    /// packets from either side are counted, not forwarded.
+    Tone {
+        /// Tone frequency.
+        hz: f32,
+        /// RTP payload type of the packets (0 for PCMU, 8 for PCMA, or as negotiated).
+        payload_type: u8,
+        /// G.711 law of the payload.
+        law: Law,
+        /// Packetisation time (clamped to 5-120 ms).
+        ptime_ms: u16,
+    },
+    /// Send the RTP arriving on side A back to side A's peer, with our SSRC.
+    Echo,
+    /// Neither send nor forward (hold, before answer); packets are counted.
+    Silent,
+}
+
+/// New peer addresses for one side (re-INVITE, a new early dialog, H.245 OLC ack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SideUpdate {
+    /// The peer's RTP address, if known.
+    pub expected: Option<SocketAddr>,
+    /// The peer's RTCP address, if known (the RTP address with rtcp-mux).
+    pub expected_rtcp: Option<SocketAddr>,
+}
+
+/// What a session counted, handed back by [`SessionHandle::close`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionReport {
+    /// Packets received on side A.
+    pub a: StreamStats,
+    /// Packets received on side B.
+    pub b: StreamStats,
+    /// Datagrams (RTP and RTCP) sent toward side A's peer.
+    pub sent_a: u64,
+    /// Datagrams (RTP and RTCP) sent toward side B's peer.
+    pub sent_b: u64,
+    /// Datagrams the OS refused to send (lost, the session went on).
+    pub send_errors: u64,
+}
+
+/// Starts media tasks. See [`MediaSession::spawn`].
+#[derive(Debug)]
+pub struct MediaSession;
+
+impl MediaSession {
+    /// Starts the task for one call. `a` faces the ingress leg, `b` (absent for a built-in
+    /// endpoint such as a tone or echo test) the egress leg. Must be called inside a tokio
+    /// runtime.
+    pub fn spawn(
+        a: BoundPair,
+        b: Option<BoundPair>,
+        config: RelayConfig,
+        mode: Mode,
+    ) -> SessionHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = SessionHandle {
+            tx,
+            local_a: a.local,
+            local_b: b.as_ref().map(|p| p.local),
+        };
+        tokio::spawn(run(a, b, config, mode, rx));
+        handle
+    }
+}
+
+/// Controls one session's task. Cloning gives another handle to the same task; the task
+/// ends on [`SessionHandle::close`] or when every handle is dropped.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    local_a: SocketAddr,
+    local_b: Option<SocketAddr>,
+}
+
+impl SessionHandle {
+    /// Our RTP address on `side` (RTCP is on the next port); `None` for an absent side B.
+    pub fn local(&self, side: Side) -> Option<SocketAddr> {
+        match side {
+            Side::A => Some(self.local_a),
+            Side::B => self.local_b,
+        }
+    }
+
+    /// Points `side` at new peer addresses and releases its latch. Does not wait.
+    pub fn repoint(&self, side: Side, update: SideUpdate) {
+        self.command(Command::Repoint(side, update));
+    }
+
+    /// Replaces the payload-type map between A and B. Does not wait.
+    pub fn set_pt_map(&self, map: PtMap) {
+        self.command(Command::PtMap(map));
+    }
+
+    /// Switches what the session does with the media. Does not wait.
+    pub fn set_mode(&self, mode: Mode) {
+        self.command(Command::Mode(mode));
+    }
+
+    /// What the session counted so far; zeros when the task is gone.
+    pub async fn report(&self) -> SessionReport {
+        let (reply, report) = oneshot::channel();
+        if self.tx.send(Command::Report(reply)).is_err() {
+            return SessionReport::default();
+        }
+        report.await.unwrap_or_default()
+    }
+
+    /// Whether the task still runs.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Stops the task, drops its sockets and returns what it counted. A task that is
+    /// already gone reports zeros.
+    pub async fn close(self) -> SessionReport {
+        let (reply, report) = oneshot::channel();
+        if self.tx.send(Command::Close(reply)).is_err() {
+            return SessionReport::default();
+        }
+        report.await.unwrap_or_default()
+    }
+
+    fn command(&self, command: Command) {
+        // A task that has ended has nothing left to change.
+        let _ = self.tx.send(command);
+    }
+}
+
+/// Messages from the handles to the task.
+#[derive(Debug)]
+enum Command {
+    Repoint(Side, SideUpdate),
+    PtMap(PtMap),
+    Mode(Mode),
+    Report(oneshot::Sender<SessionReport>),
+    Close(oneshot::Sender<SessionReport>),
+}
+
+/// Which of a side's two sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Rtp,
+    Rtcp,
+}
+
+/// The session's sockets, registered with the runtime.
+struct Sockets {
+    a: [UdpSocket; 2],
+    b: Option<[UdpSocket; 2]>,
+}
+
+impl Sockets {
+    fn new(a: BoundPair, b: Option<BoundPair>) -> io::Result<Self> {
+        let pair = |p: BoundPair| -> io::Result<[UdpSocket; 2]> {
+            Ok([UdpSocket::from_std(p.rtp)?, UdpSocket::from_std(p.rtcp)?])
+        };
+        Ok(Sockets {
+            a: pair(a)?,
+            b: b.map(pair).transpose()?,
+        })
+    }
+
+    fn get(&self, side: Side, port: Port) -> Option<&UdpSocket> {
+        let pair = match side {
+            Side::A => Some(&self.a),
+            Side::B => self.b.as_ref(),
+        }?;
+        Some(&pair[port as usize])
+    }
+}
+
+/// What woke the task.
+enum Event {
+    Readable(Side, Port, io::Result<()>),
+    Command(Option<Command>),
+    Tick,
+}
+
+/// The task: wait, dispatch, repeat.
+async fn run(
+    a: BoundPair,
+    b: Option<BoundPair>,
+    config: RelayConfig,
+    mode: Mode,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut engine = Engine::new(config, mode);
+    let sockets = match Sockets::new(a, b) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "media session: cannot register sockets, no media");
+            return serve_commands(&mut rx, &mut engine).await;
+        }
+    };
+    let mut ticker = engine.ticker();
+    let reply = loop {
+        let event = tokio::select! {
+            r = readable(sockets.get(Side::A, Port::Rtp)) => Event::Readable(Side::A, Port::Rtp, r),
+            r = readable(sockets.get(Side::A, Port::Rtcp)) => Event::Readable(Side::A, Port::Rtcp, r),
+            r = readable(sockets.get(Side::B, Port::Rtp)) => Event::Readable(Side::B, Port::Rtp, r),
+            r = readable(sockets.get(Side::B, Port::Rtcp)) => Event::Readable(Side::B, Port::Rtcp, r),
+            command = rx.recv() => Event::Command(command),
+            () = tick(ticker.as_mut()) => Event::Tick,
+        };
+        match event {
+            Event::Readable(side, port, Ok(())) => engine.drain(&sockets, side, port),
+            Event::Readable(_, _, Err(e)) => {
+                // Only when the runtime's I/O driver is gone: the process is stopping.
+                tracing::debug!(error = %e, "media session: socket readiness failed, stopping");
+                break None;
+            }
+            Event::Command(None) => break None,
+            Event::Command(Some(Command::Close(reply))) => break Some(reply),
+            Event::Command(Some(command)) => {
+                if engine.apply(command) {
+                    ticker = engine.ticker();
+                }
+            }
+            Event::Tick => engine.send_tone(&sockets),
+        }
+    };
+    // The ports are free again before the caller hears the session is closed.
+    drop(sockets);
+    if let Some(reply) = reply {
+        let _ = reply.send(engine.report());
+    }
+}
+
+/// Without sockets the task still answers its handle, so `close` reports.
+async fn serve_commands(rx: &mut mpsc::UnboundedReceiver<Command>, engine: &mut Engine) {
+    while let Some(command) = rx.recv().await {
+        match command {
+            Command::Close(reply) => {
+                let _ = reply.send(engine.report());
+                return;
+            }
+            other => {
+                engine.apply(other);
+            }
+        }
+    }
+}
+
+/// Readiness of a socket that may be absent (no side B): an absent one never wakes.
+async fn readable(socket: Option<&UdpSocket>) -> io::Result<()> {
+    match socket {
+        Some(s) => s.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next pacing tick, or never when nothing is paced.
+async fn tick(ticker: Option<&mut Interval>) {
+    match ticker {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The tone being played and the stream carrying it.
+struct Playing {
+    tone: ToneGenerator,
+    ptime: Duration,
+}
+
+/// Everything the task holds apart from the sockets.
+struct Engine {
+    relay: Relay,
+    mode: Mode,
+    playing: Option<Playing>,
+    /// Our stream toward side A for tones, with the SSRC the relay emits toward A.
+    sender: RtpSender,
+    /// When the last tone packet went out and how many samples it held, to move the
+    /// timestamp over a pause.
+    last_tone: Option<(Instant, u32)>,
+    /// SSRC we emit toward side A.
+    a_ssrc: u32,
+    sent: [u64; 2],
+    send_errors: u64,
+    buf: [u8; BUF_LEN],
+}
+
+impl Engine {
+    fn new(config: RelayConfig, mode: Mode) -> Self {
+        let a_ssrc = config.a.send_ssrc;
+        let mut engine = Engine {
+            relay: Relay::new(config),
+            mode: Mode::Silent,
+            playing: None,
+            sender: RtpSender::new(0, a_ssrc),
+            last_tone: None,
+            a_ssrc,
+            sent: [0; 2],
+            send_errors: 0,
+            buf: [0; BUF_LEN],
+        };
+        engine.set_mode(mode);
+        engine
+    }
+
+    /// Applies a command; returns whether the pacing timer must be rebuilt.
+    fn apply(&mut self, command: Command) -> bool {
+        match command {
+            Command::Repoint(side, u) => self.relay.repoint(side, u.expected, u.expected_rtcp),
+            Command::PtMap(map) => self.relay.set_pt_map(map),
+            Command::Report(reply) => {
+                // The handle may have stopped waiting; nothing to do then.
+                let _ = reply.send(self.report());
+            }
+            Command::Mode(mode) => {
+                self.set_mode(mode);
+                return true;
+            }
+            // Handled by the loop.
+            Command::Close(_) => {}
+        }
+        false
+    }
+
+    fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.playing = match mode {
+            Mode::Tone {
+                hz,
+                payload_type,
+                law,
+                ptime_ms,
+            } => {
+                let ptime_ms = ptime_ms.clamp(PTIME_RANGE.0, PTIME_RANGE.1);
+                self.sender.set_payload_type(payload_type);
+                // RFC 3550 §5.1: the timestamp keeps pace with the clock over the pause;
+                // the marker starts the new talkspurt (RFC 3551 §4.1).
+                // The sender's timestamp already counts the last packet's samples.
+                let gap = self.last_tone.map_or(0, |(at, samples)| {
+                    let ticks = at.elapsed().as_millis() * u128::from(SAMPLE_RATE) / 1000;
+                    u32::try_from(ticks)
+                        .unwrap_or(u32::MAX)
+                        .saturating_sub(samples)
+                });
+                self.sender.restart(gap);
+                Some(Playing {
+                    tone: ToneGenerator::new(hz, TONE_AMPLITUDE, law).with_ptime(ptime_ms),
+                    ptime: Duration::from_millis(u64::from(ptime_ms)),
+                })
+            }
+            Mode::Relay | Mode::Echo | Mode::Silent => None,
+        };
+    }
+
+    /// The pacing timer for the current mode: late ticks are delayed, never bunched.
+    fn ticker(&self) -> Option<Interval> {
+        let playing = self.playing.as_ref()?;
+        let mut interval = tokio::time::interval(playing.ptime);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Some(interval)
+    }
+
+    fn report(&self) -> SessionReport {
+        SessionReport {
+            a: self.relay.stats(Side::A).clone(),
+            b: self.relay.stats(Side::B).clone(),
+            sent_a: self.sent[0],
+            sent_b: self.sent[1],
+            send_errors: self.send_errors,
+        }
+    }
+
+    /// Reads what is waiting on one socket, up to [`BURST`] datagrams.
+    fn drain(&mut self, sockets: &Sockets, side: Side, port: Port) {
+        let Some(socket) = sockets.get(side, port) else {
+            return;
+        };
+        for _ in 0..BURST {
+            match socket.try_recv_from(&mut self.buf) {
+                Ok((len, from)) => self.on_datagram(sockets, side, len, from),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // An ICMP error reported on the socket (some systems do for unconnected
+                // UDP): it concerns an earlier send, the socket still works.
+                Err(e) => tracing::trace!(error = %e, ?side, ?port, "media session: receive error"),
+            }
+        }
+    }
+
+    /// One datagram of `len` bytes in the buffer, from `from` on `side`.
+    fn on_datagram(&mut self, sockets: &Sockets, side: Side, len: usize, from: SocketAddr) {
+        let now = Instant::now().into_std();
+        let packet = &mut self.buf[..len];
+        match self.mode {
+            Mode::Relay => {
+                let rtcp = looks_like_rtcp(packet);
+                let Some(fwd) = self.relay.handle_packet(now, from, side, packet) else {
+                    return;
+                };
+                let to_side = side.other();
+                // RTCP leaves from our RTCP port, unless the far peer takes it on its RTP
+                // address (rtcp-mux, RFC 5761 §4): then from our RTP port.
+                let port = if rtcp && Some(fwd.to) != self.relay.peer(to_side) {
+                    Port::Rtcp
+                } else {
+                    Port::Rtp
+                };
+                self.send(sockets, to_side, port, fwd.len, fwd.to);
+            }
+            Mode::Echo => {
+                let accepted = self.relay.receive(now, from, side, packet);
+                if !accepted || side != Side::A || looks_like_rtcp(packet) {
+                    return;
+                }
+                // Echoed media is a stream we send, so it carries our SSRC (RFC 3550 §8).
+                let Ok((header, _)) = RtpHeader::mut_from_prefix(packet) else {
+                    return;
+                };
+                header.ssrc.set(self.a_ssrc);
+                let to = self.relay.peer(Side::A).unwrap_or(from);
+                self.send(sockets, Side::A, Port::Rtp, len, to);
+            }
+            Mode::Tone { .. } | Mode::Silent => {
+                self.relay.receive(now, from, side, packet);
+            }
+        }
+    }
+
+    /// One packetisation interval of the tone toward side A's peer.
+    fn send_tone(&mut self, sockets: &Sockets) {
+        let Some(playing) = self.playing.as_mut() else {
+            return;
+        };
+        // At most 120 ms of 8 kHz samples: fits u32.
+        let samples = u32::try_from(playing.tone.samples_per_frame()).unwrap_or(u32::MAX);
+        let Some(to) = self.relay.peer(Side::A) else {
+            // Nobody to play to yet: keep the timestamp in step with the clock.
+            self.sender.restart(samples);
+            return;
+        };
+        if let Some(len) = self.sender.write_tone(&mut playing.tone, &mut self.buf) {
+            self.last_tone = Some((Instant::now(), samples));
+            self.send(sockets, Side::A, Port::Rtp, len, to);
+        }
+    }
+
+    /// Sends the first `len` bytes of the buffer from `side`'s `port` to `to`.
+    fn send(&mut self, sockets: &Sockets, side: Side, port: Port, len: usize, to: SocketAddr) {
+        let Some(socket) = sockets.get(side, port) else {
+            return;
+        };
+        let idx = match side {
+            Side::A => 0,
+            Side::B => 1,
+        };
+        match socket.try_send_to(&self.buf[..len], to) {
+            Ok(_) => self.sent[idx] += 1,
+            // Full socket buffer, or ECONNREFUSED from an earlier ICMP port unreachable:
+            // this packet is lost, the call goes on.
+            Err(e) => {
+                self.send_errors += 1;
+                tracing::trace!(error = %e, %to, "media session: send failed");
+            }
+        }
+    }
+}
