@@ -4,6 +4,9 @@
 
 #![allow(dead_code)] // Each test file uses a different subset.
 
+pub mod audio;
+pub mod baresip;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -137,6 +140,17 @@ impl Daemon {
         d._dir = Some(dir);
         d.wait_ready();
         (d, ports, config)
+    }
+
+    /// Spawns `gatewayd run --config FILE` with `config` (which must use `ports`).
+    pub fn start_with(ports: Ports, config: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = write_file(dir.path(), "gateway.yaml", config);
+        let args = ["--config", path.to_str().expect("utf-8 temp path")];
+        let mut d = Daemon::spawn(dir.path(), ports.metrics, &args);
+        d._dir = Some(dir);
+        d.wait_ready();
+        d
     }
 
     /// Polls `/healthz` until it answers 200, bounded by [`WAIT`].
