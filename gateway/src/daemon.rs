@@ -91,7 +91,7 @@ impl Daemon {
         })?;
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
-        let sip = SipHandle::spawn(&config, metrics.clone());
+        let sip = SipHandle::spawn(&config, metrics.clone(), admission.clone());
         let ctx = Arc::new(Context {
             metrics,
             admission,

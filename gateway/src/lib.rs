@@ -15,3 +15,4 @@ pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod sip;
+pub mod switch;

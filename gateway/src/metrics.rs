@@ -12,10 +12,33 @@ use prometheus::{
 use std::time::Instant;
 
 /// The legs a call can enter or leave by (`ingress` / `egress` labels).
-pub const LEGS: [&str; 3] = ["sip", "h323", "tdm"];
+pub const LEGS: [&str; 4] = ["sip", "h323", "tdm", "local"];
 
 /// How a call ended (`outcome` label of `gateway_calls_total`).
-pub const CALL_OUTCOMES: [&str; 5] = ["answered", "busy", "no_answer", "rejected", "failed"];
+pub const CALL_OUTCOMES: [&str; 6] = [
+    "answered",
+    "busy",
+    "no_answer",
+    "rejected",
+    "abandoned",
+    "failed",
+];
+
+/// The `outcome` label of a finished call: answered; else by its cause (Q.850 17 busy,
+/// 18/19 no answer, 21 rejected); a caller hanging up first is `abandoned`.
+pub fn outcome_of(r: &crate::switch::CallRecord) -> &'static str {
+    use mapping::cause::Q850Cause;
+    if r.answer.is_some() {
+        return "answered";
+    }
+    match r.cause.value {
+        Q850Cause::USER_BUSY => "busy",
+        Q850Cause::NO_USER_RESPONDING | Q850Cause::NO_ANSWER => "no_answer",
+        Q850Cause::CALL_REJECTED => "rejected",
+        _ if r.initiator == mapping::model::Initiator::Caller => "abandoned",
+        _ => "failed",
+    }
+}
 
 /// Signalling protocols counted in `gateway_messages_total` / `gateway_decode_errors_total`.
 pub const PROTOCOLS: [&str; 2] = ["sip", "h225"];

@@ -109,8 +109,8 @@ fn trunk_kinds_are_checked() {
     assert_errors(
         "trunks:\n  - { name: a, kind: isdn }\n  - { name: b, remote: \"x:1\" }\n  - { kind: sip, remote: \"x:1\" }\n",
         &[
-            "t.yaml:7:22: trunks[0].kind: unknown kind `isdn`, expected one of: sip, h323, pri, ss7, r2",
-            "t.yaml:8:5: trunks[1].kind: missing field `kind` (one of: sip, h323, pri, ss7, r2)",
+            "t.yaml:7:22: trunks[0].kind: unknown kind `isdn`, expected one of: sip, h323, pri, ss7, r2, local",
+            "t.yaml:8:5: trunks[1].kind: missing field `kind` (one of: sip, h323, pri, ss7, r2, local)",
             "t.yaml:9:5: trunks[2].name: missing field `name`",
         ],
     );

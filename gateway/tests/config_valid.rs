@@ -28,8 +28,21 @@ fn the_embedded_default_validates_and_binds_loopback_only() {
     assert_eq!(sip, ["udp/127.0.0.1:5060", "tcp/127.0.0.1:5060"]);
     assert_eq!(c.listeners.h225[0].address.to_string(), "127.0.0.1:1720");
     assert_eq!(c.metrics.listen.to_string(), "127.0.0.1:9464");
-    assert!(c.trunks.is_empty());
-    assert_eq!(c.routes.get("default").map(Vec::len), Some(0));
+    let trunks: Vec<(&str, &str)> = c
+        .trunks
+        .iter()
+        .map(|t| (t.name.as_str(), t.params.kind()))
+        .collect();
+    assert_eq!(
+        trunks,
+        [
+            ("loopback", "sip"),
+            ("tone", "local"),
+            ("echo", "local"),
+            ("busy", "local")
+        ]
+    );
+    assert_eq!(c.routes.get("default").map(Vec::len), Some(3));
     assert!(c.radius.is_none());
 }
 

@@ -17,6 +17,18 @@ pub struct General {
     /// Redact calling/called numbers in logs. Default true.
     #[serde(default = "yes")]
     pub redact_numbers: bool,
+    /// A call not answered this many seconds after it went out is released with cause
+    /// 19 (no answer from user, user alerted). Default 120.
+    #[serde(default = "default_no_answer")]
+    pub no_answer_seconds: u32,
+    /// An answered call is released with cause 102 (recovery on timer expiry) after this
+    /// many seconds; absent: no limit.
+    #[serde(default)]
+    pub max_call_seconds: Option<u32>,
+}
+
+fn default_no_answer() -> u32 {
+    120
 }
 
 impl Default for General {
@@ -25,6 +37,8 @@ impl Default for General {
             node_name: default_node_name(),
             drain_timeout_seconds: default_drain(),
             redact_numbers: true,
+            no_answer_seconds: default_no_answer(),
+            max_call_seconds: None,
         }
     }
 }

@@ -72,9 +72,10 @@ pub use spans::{
     SpanDriver, SpanType, TestDriver,
 };
 pub use trunk::{
-    DEFAULT_ROUTE_TABLE, Gatekeeper, H323Dtmf, H323Trunk, Law, NetworkIndicator, PriSide,
-    PriSwitch, PriTrunk, R2Category, R2Trunk, R2Variant, SipAuth, SipDtmf, SipRegister, SipTrunk,
-    SipUser, Ss7Circuits, Ss7Link, Ss7Trunk, Ss7Variant, Trunk, TrunkParams,
+    DEFAULT_ROUTE_TABLE, Gatekeeper, H323Dtmf, H323Trunk, Law, LocalAnswer, LocalTrunk,
+    NetworkIndicator, PriSide, PriSwitch, PriTrunk, R2Category, R2Trunk, R2Variant, SipAuth,
+    SipDtmf, SipRegister, SipTrunk, SipUser, Ss7Circuits, Ss7Link, Ss7Trunk, Ss7Variant, Trunk,
+    TrunkParams,
 };
 
 /// The embedded default configuration: binds only to 127.0.0.1.
@@ -219,6 +220,16 @@ mod tests {
                 .all(|l| l.address.ip().is_loopback())
         );
         assert!(c.metrics.listen.ip().is_loopback());
-        assert!(c.trunks.is_empty());
+        // Only loopback peers and the built-in endpoints.
+        assert!(c.trunks.iter().all(|t| {
+            match &t.params {
+                TrunkParams::Sip(s) => s
+                    .remote
+                    .iter()
+                    .all(|r| r.ip().is_some_and(|ip| ip.is_loopback())),
+                TrunkParams::Local(_) => true,
+                _ => false,
+            }
+        }));
     }
 }

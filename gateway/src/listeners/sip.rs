@@ -1,14 +1,19 @@
-//! SIP over UDP and TCP (RFC 3261 §18): the tokio shell around the sans-IO
-//! [`SipService`]. Socket tasks only move bytes: every datagram and every framed stream
-//! message goes to one core task that owns the service, its clock and its timers, and
-//! sends what the service outputs.
+//! SIP over UDP and TCP (RFC 3261 §18) and the call core: the tokio shell around the
+//! sans-IO [`Switch`] (which owns the [`SipService`]). Socket tasks only move bytes:
+//! every datagram and every framed stream message goes to one core task that owns the
+//! switch, its clock and its timers, sends what it outputs, and runs the calls' media
+//! through the [`MediaEngine`].
 
 use super::sip_framing::{Frame, FramingError, StreamDeframer};
 use super::{Context, accept_loop};
+use crate::admission::{Admission, CallGuard};
 use crate::config::Config;
+use crate::media::PortPool;
+use crate::media::engine::{MediaEngine, figures};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
+use crate::switch::{CallRecord, Switch, SwitchOutput};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,12 +72,21 @@ pub struct SipHandle {
 }
 
 impl SipHandle {
-    /// Starts the SIP core for `config`.
-    pub fn spawn(config: &Config, metrics: Metrics) -> SipHandle {
+    /// Starts the signalling core for `config`.
+    pub fn spawn(config: &Config, metrics: Metrics, admission: Admission) -> SipHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (seed, secret) = randomness();
         let service = SipService::new(config, seed, secret);
-        tokio::spawn(core(rx, service, metrics));
+        let media_ip = config
+            .listeners
+            .sip
+            .first()
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |l| l.address.ip());
+        let pool = PortPool::new(media_ip, config.media.rtp_port_range);
+        let ptime = u16::try_from(config.media.ptime_ms).unwrap_or(20);
+        let (engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
+        let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
+        tokio::spawn(core(rx, switch, engine, metrics, admission));
         SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -130,12 +144,6 @@ fn randomness() -> (u64, [u8; 32]) {
     (u64::from_le_bytes(seed), secret)
 }
 
-fn wall() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// A metrics label from the endpoint's: known methods and status classes as they are,
 /// anything else `other` (peer-chosen method names must not create series).
 fn label(l: &str) -> &str {
@@ -146,12 +154,19 @@ fn label(l: &str) -> &str {
     }
 }
 
-/// The core task: owns the service and the sockets' send sides.
-async fn core(mut rx: mpsc::Receiver<Input>, mut service: SipService, metrics: Metrics) {
+/// The core task: owns the switch, the media engine and the sockets' send sides.
+async fn core(
+    mut rx: mpsc::Receiver<Input>,
+    mut switch: Switch,
+    mut media: MediaEngine,
+    metrics: Metrics,
+    admission: Admission,
+) {
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     loop {
-        let deadline = service.poll_timeout();
+        let deadline = switch.poll_timeout();
         let input = tokio::select! {
             input = rx.recv() => match input {
                 Some(i) => Some(i),
@@ -160,15 +175,14 @@ async fn core(mut rx: mpsc::Receiver<Input>, mut service: SipService, metrics: M
             () = sleep_until(deadline) => None,
         };
         let now = Instant::now();
+        let wall = SystemTime::now();
         match input {
-            None => service.handle_timeout(now, wall()),
+            None => switch.handle_timeout(now, wall),
             Some(Input::Datagram { peer, bytes }) => {
-                service.handle_input(now, wall(), Peer::udp(peer), &bytes)
+                switch.handle_sip(now, wall, Peer::udp(peer), &bytes)
             }
-            Some(Input::Stream { peer, bytes }) => service.handle_input(now, wall(), peer, &bytes),
-            Some(Input::Unframed { peer, head }) => {
-                service.reject_unframed(now, wall(), peer, &head)
-            }
+            Some(Input::Stream { peer, bytes }) => switch.handle_sip(now, wall, peer, &bytes),
+            Some(Input::Unframed { peer, head }) => switch.reject_unframed(now, wall, peer, &head),
             Some(Input::UdpUp { local, socket }) => udp.push((local, socket)),
             Some(Input::UdpDown { local }) => udp.retain(|(l, _)| *l != local),
             Some(Input::ConnUp { id, writer }) => {
@@ -177,42 +191,108 @@ async fn core(mut rx: mpsc::Receiver<Input>, mut service: SipService, metrics: M
             Some(Input::ConnDown { id }) => {
                 conns.remove(&id);
             }
-            Some(Input::Reconfigure(cfg)) => service.reconfigure(&cfg),
-            Some(Input::Draining(d)) => service.set_draining(d),
+            Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
+            Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
         }
-        while let Some(out) = service.poll_output() {
+        while let Some(out) = switch.poll_output() {
             match out {
-                ServiceOutput::Endpoint(Output::Transmit {
+                SwitchOutput::Sip(ServiceOutput::Endpoint(Output::Transmit {
                     peer,
                     bytes,
                     label: l,
-                }) => {
+                })) => {
                     metrics.message("sip", label(&l), "out");
                     if !send(&udp, &conns, peer, bytes).await {
                         debug!(%peer, "SIP send failed");
-                        service.handle_transport_error(now, wall(), peer);
+                        switch.sip_transport_error(now, wall, peer);
                     }
                 }
-                ServiceOutput::Endpoint(Output::Received { label: l }) => {
+                SwitchOutput::Sip(ServiceOutput::Endpoint(Output::Received { label: l })) => {
                     metrics.message("sip", label(&l), "in")
                 }
-                ServiceOutput::Endpoint(Output::DecodeError { peer, error }) => {
+                SwitchOutput::Sip(ServiceOutput::Endpoint(Output::DecodeError { peer, error })) => {
                     metrics.decode_error("sip");
                     debug!(%peer, %error, "undecodable SIP message");
                 }
-                ServiceOutput::Endpoint(Output::Event(_)) => {}
-                ServiceOutput::Notice(Notice::AuthFailed) => metrics.sip_auth_failures.inc(),
-                ServiceOutput::Notice(Notice::Registered { .. }) => {}
-                ServiceOutput::Notice(Notice::TransactionTimeout(timer)) => metrics
-                    .sip_transaction_timeouts
-                    .with_label_values(&[timer])
-                    .inc(),
+                SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
+                SwitchOutput::Sip(_) => {}
+                SwitchOutput::Started { call } => {
+                    if let Ok(guard) = admission.admit() {
+                        guards.insert(call, guard);
+                    }
+                }
+                SwitchOutput::Media(command) => {
+                    if let Err(e) = media.execute(command) {
+                        debug!(%e, "media could not start");
+                        switch.media_failed(now, wall, e.0);
+                    }
+                }
+                SwitchOutput::Ended {
+                    record,
+                    media: started,
+                } => {
+                    let guard = guards.remove(&record.call);
+                    let session = if started {
+                        media.stop(record.call)
+                    } else {
+                        None
+                    };
+                    let metrics = metrics.clone();
+                    tokio::spawn(async move {
+                        let mut record = *record;
+                        if let Some(s) = session {
+                            record.media = Some(figures(&s.close().await));
+                        }
+                        finished(&metrics, &record);
+                        drop(guard);
+                    });
+                }
             }
         }
         metrics
             .sip_registrations
-            .set(i64::try_from(service.registrations()).unwrap_or(i64::MAX));
+            .set(i64::try_from(switch.sip().registrations()).unwrap_or(i64::MAX));
     }
+}
+
+fn notice(metrics: &Metrics, n: Notice) {
+    match n {
+        Notice::AuthFailed => metrics.sip_auth_failures.inc(),
+        Notice::Registered { .. } => {}
+        Notice::TransactionTimeout(timer) => metrics
+            .sip_transaction_timeouts
+            .with_label_values(&[timer])
+            .inc(),
+    }
+}
+
+/// A call's end in the metrics and the log (the CDR writer takes it from here).
+fn finished(metrics: &Metrics, r: &CallRecord) {
+    let outcome = crate::metrics::outcome_of(r);
+    let egress = r.egress_kind.unwrap_or("none");
+    metrics
+        .calls
+        .with_label_values(&["sip", egress, outcome])
+        .inc();
+    if let Some(answer) = r.answer
+        && let Ok(setup) = answer.duration_since(r.start)
+    {
+        metrics
+            .call_setup_seconds
+            .with_label_values(&["sip", egress])
+            .observe(setup.as_secs_f64());
+    }
+    tracing::info!(
+        call = r.call,
+        ingress = %r.ingress_trunk,
+        egress = r.egress_trunk.as_deref().unwrap_or("-"),
+        cause = r.cause.value.0,
+        initiator = ?r.initiator,
+        billable_seconds = r.billable_seconds(),
+        packets_from_caller = r.media.map_or(0, |m| m.from_caller.packets),
+        packets_from_callee = r.media.map_or(0, |m| m.from_callee.packets),
+        "call record"
+    );
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

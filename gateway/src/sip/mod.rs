@@ -2,6 +2,7 @@
 //!
 //! Sans-IO cores; the tokio shell in `listeners` moves the bytes.
 
+pub mod call_leg;
 pub mod dialog;
 pub mod digest;
 pub mod endpoint;
@@ -10,3 +11,4 @@ pub mod registrar;
 pub mod sdp;
 pub mod service;
 pub mod transaction;
+pub mod trunks;

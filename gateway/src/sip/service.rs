@@ -3,10 +3,12 @@
 //! answers to everything the gateway does not (yet) serve. Sans-IO: the shell gives it
 //! bytes, `now` and the wall clock, and sends what it outputs.
 //!
-//! Calls (INVITE) are answered `503 Service Unavailable` with Retry-After until the call
-//! core routes them; that is also the answer while draining.
+//! Calls (INVITE): the ingress trunk is found by source address, or a registered user
+//! is authenticated (digest, §22.3); the INVITE then becomes a [`CallLegs`] leg whose
+//! events go to the call core. Unknown sources get 403; while draining, 503.
 
 use crate::config::{Config, TrunkParams};
+use crate::sip::call_leg::{CallLegs, LegId, LegNotice, OutgoingCall};
 use crate::sip::digest::{self, Algorithm, Challenge, Credentials, NonceIssuer, Verdict};
 use crate::sip::endpoint::{Endpoint, EndpointConfig, Event, Output, Peer, Transport};
 use crate::sip::message::{Contact, Limits, Method, Request, Response};
@@ -14,6 +16,11 @@ use crate::sip::registrar::{
     ContactEntry, LocationService, RegisterError, RegisterRequest, RegistrarPolicy,
 };
 use crate::sip::transaction::TimerConfig;
+use crate::sip::trunks::TrunkDirectory;
+use mapping::model::{CallEvent, Setup};
+use mapping::sip::caller_id::SipIdentityIn;
+use mapping::sip::messages::{InviteIn, invite_to_setup};
+use mapping::sip::number_form::NumberForm;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -55,6 +62,17 @@ pub enum ServiceOutput {
     Endpoint(Output),
     /// Something to count.
     Notice(Notice),
+    /// A new call came in on `trunk`: the call core routes it.
+    Incoming {
+        /// The incoming leg.
+        leg: LegId,
+        /// The ingress trunk.
+        trunk: String,
+        /// The call.
+        setup: Box<Setup>,
+    },
+    /// A call leg's event for the call core.
+    Leg(LegNotice),
 }
 
 /// The SIP service.
@@ -64,6 +82,8 @@ pub struct SipService {
     location: LocationService,
     nonces: NonceIssuer,
     draining: bool,
+    calls: CallLegs,
+    trunks: TrunkDirectory,
     out: VecDeque<ServiceOutput>,
 }
 
@@ -140,6 +160,8 @@ impl SipService {
             location: LocationService::new(policy_of(cfg)),
             nonces: NonceIssuer::new(nonce_secret, cfg.sip.registrar.nonce_lifetime_seconds),
             draining: false,
+            calls: CallLegs::default(),
+            trunks: TrunkDirectory::from_config(cfg),
             out: VecDeque::new(),
         }
     }
@@ -147,6 +169,7 @@ impl SipService {
     /// Applies a reloaded configuration: users and timers change, bindings stay.
     pub fn reconfigure(&mut self, cfg: &Config) {
         self.users = users_of(cfg);
+        self.trunks = TrunkDirectory::from_config(cfg);
         self.endpoint.set_timers(endpoint_config(cfg).timers);
     }
 
@@ -179,19 +202,63 @@ impl SipService {
         self.pump(now, wall);
     }
 
-    /// The earliest deadline (transactions, binding expiry).
+    /// The earliest deadline (transactions, binding expiry, 2xx retransmission).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.endpoint.poll_timeout(), self.location.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            self.location.poll_timeout(),
+            self.calls.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires what is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, wall: u64) {
         self.endpoint.handle_timeout(now);
         self.location.handle_timeout(now);
+        self.calls.handle_timeout(now, &mut self.endpoint);
         self.pump(now, wall);
+    }
+
+    /// The SIP trunks.
+    pub fn trunks(&self) -> &TrunkDirectory {
+        &self.trunks
+    }
+
+    /// The Call-ID of a call leg (for call records).
+    pub fn call_id_of(&self, leg: LegId) -> Option<String> {
+        self.calls.call_id_of(leg)
+    }
+
+    /// Live call legs.
+    pub fn leg_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Our address for `transport` (Contact, SDP origin).
+    pub fn local_address(&self, transport: Transport) -> std::net::SocketAddr {
+        let sent_by = &self.endpoint.config().sent_by;
+        sent_by
+            .get(&transport)
+            .or_else(|| sent_by.values().next())
+            .copied()
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 5060)))
+    }
+
+    /// A call event from the call core for one of our legs.
+    pub fn call_send(&mut self, now: Instant, wall: u64, leg: LegId, event: CallEvent) {
+        self.calls.send(now, &mut self.endpoint, leg, event);
+        self.pump(now, wall);
+    }
+
+    /// Starts an outgoing leg.
+    pub fn call_start(&mut self, now: Instant, wall: u64, call: OutgoingCall) -> LegId {
+        let local = self.local_address(call.peer.transport);
+        let leg = self.calls.outgoing(now, &mut self.endpoint, call, local);
+        self.pump(now, wall);
+        leg
     }
 
     /// A stream connection toward `peer` failed.
@@ -206,10 +273,16 @@ impl SipService {
     }
 
     fn pump(&mut self, now: Instant, wall: u64) {
-        while let Some(o) = self.endpoint.poll_output() {
-            match o {
-                Output::Event(e) => self.on_event(now, wall, e),
-                other => self.out.push_back(ServiceOutput::Endpoint(other)),
+        loop {
+            if let Some(o) = self.endpoint.poll_output() {
+                match o {
+                    Output::Event(e) => self.on_event(now, wall, e),
+                    other => self.out.push_back(ServiceOutput::Endpoint(other)),
+                }
+            } else if let Some(n) = self.calls.poll_notice() {
+                self.out.push_back(ServiceOutput::Leg(n));
+            } else {
+                break;
             }
         }
     }
@@ -217,24 +290,41 @@ impl SipService {
     fn on_event(&mut self, now: Instant, wall: u64, e: Event) {
         let (tx, request, peer) = match e {
             Event::Request { tx, request, peer } => (tx, request, peer),
-            Event::ClientFailed { timer: Some(t), .. } => {
-                let name = if t == crate::sip::transaction::Timer::B {
-                    "B"
-                } else {
-                    "F"
-                };
-                self.out
-                    .push_back(ServiceOutput::Notice(Notice::TransactionTimeout(name)));
+            Event::ClientFailed { tx, timer } => {
+                if let Some(t) = timer {
+                    let name = if t == crate::sip::transaction::Timer::B {
+                        "B"
+                    } else {
+                        "F"
+                    };
+                    self.out
+                        .push_back(ServiceOutput::Notice(Notice::TransactionTimeout(name)));
+                }
+                self.calls.client_failed(now, &mut self.endpoint, tx, timer);
                 return;
             }
-            Event::ServerFailed { .. } => {
+            Event::ServerFailed { tx } => {
                 self.out
                     .push_back(ServiceOutput::Notice(Notice::TransactionTimeout("H")));
+                self.calls.server_failed(now, &mut self.endpoint, tx);
                 return;
             }
-            // ACKs, CANCELs and responses belong to dialogs and calls, which do not
-            // exist before the call core; nothing to do for them.
-            _ => return,
+            Event::Cancelled { tx } => {
+                self.calls.cancelled(now, &mut self.endpoint, tx, None);
+                return;
+            }
+            Event::Ack { request, .. } => {
+                self.calls.ack(now, &request);
+                return;
+            }
+            Event::Response { tx, response } => {
+                self.calls.response(now, &mut self.endpoint, tx, response);
+                return;
+            }
+            Event::Stray2xx { response, peer } => {
+                self.calls.stray_2xx(&mut self.endpoint, &response, peer);
+                return;
+            }
         };
         let in_dialog = request
             .headers
@@ -242,6 +332,14 @@ impl SipService {
             .ok()
             .flatten()
             .is_some_and(|to| to.tag().is_some());
+        if in_dialog
+            && self
+                .calls
+                .in_dialog(now, &mut self.endpoint, tx, &request)
+                .is_some()
+        {
+            return;
+        }
         let resp = match request.method {
             Method::Register => self.register(now, wall, &request, peer),
             Method::Options => self.options(&request),
@@ -249,9 +347,10 @@ impl SipService {
                 // §12.2.2: a request in a dialog we do not have.
                 reply(&request, 481, "Call/Transaction Does Not Exist")
             }
-            Method::Invite => {
-                reply(&request, 503, "Service Unavailable").with_header("Retry-After", "60")
-            }
+            Method::Invite => match self.invite(now, wall, tx, request.clone(), peer) {
+                Ok(()) => return,
+                Err(resp) => resp,
+            },
             Method::Bye | Method::Info | Method::Update | Method::Prack => {
                 reply(&request, 481, "Call/Transaction Does Not Exist")
             }
@@ -262,6 +361,102 @@ impl SipService {
         };
         // What this queues is drained by the `pump` loop that called us.
         self.endpoint.send_response(now, tx, resp);
+    }
+
+    /// A new INVITE: find its trunk, make it a leg and tell the call core. `Err` is the
+    /// response that refuses it.
+    fn invite(
+        &mut self,
+        now: Instant,
+        wall: u64,
+        tx: crate::sip::endpoint::ServerTxId,
+        request: Request,
+        peer: Peer,
+    ) -> Result<(), Response> {
+        if self.draining {
+            return Err(
+                reply(&request, 503, "Service Unavailable").with_header("Retry-After", "60")
+            );
+        }
+        // RFC 3261 §8.2.2.3: extensions we do not support cannot be required.
+        let unsupported: Vec<&str> = request
+            .headers
+            .require()
+            .into_iter()
+            .filter(|t| !t.eq_ignore_ascii_case("replaces"))
+            .collect();
+        if !unsupported.is_empty() {
+            let list = unsupported.join(", ");
+            return Err(reply(&request, 420, "Bad Extension").with_header("Unsupported", &list));
+        }
+        let (trunk, trusted) = match self.trunks.ingress(peer.addr) {
+            Some(t) => (t.name.clone(), t.trusted),
+            None => {
+                let from_user = request.headers.from().ok().flatten().and_then(|f| {
+                    f.uri
+                        .as_sip()
+                        .and_then(|u| u.user_unescaped())
+                        .map(|u| u.into_owned())
+                });
+                let Some((name, user)) =
+                    from_user.and_then(|n| self.users.get(&n).cloned().map(|u| (n, u)))
+                else {
+                    // Neither a configured peer nor one of our users.
+                    return Err(reply(&request, 403, "Forbidden"));
+                };
+                if let Err(stale) = self.authenticate(&request, &name, &user, wall) {
+                    if request.headers.authorization().is_ok_and(|a| !a.is_empty()) {
+                        self.out
+                            .push_back(ServiceOutput::Notice(Notice::AuthFailed));
+                    }
+                    return Err(self.challenge(&request, &user.realm, wall, stale));
+                }
+                (user.trunk.clone(), false)
+            }
+        };
+        let local = self.local_address(peer.transport);
+        let (leg, media) =
+            match self
+                .calls
+                .incoming(&mut self.endpoint, tx, request.clone(), peer, local)
+            {
+                Ok(v) => v,
+                Err(status) => return Err(reply(&request, status, "")),
+            };
+        let h = &request.headers;
+        let identity = SipIdentityIn {
+            from: h.get("From").unwrap_or_default(),
+            p_asserted_identity: h.get("P-Asserted-Identity"),
+            remote_party_id: h.get("Remote-Party-ID"),
+            privacy: h.get("Privacy"),
+        };
+        let uri = request.uri.to_string();
+        let invite = InviteIn {
+            request_uri: &uri,
+            identity,
+            media,
+        };
+        match invite_to_setup(&invite, trusted, &NumberForm::default()) {
+            Ok(setup) => {
+                self.out.push_back(ServiceOutput::Incoming {
+                    leg,
+                    trunk,
+                    setup: Box::new(setup),
+                });
+            }
+            Err(e) => {
+                let release = mapping::model::Release {
+                    cause: mapping::cause::Cause::user(
+                        mapping::cause::Q850Cause::UNALLOCATED_NUMBER,
+                    ),
+                    initiator: mapping::model::Initiator::Gateway,
+                    sip_status: Some(e.status()),
+                };
+                self.calls
+                    .send(now, &mut self.endpoint, leg, CallEvent::Release(release));
+            }
+        }
+        Ok(())
     }
 
     /// §11.2: 200 with what we support; 503 while draining.
@@ -580,7 +775,7 @@ trunks:
         let cases: [(&str, &str, u16); 5] = [
             ("REGISTER", "9999", 404),
             ("OPTIONS", "3000", 200),
-            ("INVITE", "3000", 503),
+            ("INVITE", "3000", 401),
             ("BYE", "3000", 481),
             ("FROB", "3000", 501),
         ];
@@ -600,7 +795,7 @@ trunks:
         let (t0, wall) = (Instant::now(), 1_000_000);
         let mut s = service();
         s.handle_input(t0, wall, phone(), &request("INVITE", "3000", 30, ""));
-        assert_eq!(finals(&mut s)[0].status.0, 503);
+        assert_eq!(finals(&mut s)[0].status.0, 401);
         // No ACK: Timer G retransmits, Timer H (64*T1) gives up.
         let mut notices = Vec::new();
         while let Some(t) = s.poll_timeout() {

@@ -1,5 +1,5 @@
 //! `trunks:` the configured peers and lines. Each has a unique `name` and a `kind`
-//! (`sip`, `h323`, `pri`, `ss7`, `r2`) whose own fields sit next to it:
+//! (`sip`, `h323`, `pri`, `ss7`, `r2`, `local`) whose own fields sit next to it:
 //!
 //! ```yaml
 //! trunks:
@@ -9,12 +9,14 @@
 //! ```
 
 mod h323;
+mod local;
 mod pri;
 mod r2;
 mod sip;
 mod ss7;
 
 pub use h323::{Gatekeeper, H323Dtmf, H323Trunk};
+pub use local::{LocalAnswer, LocalTrunk};
 pub use pri::{Law, PriSide, PriSwitch, PriTrunk};
 pub use r2::{R2Category, R2Trunk, R2Variant};
 pub use sip::{SipAuth, SipDtmf, SipRegister, SipTrunk, SipUser};
@@ -63,7 +65,7 @@ impl Trunk {
                 v.dedup();
                 v
             }
-            TrunkParams::Sip(_) | TrunkParams::H323(_) => Vec::new(),
+            TrunkParams::Sip(_) | TrunkParams::H323(_) | TrunkParams::Local(_) => Vec::new(),
         }
     }
 }
@@ -81,6 +83,8 @@ pub enum TrunkParams {
     Ss7(Ss7Trunk),
     /// `kind: r2`.
     R2(R2Trunk),
+    /// `kind: local`: the built-in endpoint.
+    Local(LocalTrunk),
 }
 
 impl TrunkParams {
@@ -92,6 +96,7 @@ impl TrunkParams {
             TrunkParams::Pri(_) => "pri",
             TrunkParams::Ss7(_) => "ss7",
             TrunkParams::R2(_) => "r2",
+            TrunkParams::Local(_) => "local",
         }
     }
 }
@@ -108,7 +113,7 @@ struct Common {
 }
 
 const COMMON_FIELDS: &[&str] = &["name", "route_table", "max_calls"];
-const KINDS: &[&str] = &["sip", "h323", "pri", "ss7", "r2"];
+const KINDS: &[&str] = &["sip", "h323", "pri", "ss7", "r2", "local"];
 
 /// Reads the trunk at `path`, reporting every error.
 pub(crate) fn load(mut value: Value, path: &FieldPath, report: &mut Report) -> Option<Trunk> {
@@ -127,6 +132,7 @@ pub(crate) fn load(mut value: Value, path: &FieldPath, report: &mut Report) -> O
         "pri" => collect(value, path, report).map(TrunkParams::Pri),
         "ss7" => collect(value, path, report).map(TrunkParams::Ss7),
         "r2" => collect(value, path, report).map(TrunkParams::R2),
+        "local" => collect(value, path, report).map(TrunkParams::Local),
         // take_tag returns one of KINDS.
         _ => None,
     }?;

@@ -8,7 +8,9 @@ use crate::config::names::check_name;
 use crate::config::path::FieldPath;
 use crate::config::report::Report;
 use crate::config::spans::{Span, SpanType};
-use crate::config::trunk::{H323Trunk, PriTrunk, R2Trunk, SipTrunk, Ss7Trunk, TrunkParams};
+use crate::config::trunk::{
+    H323Trunk, LocalTrunk, PriTrunk, R2Trunk, SipTrunk, Ss7Trunk, TrunkParams,
+};
 use std::collections::HashMap;
 
 /// Who uses each (span, timeslot).
@@ -55,6 +57,7 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
             TrunkParams::Pri(p) => ctx.pri(p),
             TrunkParams::Ss7(s) => ctx.ss7(s),
             TrunkParams::R2(r) => ctx.r2(r),
+            TrunkParams::Local(t) => ctx.local(t),
         }
     }
 }
@@ -68,6 +71,20 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    fn local(&mut self, t: &LocalTrunk) {
+        // The band a telephone channel carries (G.711 passband, ITU-T G.712).
+        if !(300..=3400).contains(&t.tone_hz) {
+            self.report
+                .value(&self.path.key("tone_hz"), "must be between 300 and 3400 Hz");
+        }
+        if t.ring_ms > 600_000 {
+            self.report.value(
+                &self.path.key("ring_ms"),
+                "must be at most 600000 (10 minutes)",
+            );
+        }
+    }
+
     fn sip(&mut self, s: &SipTrunk) {
         if s.remote.is_empty() && s.users.is_empty() && self.report.intact(&self.path.key("remote"))
         {

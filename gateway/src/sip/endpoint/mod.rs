@@ -229,6 +229,8 @@ struct ClientEntry {
     provisional: bool,
     /// CANCEL asked for before any provisional: send it when one arrives.
     cancel_pending: bool,
+    /// The Reason header value for the CANCEL (RFC 3326), if any.
+    cancel_reason: Option<String>,
 }
 
 /// The SIP endpoint.
@@ -513,6 +515,7 @@ impl Endpoint {
                 request: req,
                 provisional: false,
                 cancel_pending: false,
+                cancel_reason: None,
             },
         );
         self.drain_client(id);
@@ -586,8 +589,16 @@ impl Endpoint {
         });
     }
 
-    /// Cancels an INVITE client transaction (§9.1): the CANCEL goes out once a
-    /// provisional response has arrived, at once if one has.
+    /// Cancels an INVITE client transaction (§9.1) with a Reason header (RFC 3326): the
+    /// CANCEL goes out once a provisional response has arrived, at once if one has.
+    pub fn cancel_with_reason(&mut self, now: Instant, tx: ClientTxId, reason: &str) {
+        if let Some(e) = self.clients.get_mut(&tx) {
+            e.cancel_reason = Some(reason.to_owned());
+        }
+        self.cancel(now, tx);
+    }
+
+    /// Cancels an INVITE client transaction (§9.1) without a Reason header.
     pub fn cancel(&mut self, now: Instant, tx: ClientTxId) {
         let Some(e) = self.clients.get_mut(&tx) else {
             return;
@@ -600,7 +611,13 @@ impl Endpoint {
             return;
         }
         e.cancel_pending = false;
-        let cancel = cancel_for(&e.request);
+        let mut cancel = cancel_for(&e.request);
+        if let Some(reason) = &e.cancel_reason {
+            // RFC 3326 §2: why the call was cancelled.
+            cancel
+                .headers
+                .insert(cancel.headers.len() - 1, "Reason", reason);
+        }
         let peer = e.peer;
         let branch = e.key.branch.clone();
         let id = ClientTxId(self.bump());
@@ -624,6 +641,7 @@ impl Endpoint {
                 request: cancel,
                 provisional: false,
                 cancel_pending: false,
+                cancel_reason: None,
             },
         );
         self.drain_client(id);

@@ -1,0 +1,192 @@
+//! The shell side of the call core's media: binds the ports the switch reserves, runs a
+//! [`MediaSession`] per call for the switch's [`MediaCommand`]s, and hands back each
+//! call's RTP figures when it ends.
+
+use super::ports::{BoundPair, PortPool};
+use super::relay::{PtMap, RelayConfig, Side, SideConfig};
+use super::session::{MediaSession, Mode, SessionHandle, SessionReport, SideUpdate};
+use crate::switch::media_plan::{MediaCommand, MediaMode, MediaPeer, MediaPorts};
+use crate::switch::record::{DirectionStats, MediaFigures};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tracing::warn;
+
+/// Bound pairs waiting for their call's media to start.
+type Held = Arc<Mutex<HashMap<SocketAddr, BoundPair>>>;
+
+/// The switch's [`MediaPorts`]: binds each pair as it is handed out.
+pub struct BoundPorts {
+    pool: PortPool,
+    held: Held,
+}
+
+impl MediaPorts for BoundPorts {
+    fn reserve(&mut self) -> Option<SocketAddr> {
+        match self.pool.reserve() {
+            Ok(pair) => {
+                let local = pair.local;
+                if let Ok(mut held) = self.held.lock() {
+                    held.insert(local, pair);
+                }
+                Some(local)
+            }
+            Err(e) => {
+                warn!(error = %e, "no RTP port pair free");
+                None
+            }
+        }
+    }
+
+    fn release(&mut self, local: SocketAddr) {
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(&local);
+        }
+    }
+}
+
+/// Runs the media sessions of the calls.
+pub struct MediaEngine {
+    held: Held,
+    sessions: HashMap<u64, SessionHandle>,
+    ptime_ms: u16,
+    ssrc_seed: u32,
+}
+
+/// Why a session could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("media ports of call {0} were not reserved")]
+pub struct NotReserved(pub u64);
+
+fn update(p: MediaPeer) -> SideUpdate {
+    SideUpdate {
+        expected: p.rtp,
+        expected_rtcp: p.rtcp,
+    }
+}
+
+fn pt_map(pairs: &[(u8, u8)]) -> PtMap {
+    let mut map = PtMap::new();
+    for &(a, b) in pairs {
+        // A map holds 16 pairs; a call never negotiates more codecs than that.
+        let _ = map.insert(a, b);
+    }
+    map
+}
+
+/// A call's figures from the session's counters (side A = from the caller).
+pub fn figures(report: &SessionReport) -> MediaFigures {
+    let dir = |s: &super::StreamStats| DirectionStats {
+        packets: s.packets,
+        lost: s.lost,
+        jitter_ms: (s.jitter / 8.0).round() as u32,
+    };
+    MediaFigures {
+        from_caller: dir(&report.a),
+        from_callee: dir(&report.b),
+    }
+}
+
+impl MediaEngine {
+    /// An engine and the port source for the switch, on `pool`.
+    pub fn new(pool: PortPool, ptime_ms: u16, ssrc_seed: u32) -> (MediaEngine, BoundPorts) {
+        let held: Held = Arc::default();
+        (
+            MediaEngine {
+                held: held.clone(),
+                sessions: HashMap::new(),
+                ptime_ms,
+                ssrc_seed: ssrc_seed | 1,
+            },
+            BoundPorts { pool, held },
+        )
+    }
+
+    fn take(&self, local: SocketAddr) -> Option<BoundPair> {
+        self.held.lock().ok()?.remove(&local)
+    }
+
+    fn ssrc(&mut self) -> u32 {
+        // xorshift32: SSRCs need to differ (RFC 3550 §8.1), not to be secret.
+        let mut x = self.ssrc_seed;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.ssrc_seed = x;
+        x
+    }
+
+    /// Carries out one command; `Err` when a call's ports are gone (the switch then
+    /// ends the call).
+    pub fn execute(&mut self, command: MediaCommand) -> Result<(), NotReserved> {
+        match command {
+            MediaCommand::Start {
+                call,
+                a,
+                b,
+                a_peer,
+                b_peer,
+                pt_map: pairs,
+                mode,
+            } => {
+                let pair_a = self.take(a).ok_or(NotReserved(call))?;
+                let pair_b = match b {
+                    Some(b) => Some(self.take(b).ok_or(NotReserved(call))?),
+                    None => None,
+                };
+                let side = |peer: MediaPeer, ssrc| SideConfig {
+                    expected: peer.rtp,
+                    expected_rtcp: peer.rtcp,
+                    ..SideConfig::latching(ssrc)
+                };
+                let config = RelayConfig {
+                    a: side(a_peer, self.ssrc()),
+                    b: side(b_peer, self.ssrc()),
+                    pt_map: pt_map(&pairs),
+                };
+                let mode = match mode {
+                    MediaMode::Relay => Mode::Relay,
+                    MediaMode::Echo => Mode::Echo,
+                    MediaMode::Tone {
+                        hz,
+                        payload_type,
+                        law,
+                    } => Mode::Tone {
+                        hz,
+                        payload_type,
+                        law,
+                        ptime_ms: self.ptime_ms,
+                    },
+                };
+                let handle = MediaSession::spawn(pair_a, pair_b, config, mode);
+                self.sessions.insert(call, handle);
+            }
+            MediaCommand::Repoint { call, side, peer } => {
+                if let Some(h) = self.sessions.get(&call) {
+                    h.repoint(side, update(peer));
+                }
+            }
+            MediaCommand::PtMap { call, pairs } => {
+                if let Some(h) = self.sessions.get(&call) {
+                    h.set_pt_map(pt_map(&pairs));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops a call's session; the returned handle's `close()` gives its figures.
+    pub fn stop(&mut self, call: u64) -> Option<SessionHandle> {
+        self.sessions.remove(&call)
+    }
+
+    /// Running sessions.
+    pub fn active(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Our local address of a session's side (tests, logs).
+    pub fn local(&self, call: u64, side: Side) -> Option<SocketAddr> {
+        self.sessions.get(&call).and_then(|h| h.local(side))
+    }
+}

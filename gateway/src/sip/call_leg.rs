@@ -1,0 +1,1134 @@
+//! SIP call legs: the B2BUA's user-agent halves (RFC 3261 §12–§15). Each leg is one
+//! INVITE dialog, incoming (we are the UAS) or outgoing (we are the UAC), translated to
+//! and from the neutral call model ([`mapping::model::CallEvent`]) with the pure tables
+//! of `mapping::sip::messages`. The call core sees only those events.
+//!
+//! Sans-IO: every method takes `now` and the [`Endpoint`] the leg's messages go through.
+//!
+//! What a leg does on its own, without the call core:
+//! - UAS: retransmits its 2xx until the ACK (§13.3.1.4), answers 487 after CANCEL (§9.2),
+//!   answers in-dialog BYE, INFO, OPTIONS, and re-INVITE/UPDATE with its current SDP
+//!   (media stays anchored at the gateway, so the other leg need not know);
+//! - UAC: ACKs every 2xx, retransmitted ones too (§13.2.2.4); CANCELs before answer and
+//!   BYEs after (§15); ACK + BYE for a 2xx that arrives after our CANCEL;
+//!   answers 401/407 once with the trunk's credentials (§22.2, RFC 7616).
+
+use crate::sip::dialog::{Dialog, DialogError};
+use crate::sip::digest::{self, Challenge};
+use crate::sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId, Transport};
+use crate::sip::message::{CSeq, Method, NameAddr, Request, Response, SipMessage, Uri};
+use crate::sip::sdp::{Origin, SessionDescription};
+use crate::sip::transaction::{Retransmit2xx, Timer, TxOutput};
+use mapping::cause::{Cause, Q850Cause};
+use mapping::model::{
+    CallEvent, Initiator, Media, MediaDirection, MediaExchange, Progress, Release,
+};
+use mapping::sip::messages::{
+    InviteResponseIn, invite_response_to_event, release_for_request, status_for_release,
+};
+use mapping::sip::reason::ReasonValue;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+/// A call leg, as the call core names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+impl std::fmt::Display for LegId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sip-{}", self.0)
+    }
+}
+
+/// What the legs tell the call core.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegNotice {
+    /// A call event from the far end of `leg`.
+    Event {
+        /// The leg.
+        leg: LegId,
+        /// The event.
+        event: CallEvent,
+    },
+    /// The leg is finished (final response exchanged, BYE done): it may be forgotten.
+    Gone {
+        /// The leg.
+        leg: LegId,
+    },
+}
+
+/// Where an outgoing leg goes and as whom.
+#[derive(Debug, Clone)]
+pub struct OutgoingCall {
+    /// The Request-URI.
+    pub request_uri: Uri,
+    /// The To header's address (usually the Request-URI without parameters).
+    pub to: NameAddr,
+    /// The From header's address (the caller as this trunk may see it), without tag.
+    pub from: NameAddr,
+    /// Extra identity headers (P-Asserted-Identity, Privacy, Remote-Party-ID).
+    pub identity_headers: Vec<(String, String)>,
+    /// The next hop.
+    pub peer: Peer,
+    /// The trunk, for logs.
+    pub trunk: String,
+    /// Digest credentials for challenges: user and password.
+    pub credentials: Option<(String, String)>,
+    /// The offer, if any (None: delayed offer, RFC 3261 §13.2.1).
+    pub media: Option<Media>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Uas,
+    Uac,
+}
+
+/// Our side of the session description on one leg (RFC 3264 §5: one origin, the
+/// version goes up when the content changes).
+#[derive(Debug, Clone)]
+struct LocalSdp {
+    origin: Origin,
+    media: Option<Media>,
+}
+
+impl LocalSdp {
+    fn new(session_id: u64, ip: IpAddr) -> LocalSdp {
+        LocalSdp {
+            origin: Origin {
+                username: "-".to_owned(),
+                session_id: session_id.to_string(),
+                version: 1,
+                address: ip.to_string(),
+            },
+            media: None,
+        }
+    }
+
+    /// The SDP body for `media`, raising the version when it differs from the last.
+    fn body(&mut self, media: &Media) -> Vec<u8> {
+        if self.media.as_ref().is_some_and(|m| m != media) {
+            self.origin.version += 1;
+        }
+        self.media = Some(media.clone());
+        SessionDescription::from_media(self.origin.clone(), media)
+            .to_string()
+            .into_bytes()
+    }
+
+    /// The last body again (same version), or None when nothing was sent yet.
+    fn current(&self) -> Option<Vec<u8>> {
+        self.media.as_ref().map(|m| {
+            SessionDescription::from_media(self.origin.clone(), m)
+                .to_string()
+                .into_bytes()
+        })
+    }
+}
+
+/// One leg.
+#[derive(Debug)]
+struct Leg {
+    role: Role,
+    /// Where requests of this leg go (and responses of a UAS come from).
+    peer: Peer,
+    /// The INVITE received (UAS) or last sent (UAC).
+    invite: Request,
+    local_tag: String,
+    dialog: Option<Dialog>,
+    server_tx: Option<ServerTxId>,
+    client_tx: Option<ClientTxId>,
+    /// Whether the INVITE carried an SDP offer.
+    offer_in_invite: bool,
+    /// A final response to the INVITE was sent or received.
+    final_done: bool,
+    answered: bool,
+    sdp: LocalSdp,
+    /// UAS: the 2xx being retransmitted until the ACK.
+    retransmit: Option<(Retransmit2xx<SipMessage>, Response)>,
+    /// UAC: the ACK of the 2xx, resent for each retransmitted 2xx.
+    ack: Option<Vec<u8>>,
+    /// A BYE of ours is in flight.
+    bye_tx: Option<ClientTxId>,
+    /// The call core released this leg (CANCEL sent, or BYE).
+    released: bool,
+    credentials: Option<(String, String)>,
+    auth_tried: bool,
+    /// The call core has been told the call ended on this leg.
+    release_reported: bool,
+}
+
+impl Leg {
+    fn dialog_request(&mut self, method: Method) -> Option<Request> {
+        let d = self.dialog.as_mut()?;
+        Some(d.request(method))
+    }
+}
+
+/// All SIP call legs of the gateway.
+#[derive(Debug, Default)]
+pub struct CallLegs {
+    legs: HashMap<LegId, Leg>,
+    by_server: HashMap<ServerTxId, LegId>,
+    by_client: HashMap<ClientTxId, LegId>,
+    /// (Call-ID, our tag) -> leg.
+    by_dialog: HashMap<(String, String), LegId>,
+    next: u64,
+    out: VecDeque<LegNotice>,
+}
+
+/// A SIP URI on our address for Contact headers.
+pub fn contact_for(local: SocketAddr, transport: Transport) -> NameAddr {
+    let host = match local.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    let param = match transport {
+        Transport::Udp => "",
+        Transport::Tcp => ";transport=tcp",
+        Transport::Tls => ";transport=tls",
+    };
+    let text = format!("<sip:gw@{host}:{}{param}>", local.port());
+    // Built from an IP literal and a port, so it always parses.
+    NameAddr::parse(&text).expect("a SIP URI on an IP address parses")
+}
+
+fn media_of(body: &[u8], content_type: Option<&str>) -> Result<Option<Media>, ()> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    if let Some(ct) = content_type
+        && !ct.to_ascii_lowercase().starts_with("application/sdp")
+    {
+        return Ok(None);
+    }
+    let sdp = SessionDescription::parse(body).map_err(|_| ())?;
+    sdp.to_media().map(Some).map_err(|_| ())
+}
+
+fn q850_reason(cause: Cause) -> String {
+    ReasonValue::q850(cause.value).to_string()
+}
+
+impl CallLegs {
+    /// The next notice for the call core.
+    pub fn poll_notice(&mut self) -> Option<LegNotice> {
+        self.out.pop_front()
+    }
+
+    /// The Call-ID of a leg's dialog.
+    pub fn call_id_of(&self, id: LegId) -> Option<String> {
+        self.legs
+            .get(&id)
+            .and_then(|l| l.invite.headers.call_id().map(str::to_owned))
+    }
+
+    /// Live legs.
+    pub fn len(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// True when there are no legs.
+    pub fn is_empty(&self) -> bool {
+        self.legs.is_empty()
+    }
+
+    fn alloc(&mut self) -> LegId {
+        self.next += 1;
+        LegId(self.next)
+    }
+
+    /// A new incoming leg for an INVITE the service accepted for routing. Returns the
+    /// leg and the offer it carried. `Err(status)` when its SDP is unusable (488).
+    pub fn incoming(
+        &mut self,
+        endpoint: &mut Endpoint,
+        tx: ServerTxId,
+        invite: Request,
+        peer: Peer,
+        local: SocketAddr,
+    ) -> Result<(LegId, Option<Media>), u16> {
+        let ct = invite.headers.get("Content-Type").map(str::to_owned);
+        let media = media_of(&invite.body, ct.as_deref()).map_err(|()| 488u16)?;
+        let id = self.alloc();
+        let local_tag = endpoint.ids().tag();
+        let session = endpoint.ids().next_u64() >> 2;
+        let call_id = invite.headers.call_id().unwrap_or_default().to_owned();
+        self.by_server.insert(tx, id);
+        self.by_dialog.insert((call_id, local_tag.clone()), id);
+        let _ = local;
+        self.legs.insert(
+            id,
+            Leg {
+                role: Role::Uas,
+                peer,
+                offer_in_invite: media.is_some(),
+                invite,
+                local_tag,
+                dialog: None,
+                server_tx: Some(tx),
+                client_tx: None,
+                final_done: false,
+                answered: false,
+                sdp: LocalSdp::new(session, local.ip()),
+                retransmit: None,
+                ack: None,
+                bye_tx: None,
+                released: false,
+                credentials: None,
+                auth_tried: false,
+                release_reported: false,
+            },
+        );
+        Ok((id, media))
+    }
+
+    /// Starts an outgoing leg: sends the INVITE.
+    pub fn outgoing(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        call: OutgoingCall,
+        local: SocketAddr,
+    ) -> LegId {
+        let id = self.alloc();
+        let local_tag = endpoint.ids().tag();
+        let call_id = endpoint.ids().call_id();
+        let session = endpoint.ids().next_u64() >> 2;
+        let mut from = call.from.clone();
+        from.set_tag(&local_tag);
+        let mut sdp = LocalSdp::new(session, local.ip());
+        let mut invite = Request::new(Method::Invite, call.request_uri.clone());
+        invite.headers.push("Max-Forwards", "70");
+        invite.headers.push("From", &from.to_string());
+        invite.headers.push("To", &call.to.to_string());
+        invite.headers.push("Call-ID", &call_id);
+        invite.headers.push(
+            "CSeq",
+            &CSeq {
+                seq: 1,
+                method: Method::Invite,
+            }
+            .to_string(),
+        );
+        invite.headers.push(
+            "Contact",
+            &contact_for(local, call.peer.transport).to_string(),
+        );
+        for (name, value) in &call.identity_headers {
+            invite.headers.push(name, value);
+        }
+        invite.headers.push("Allow", crate::sip::service::ALLOW);
+        invite.headers.push("Supported", "replaces");
+        if let Some(m) = &call.media {
+            let body = sdp.body(m);
+            invite = invite.with_body("application/sdp", body);
+        }
+        self.by_dialog.insert((call_id, local_tag.clone()), id);
+        let tx = endpoint.send_request(now, invite.clone(), call.peer);
+        self.by_client.insert(tx, id);
+        self.legs.insert(
+            id,
+            Leg {
+                role: Role::Uac,
+                peer: call.peer,
+                offer_in_invite: call.media.is_some(),
+                invite,
+                local_tag,
+                dialog: None,
+                server_tx: None,
+                client_tx: Some(tx),
+                final_done: false,
+                answered: false,
+                sdp,
+                retransmit: None,
+                ack: None,
+                bye_tx: None,
+                released: false,
+                credentials: call.credentials,
+                auth_tried: false,
+                release_reported: false,
+            },
+        );
+        id
+    }
+
+    /// A call event from the call core for `leg`.
+    pub fn send(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId, event: CallEvent) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        match (leg.role, event) {
+            (Role::Uas, CallEvent::Proceeding) => {}
+            (Role::Uas, CallEvent::Alerting(p)) => Self::provisional(now, endpoint, leg, 180, &p),
+            (Role::Uas, CallEvent::Progress(p)) => Self::provisional(now, endpoint, leg, 183, &p),
+            (Role::Uas, CallEvent::Connect { media, .. }) => {
+                self.answer(now, endpoint, id, media);
+            }
+            (_, CallEvent::Release(r)) => self.release(now, endpoint, id, &r),
+            (_, CallEvent::Info(mapping::model::Info::Dtmf { digit, duration_ms })) => {
+                // RFC 2976 INFO with application/dtmf-relay (the common de-facto body).
+                if let Some(mut req) = leg.dialog_request(Method::Info) {
+                    let body = format!("Signal={digit}\r\nDuration={duration_ms}\r\n");
+                    req = req.with_body("application/dtmf-relay", body.into_bytes());
+                    let tx = endpoint.send_request(now, req, leg.peer);
+                    self.by_client.insert(tx, id);
+                }
+            }
+            // Media changes of the other leg are absorbed by the anchored relay; setup
+            // events do not go to existing legs.
+            _ => {}
+        }
+    }
+
+    fn response_for(leg: &Leg, status: u16) -> Response {
+        let mut r = Response::for_request(&leg.invite, status, "").with_to_tag(&leg.local_tag);
+        if (101..300).contains(&status) {
+            // §12.1.1: record the route set and give our Contact.
+            for (n, v) in leg.invite.headers.iter() {
+                if crate::sip::message::names_match(n, "Record-Route") {
+                    r.headers.push("Record-Route", v);
+                }
+            }
+        }
+        r
+    }
+
+    fn local_addr(endpoint: &Endpoint, transport: Transport) -> SocketAddr {
+        endpoint
+            .config()
+            .sent_by
+            .get(&transport)
+            .or_else(|| endpoint.config().sent_by.values().next())
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)))
+    }
+
+    fn with_contact(endpoint: &Endpoint, leg: &Leg, r: Response) -> Response {
+        let local = Self::local_addr(endpoint, leg.peer.transport);
+        r.with_header(
+            "Contact",
+            &contact_for(local, leg.peer.transport).to_string(),
+        )
+    }
+
+    fn provisional(
+        now: Instant,
+        endpoint: &mut Endpoint,
+        leg: &mut Leg,
+        status: u16,
+        p: &Progress,
+    ) {
+        if leg.final_done {
+            return;
+        }
+        let Some(tx) = leg.server_tx else { return };
+        let mut r = Self::with_contact(endpoint, leg, Self::response_for(leg, status));
+        if let Some(MediaExchange::Answer(m) | MediaExchange::Offer(m)) = &p.media
+            && leg.offer_in_invite
+        {
+            let body = leg.sdp.body(m);
+            r = r.with_body("application/sdp", body);
+        }
+        if leg.dialog.is_none() {
+            let contact = contact_for(
+                Self::local_addr(endpoint, leg.peer.transport),
+                leg.peer.transport,
+            );
+            leg.dialog = Dialog::uas(&leg.invite, &r, contact).ok();
+        }
+        endpoint.send_response(now, tx, r);
+    }
+
+    fn answer(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        media: Option<MediaExchange>,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(tx) = leg.server_tx else { return };
+        if leg.final_done {
+            return;
+        }
+        let mut r = Self::with_contact(endpoint, leg, Self::response_for(leg, 200));
+        r.headers.push("Allow", crate::sip::service::ALLOW);
+        if let Some(MediaExchange::Answer(m) | MediaExchange::Offer(m)) = &media {
+            let body = leg.sdp.body(m);
+            r = r.with_body("application/sdp", body);
+        } else if let Some(body) = leg.sdp.current() {
+            r = r.with_body("application/sdp", body);
+        }
+        if !r.headers.contains("Server") {
+            r.headers
+                .push("Server", &endpoint.config().user_agent.clone());
+        }
+        let contact = contact_for(
+            Self::local_addr(endpoint, leg.peer.transport),
+            leg.peer.transport,
+        );
+        match leg.dialog.as_mut() {
+            Some(d) => d.confirm(),
+            None => leg.dialog = Dialog::uas(&leg.invite, &r, contact).ok(),
+        }
+        leg.final_done = true;
+        leg.answered = true;
+        let rt = Retransmit2xx::new(
+            now,
+            SipMessage::Response(r.clone()),
+            leg.peer.transport.reliability(),
+            endpoint.config().timers,
+        );
+        leg.retransmit = Some((rt, r.clone()));
+        endpoint.send_response(now, tx, r);
+    }
+
+    fn release(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId, r: &Release) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.released {
+            return;
+        }
+        leg.released = true;
+        // The call core ended the call: nothing more to report for this leg.
+        leg.release_reported = true;
+        let reason = q850_reason(r.cause);
+        match leg.role {
+            Role::Uas if !leg.final_done => {
+                if let Some(tx) = leg.server_tx {
+                    let status = status_for_release(r);
+                    let resp = Self::response_for(leg, status).with_header("Reason", &reason);
+                    leg.final_done = true;
+                    endpoint.send_response(now, tx, resp);
+                }
+                self.finish(id);
+            }
+            Role::Uac if !leg.answered => {
+                if let Some(tx) = leg.client_tx {
+                    // §9.1: the CANCEL goes out once a provisional has arrived; the 487
+                    // (or a racing 2xx, which gets ACK + BYE) ends the leg.
+                    endpoint.cancel_with_reason(now, tx, &reason);
+                }
+            }
+            _ => self.bye(now, endpoint, id, Some(reason)),
+        }
+    }
+
+    fn bye(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId, reason: Option<String>) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.bye_tx.is_some() {
+            return;
+        }
+        let Some(mut req) = leg.dialog_request(Method::Bye) else {
+            self.finish(id);
+            return;
+        };
+        if let Some(reason) = reason {
+            req.headers.push("Reason", &reason);
+        }
+        let tx = endpoint.send_request(now, req, leg.peer);
+        leg.bye_tx = Some(tx);
+        self.by_client.insert(tx, id);
+    }
+
+    /// Forgets a leg and tells the call core.
+    fn finish(&mut self, id: LegId) {
+        if let Some(leg) = self.legs.remove(&id) {
+            if let Some(tx) = leg.server_tx {
+                self.by_server.remove(&tx);
+            }
+            self.by_client.retain(|_, l| *l != id);
+            let call_id = leg.invite.headers.call_id().unwrap_or_default().to_owned();
+            self.by_dialog.remove(&(call_id, leg.local_tag));
+            if !leg.release_reported {
+                self.out.push_back(LegNotice::Event {
+                    leg: id,
+                    event: CallEvent::Release(Release {
+                        cause: Cause::user(Q850Cause::NORMAL_CLEARING),
+                        initiator: Initiator::Gateway,
+                        sip_status: None,
+                    }),
+                });
+            }
+            self.out.push_back(LegNotice::Gone { leg: id });
+        }
+    }
+
+    fn report(&mut self, id: LegId, event: CallEvent) {
+        if let CallEvent::Release(_) = &event {
+            match self.legs.get_mut(&id) {
+                Some(l) if !l.release_reported => l.release_reported = true,
+                _ => return,
+            }
+        }
+        self.out.push_back(LegNotice::Event { leg: id, event });
+    }
+
+    fn initiator(role: Role) -> Initiator {
+        match role {
+            Role::Uas => Initiator::Caller,
+            Role::Uac => Initiator::Callee,
+        }
+    }
+
+    // ----- endpoint events -------------------------------------------------------------
+
+    /// The INVITE of `tx` was cancelled (the endpoint answered the CANCEL 200).
+    pub fn cancelled(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ServerTxId,
+        reason: Option<&str>,
+    ) -> bool {
+        let Some(&id) = self.by_server.get(&tx) else {
+            return false;
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        if !leg.final_done {
+            leg.final_done = true;
+            let resp = Self::response_for(leg, 487);
+            endpoint.send_response(now, tx, resp);
+            let release = release_for_request(reason, Initiator::Caller);
+            self.report(id, CallEvent::Release(release));
+            self.finish(id);
+        }
+        true
+    }
+
+    /// The server transaction of a leg's INVITE failed (Timer H: our final was never
+    /// ACKed). For a 2xx the dialog is ended with a BYE (§13.3.1.4).
+    pub fn server_failed(&mut self, now: Instant, endpoint: &mut Endpoint, tx: ServerTxId) -> bool {
+        let Some(&id) = self.by_server.get(&tx) else {
+            return false;
+        };
+        self.no_ack(now, endpoint, id);
+        true
+    }
+
+    fn no_ack(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let answered = self.legs.get(&id).is_some_and(|l| l.answered);
+        self.report(
+            id,
+            CallEvent::Release(Release {
+                cause: Cause::user(Q850Cause::RECOVERY_ON_TIMER_EXPIRY),
+                initiator: Initiator::Gateway,
+                sip_status: None,
+            }),
+        );
+        if answered {
+            self.bye(
+                now,
+                endpoint,
+                id,
+                Some(q850_reason(Cause::user(
+                    Q850Cause::RECOVERY_ON_TIMER_EXPIRY,
+                ))),
+            );
+        } else {
+            self.finish(id);
+        }
+    }
+
+    /// An ACK outside any transaction: the ACK of one of our 2xx (§13.3.1.4). False
+    /// when it belongs to no leg.
+    pub fn ack(&mut self, now: Instant, req: &Request) -> bool {
+        let Some(id) = self.dialog_leg(req) else {
+            return false;
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        if let Some((rt, _)) = leg.retransmit.as_mut() {
+            rt.handle_ack(now);
+            leg.retransmit = None;
+            // A delayed offer (§13.2.1): our 2xx carried the offer, the ACK the answer.
+            if !leg.offer_in_invite {
+                let ct = req.headers.get("Content-Type");
+                if let Ok(Some(m)) = media_of(&req.body, ct) {
+                    self.report(id, CallEvent::Media(MediaExchange::Answer(m)));
+                }
+            }
+        }
+        true
+    }
+
+    fn dialog_leg(&self, req: &Request) -> Option<LegId> {
+        let call_id = req.headers.call_id()?.to_owned();
+        let to_tag = req.headers.to().ok().flatten()?.tag()?.to_owned();
+        self.by_dialog.get(&(call_id, to_tag)).copied()
+    }
+
+    /// An in-dialog request (To tag set). `None` when it matches no leg (the service
+    /// answers 481); otherwise the response has been sent.
+    pub fn in_dialog(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ServerTxId,
+        req: &Request,
+    ) -> Option<()> {
+        let id = self.dialog_leg(req)?;
+        let leg = self.legs.get_mut(&id)?;
+        let Some(dialog) = leg.dialog.as_mut() else {
+            endpoint.send_response(now, tx, Response::for_request(req, 481, ""));
+            return Some(());
+        };
+        if let Err(e) = dialog.receive(req) {
+            let status = match e {
+                DialogError::OutOfOrder { .. } => 500,
+                _ => 400,
+            };
+            endpoint.send_response(now, tx, Response::for_request(req, status, ""));
+            return Some(());
+        }
+        let role = leg.role;
+        match req.method {
+            Method::Bye => {
+                endpoint.send_response(now, tx, Response::for_request(req, 200, ""));
+                let reason = req.headers.get("Reason");
+                let release = release_for_request(reason, Self::initiator(role));
+                if let Some(d) = leg.dialog.as_mut() {
+                    d.terminate();
+                }
+                self.report(id, CallEvent::Release(release));
+                self.finish(id);
+            }
+            Method::Invite | Method::Update => {
+                // A re-offer: the relay stays where it is, so the answer is our current
+                // description, with the direction answering theirs (RFC 3264 §6.1).
+                let ct = req.headers.get("Content-Type");
+                let offered = media_of(&req.body, ct);
+                let mut resp =
+                    Self::with_contact(endpoint, leg, Response::for_request(req, 200, ""));
+                match offered {
+                    Ok(Some(m)) => {
+                        if let Some(mut ours) = leg.sdp.media.clone() {
+                            ours.direction = answer_direction(m.direction);
+                            let body = leg.sdp.body(&ours);
+                            resp = resp.with_body("application/sdp", body);
+                        }
+                        let event = match m.direction {
+                            MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
+                            _ => CallEvent::Media(MediaExchange::Offer(m)),
+                        };
+                        self.report(id, event);
+                    }
+                    Ok(None) => {
+                        if let Some(body) = leg.sdp.current() {
+                            resp = resp.with_body("application/sdp", body);
+                        }
+                    }
+                    Err(()) => resp = Response::for_request(req, 488, ""),
+                }
+                endpoint.send_response(now, tx, resp);
+            }
+            Method::Info => {
+                endpoint.send_response(now, tx, Response::for_request(req, 200, ""));
+                if let Some(digit) = dtmf_relay_digit(&req.body) {
+                    self.report(
+                        id,
+                        CallEvent::Info(mapping::model::Info::Dtmf {
+                            digit: digit.0,
+                            duration_ms: digit.1,
+                        }),
+                    );
+                }
+            }
+            Method::Options => {
+                let r = Response::for_request(req, 200, "")
+                    .with_header("Allow", crate::sip::service::ALLOW);
+                endpoint.send_response(now, tx, r);
+            }
+            Method::Prack => {
+                // We never send reliable provisionals (no 100rel yet): nothing to PRACK.
+                endpoint.send_response(now, tx, Response::for_request(req, 481, ""));
+            }
+            _ => {
+                let r = Response::for_request(req, 405, "")
+                    .with_header("Allow", crate::sip::service::ALLOW);
+                endpoint.send_response(now, tx, r);
+            }
+        }
+        Some(())
+    }
+
+    /// A response on a client transaction. False when it belongs to no leg.
+    pub fn response(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ClientTxId,
+        resp: Response,
+    ) -> bool {
+        let Some(&id) = self.by_client.get(&tx) else {
+            return false;
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return true;
+        };
+        if leg.bye_tx == Some(tx) {
+            if resp.status.is_final() {
+                self.finish(id);
+            }
+            return true;
+        }
+        if leg.client_tx != Some(tx) {
+            return true; // INFO and the like: nothing to do with the answer.
+        }
+        let status = resp.status.0;
+        if status == 100 {
+            return true;
+        }
+        if (status == 401 || status == 407)
+            && !leg.auth_tried
+            && leg.credentials.is_some()
+            && self.retry_with_credentials(now, endpoint, id, &resp)
+        {
+            return true;
+        }
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return true;
+        };
+        // §12.1.2: a provisional with a To tag makes an early dialog, a 2xx a confirmed one.
+        if resp.status.is_success() || (status > 100 && status < 200) {
+            match leg.dialog.as_mut() {
+                Some(d) if resp.status.is_success() => {
+                    d.confirm();
+                    if let Ok(Some(c)) = resp.headers.contacts().map(|c| c.into_iter().next())
+                        && let crate::sip::message::Contact::Addr(a) = c
+                    {
+                        d.remote_target = a.uri;
+                    }
+                }
+                Some(_) => {}
+                None => leg.dialog = Dialog::uac(&leg.invite, &resp).ok(),
+            }
+        }
+        let ct = resp.headers.get("Content-Type").map(str::to_owned);
+        let media = media_of(&resp.body, ct.as_deref()).ok().flatten();
+        if resp.status.is_success() {
+            self.ack_2xx(endpoint, id, &resp);
+            let Some(leg) = self.legs.get_mut(&id) else {
+                return true;
+            };
+            leg.answered = true;
+            leg.final_done = true;
+            if leg.released {
+                // Our CANCEL lost the race (§9.1): end the call the answer started.
+                self.bye(now, endpoint, id, None);
+                return true;
+            }
+        } else if resp.status.is_final() {
+            leg.final_done = true;
+        }
+        let reason = resp.headers.get("Reason").map(str::to_owned);
+        let warning = resp.headers.get("Warning").map(str::to_owned);
+        let offer_sent = self.legs.get(&id).is_some_and(|l| l.offer_in_invite);
+        let event = invite_response_to_event(InviteResponseIn {
+            status,
+            reason: reason.as_deref(),
+            warning: warning.as_deref(),
+            media,
+            offer_sent,
+        });
+        if let Some(event) = event {
+            let released = self.legs.get(&id).is_some_and(|l| l.released);
+            if !released {
+                self.report(id, event);
+            }
+        }
+        if status >= 300 {
+            self.finish(id);
+        }
+        true
+    }
+
+    fn retry_with_credentials(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        resp: &Response,
+    ) -> bool {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        let Some((user, password)) = leg.credentials.clone() else {
+            return false;
+        };
+        let (challenge_header, answer_header) = if resp.status.0 == 407 {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            ("WWW-Authenticate", "Authorization")
+        };
+        let Some(challenge) = resp.headers.get_all(challenge_header).find_map(|v| {
+            let value = crate::sip::message::AuthValue::parse(v).ok()?;
+            let params: Vec<(String, String)> = value
+                .params
+                .iter()
+                .map(|(n, raw)| (n.clone(), crate::sip::message::unquote(raw).into_owned()))
+                .collect();
+            Challenge::from_params(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        }) else {
+            return false;
+        };
+        leg.auth_tried = true;
+        let mut invite = leg.invite.clone();
+        invite.headers.remove("Via");
+        let seq = invite
+            .headers
+            .cseq()
+            .ok()
+            .flatten()
+            .map_or(1, |c| c.seq + 1);
+        invite.headers.replace(
+            "CSeq",
+            &CSeq {
+                seq,
+                method: Method::Invite,
+            }
+            .to_string(),
+        );
+        let uri = invite.uri.to_string();
+        let cnonce = endpoint.ids().token(16);
+        let credentials = digest::answer(&challenge, &user, &password, "INVITE", &uri, &cnonce, 1);
+        invite
+            .headers
+            .push(answer_header, &credentials.to_header_value());
+        // §8.1.3.5: the new request's ACK for the 401/407 was sent by the transaction.
+        if let Some(old) = leg.client_tx.take() {
+            self.by_client.remove(&old);
+        }
+        leg.invite = invite.clone();
+        let tx = endpoint.send_request(now, invite, leg.peer);
+        leg.client_tx = Some(tx);
+        self.by_client.insert(tx, id);
+        true
+    }
+
+    fn ack_2xx(&mut self, endpoint: &mut Endpoint, id: LegId, _resp: &Response) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let seq = leg
+            .invite
+            .headers
+            .cseq()
+            .ok()
+            .flatten()
+            .map_or(1, |c| c.seq);
+        let Some(d) = leg.dialog.as_ref() else {
+            return;
+        };
+        let ack = d.ack(seq);
+        let bytes = endpoint.send_ack(ack, leg.peer);
+        leg.ack = Some(bytes);
+    }
+
+    /// A 2xx that matched no transaction: a retransmission to ACK again (§13.2.2.4).
+    pub fn stray_2xx(&mut self, endpoint: &mut Endpoint, resp: &Response, peer: Peer) -> bool {
+        let Some(call_id) = resp.headers.call_id() else {
+            return false;
+        };
+        let Some(from_tag) = resp
+            .headers
+            .from()
+            .ok()
+            .flatten()
+            .and_then(|f| f.tag().map(str::to_owned))
+        else {
+            return false;
+        };
+        let Some(&id) = self.by_dialog.get(&(call_id.to_owned(), from_tag)) else {
+            return false;
+        };
+        if let Some(bytes) = self.legs.get(&id).and_then(|l| l.ack.clone()) {
+            endpoint.resend(peer, bytes, "ACK");
+        }
+        true
+    }
+
+    /// A client transaction failed (Timer B/F or a transport error): a 408 or 503 for
+    /// the leg (§8.1.3.1).
+    pub fn client_failed(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ClientTxId,
+        timer: Option<Timer>,
+    ) -> bool {
+        let Some(&id) = self.by_client.get(&tx) else {
+            return false;
+        };
+        let Some(leg) = self.legs.get(&id) else {
+            return true;
+        };
+        if leg.bye_tx == Some(tx) {
+            self.finish(id);
+            return true;
+        }
+        if leg.client_tx != Some(tx) {
+            // An in-dialog request timed out: §12.2.1.2, the dialog is gone.
+            if leg.answered {
+                self.report(
+                    id,
+                    CallEvent::Release(Release {
+                        cause: Cause::user(Q850Cause::RECOVERY_ON_TIMER_EXPIRY),
+                        initiator: Initiator::Gateway,
+                        sip_status: Some(408),
+                    }),
+                );
+                self.bye(now, endpoint, id, None);
+            }
+            return true;
+        }
+        let status = if timer.is_some() { 408 } else { 503 };
+        let mut resp = Response::new(status, "");
+        resp.headers.push("Content-Length", "0");
+        if let Some(event) = invite_response_to_event(InviteResponseIn {
+            status,
+            offer_sent: leg.offer_in_invite,
+            ..Default::default()
+        }) {
+            let event = match event {
+                CallEvent::Release(mut r) => {
+                    r.initiator = Initiator::Gateway;
+                    CallEvent::Release(r)
+                }
+                e => e,
+            };
+            if !leg.released {
+                self.report(id, event);
+            }
+        }
+        self.finish(id);
+        true
+    }
+
+    /// The earliest deadline of the legs' own timers (2xx retransmission).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.legs
+            .values()
+            .filter_map(|l| l.retransmit.as_ref().and_then(|(rt, _)| rt.poll_timeout()))
+            .min()
+    }
+
+    /// Fires the legs' timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
+        let due: Vec<LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| {
+                l.retransmit
+                    .as_ref()
+                    .and_then(|(rt, _)| rt.poll_timeout())
+                    .is_some_and(|t| t <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let mut timed_out = false;
+            if let Some(leg) = self.legs.get_mut(&id)
+                && let Some((rt, resp)) = leg.retransmit.as_mut()
+            {
+                rt.handle_timeout(now);
+                while let Some(o) = rt.poll_output() {
+                    match o {
+                        TxOutput::Transmit(_) => {
+                            if let Some(tx) = leg.server_tx {
+                                endpoint.send_response(now, tx, resp.clone());
+                            }
+                        }
+                        TxOutput::Timeout(_) => timed_out = true,
+                        _ => {}
+                    }
+                }
+                if rt.is_done() {
+                    leg.retransmit = None;
+                }
+            }
+            if timed_out {
+                self.no_ack(now, endpoint, id);
+            }
+        }
+    }
+}
+
+/// RFC 3264 §6.1: the answer's direction for an offered one.
+fn answer_direction(offered: MediaDirection) -> MediaDirection {
+    match offered {
+        MediaDirection::SendOnly => MediaDirection::RecvOnly,
+        MediaDirection::RecvOnly => MediaDirection::SendOnly,
+        MediaDirection::Inactive => MediaDirection::Inactive,
+        MediaDirection::SendRecv => MediaDirection::SendRecv,
+    }
+}
+
+/// The digit and duration of an `application/dtmf-relay` INFO body (`Signal=5`,
+/// `Duration=160`), the de-facto format of Cisco and most SIP trunks.
+fn dtmf_relay_digit(body: &[u8]) -> Option<(char, u32)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut digit = None;
+    let mut duration = 0;
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "signal" => {
+                digit = v
+                    .trim()
+                    .chars()
+                    .next()
+                    .filter(|c| {
+                        c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D' | 'a'..='d')
+                    })
+                    .map(|c| c.to_ascii_uppercase())
+            }
+            "duration" => duration = v.trim().parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    digit.map(|d| (d, duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtmf_relay_bodies() {
+        assert_eq!(
+            dtmf_relay_digit(b"Signal=5\r\nDuration=160\r\n"),
+            Some(('5', 160))
+        );
+        assert_eq!(
+            dtmf_relay_digit(b"signal= #\nduration=100"),
+            Some(('#', 100))
+        );
+        assert_eq!(dtmf_relay_digit(b"Signal=x\r\n"), None);
+        assert_eq!(dtmf_relay_digit(b"\xff"), None);
+    }
+
+    #[test]
+    fn hold_is_answered_in_the_opposite_direction() {
+        assert_eq!(
+            answer_direction(MediaDirection::SendOnly),
+            MediaDirection::RecvOnly
+        );
+        assert_eq!(
+            answer_direction(MediaDirection::Inactive),
+            MediaDirection::Inactive
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The media side of a call as the call core plans it: the gateway anchors every call's
+//! RTP (side A faces the ingress leg, side B the egress leg), so each leg is offered
+//! and answered with the gateway's own addresses, and the relay is told where the
+//! peers are and how payload types map. No sockets here: the shell carries out the
+//! [`MediaCommand`]s.
+
+use crate::media::g711::Law;
+use crate::media::relay::Side;
+use mapping::model::{Codec, CodecName, Media, MediaDirection};
+use std::net::SocketAddr;
+
+/// Where a peer wants RTP and RTCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MediaPeer {
+    /// RTP address.
+    pub rtp: Option<SocketAddr>,
+    /// RTCP address, when not RTP + 1.
+    pub rtcp: Option<SocketAddr>,
+}
+
+impl MediaPeer {
+    /// The peer a media description names (RTCP defaults to RTP port + 1, RFC 3550 §11).
+    pub fn of(m: &Media) -> MediaPeer {
+        MediaPeer {
+            rtp: m.rtp.filter(|a| !a.ip().is_unspecified() && a.port() != 0),
+            rtcp: m.rtcp.or_else(|| {
+                m.rtp
+                    .filter(|a| a.port() != 0)
+                    .map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))
+            }),
+        }
+    }
+}
+
+/// What the media task does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MediaMode {
+    /// Relay A <-> B.
+    Relay,
+    /// Play a tone toward A.
+    Tone {
+        /// Frequency in Hz.
+        hz: f32,
+        /// Payload type on side A.
+        payload_type: u8,
+        /// The G.711 law of that payload type.
+        law: Law,
+    },
+    /// Send A's audio back to A.
+    Echo,
+}
+
+/// Commands for the shell's media engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    /// Start the media of `call` on the reserved local addresses.
+    Start {
+        /// The call.
+        call: u64,
+        /// Side A's local RTP address.
+        a: SocketAddr,
+        /// Side B's, when the egress is a network leg.
+        b: Option<SocketAddr>,
+        /// A's peer.
+        a_peer: MediaPeer,
+        /// B's peer.
+        b_peer: MediaPeer,
+        /// Payload-type pairs (A's PT, B's PT).
+        pt_map: Vec<(u8, u8)>,
+        /// What to do.
+        mode: MediaMode,
+    },
+    /// A peer moved (re-INVITE, a new answer).
+    Repoint {
+        /// The call.
+        call: u64,
+        /// The side.
+        side: Side,
+        /// The new peer.
+        peer: MediaPeer,
+    },
+    /// New payload-type pairs.
+    PtMap {
+        /// The call.
+        call: u64,
+        /// (A's PT, B's PT) pairs.
+        pairs: Vec<(u8, u8)>,
+    },
+}
+
+/// Where the shell gets local RTP ports from (it binds them as it hands them out, so
+/// an address in an SDP is always one we hold).
+pub trait MediaPorts: Send {
+    /// A local RTP address (RTCP on the next port); `None` when the range is used up.
+    fn reserve(&mut self) -> Option<SocketAddr>;
+    /// Gives back an address that was never started.
+    fn release(&mut self, local: SocketAddr);
+}
+
+/// Ports for tests and replays: addresses counted up from a base, nothing bound.
+#[derive(Debug, Clone)]
+pub struct CountingPorts {
+    next: SocketAddr,
+    /// How many are out.
+    pub reserved: usize,
+}
+
+impl CountingPorts {
+    /// Counting up from `base` by 2.
+    pub fn new(base: SocketAddr) -> CountingPorts {
+        CountingPorts {
+            next: base,
+            reserved: 0,
+        }
+    }
+}
+
+impl MediaPorts for CountingPorts {
+    fn reserve(&mut self) -> Option<SocketAddr> {
+        let a = self.next;
+        self.next.set_port(a.port().checked_add(2)?);
+        self.reserved += 1;
+        Some(a)
+    }
+
+    fn release(&mut self, _local: SocketAddr) {
+        self.reserved = self.reserved.saturating_sub(1);
+    }
+}
+
+/// `m` as the gateway re-offers or re-answers it from `local`: same codecs, our address.
+pub fn anchored(m: &Media, local: SocketAddr) -> Media {
+    Media {
+        rtp: Some(local),
+        rtcp: None,
+        ..m.clone()
+    }
+}
+
+fn same_codec(a: &Codec, b: &Codec) -> bool {
+    a.name == b.name && a.clock_rate == b.clock_rate
+}
+
+/// The answer toward the offerer on side A for `answer_b` (what side B answered to our
+/// re-offer of `offer_a`): B's codecs in A's payload types, at our address `local_a`;
+/// and the payload-type pairs the relay rewrites (only where they differ).
+pub fn answer_toward_a(
+    offer_a: &Media,
+    answer_b: &Media,
+    local_a: SocketAddr,
+) -> (Media, Vec<(u8, u8)>) {
+    let mut pairs = Vec::new();
+    let mut codecs = Vec::new();
+    for cb in &answer_b.codecs {
+        if let Some(ca) = offer_a.codecs.iter().find(|ca| same_codec(ca, cb)) {
+            if ca.payload_type != cb.payload_type {
+                pairs.push((ca.payload_type, cb.payload_type));
+            }
+            codecs.push(Codec {
+                payload_type: ca.payload_type,
+                ..cb.clone()
+            });
+        }
+    }
+    (
+        Media {
+            rtp: Some(local_a),
+            rtcp: None,
+            codecs,
+            ptime: answer_b.ptime,
+            direction: answer_b.direction,
+        },
+        pairs,
+    )
+}
+
+/// The gateway's own offer (delayed-offer calls, the built-in endpoint): G.711 in the
+/// configured order and telephone-event, at `local`.
+pub fn own_offer(codecs: &[crate::config::Codec], ptime: u16, local: SocketAddr) -> Media {
+    let mut out = Vec::new();
+    for c in codecs {
+        let (name, pt, fmtp) = match c.name() {
+            "PCMU" => (CodecName::Pcmu, 0, None),
+            "PCMA" => (CodecName::Pcma, 8, None),
+            "telephone-event" => (CodecName::TelephoneEvent, 101, Some("0-16".to_owned())),
+            // Transcoded codecs arrive with the media engine's transcoding.
+            _ => continue,
+        };
+        out.push(Codec {
+            name,
+            clock_rate: 8000,
+            channels: 1,
+            payload_type: pt,
+            fmtp,
+        });
+    }
+    if !out
+        .iter()
+        .any(|c| matches!(c.name, CodecName::Pcmu | CodecName::Pcma))
+    {
+        out.insert(0, g711(CodecName::Pcmu, 0));
+    }
+    Media {
+        rtp: Some(local),
+        rtcp: None,
+        codecs: out,
+        ptime: Some(ptime),
+        direction: MediaDirection::SendRecv,
+    }
+}
+
+fn g711(name: CodecName, payload_type: u8) -> Codec {
+    Codec {
+        name,
+        clock_rate: 8000,
+        channels: 1,
+        payload_type,
+        fmtp: None,
+    }
+}
+
+/// The built-in endpoint's answer to `offer`: the offerer's first G.711 codec (and its
+/// telephone-event), at `local`. `None` when the offer has no G.711.
+pub fn local_answer(offer: &Media, local: SocketAddr) -> Option<(Media, u8, Law)> {
+    let voice = offer
+        .codecs
+        .iter()
+        .find(|c| matches!(c.name, CodecName::Pcmu | CodecName::Pcma) && c.clock_rate == 8000)?;
+    let law = if voice.name == CodecName::Pcmu {
+        Law::Pcmu
+    } else {
+        Law::Pcma
+    };
+    let mut codecs = vec![voice.clone()];
+    if let Some(te) = offer
+        .codecs
+        .iter()
+        .find(|c| c.name == CodecName::TelephoneEvent && c.clock_rate == 8000)
+    {
+        codecs.push(te.clone());
+    }
+    let direction = match offer.direction {
+        MediaDirection::SendOnly => MediaDirection::RecvOnly,
+        MediaDirection::RecvOnly => MediaDirection::SendOnly,
+        d => d,
+    };
+    Some((
+        Media {
+            rtp: Some(local),
+            rtcp: None,
+            codecs,
+            ptime: offer.ptime.or(Some(20)),
+            direction,
+        },
+        voice.payload_type,
+        law,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn media(port: u16, codecs: &[(CodecName, u8)]) -> Media {
+        Media {
+            rtp: Some(SocketAddr::from(([127, 0, 0, 2], port))),
+            rtcp: None,
+            codecs: codecs
+                .iter()
+                .map(|(n, pt)| Codec {
+                    name: n.clone(),
+                    clock_rate: 8000,
+                    channels: 1,
+                    payload_type: *pt,
+                    fmtp: None,
+                })
+                .collect(),
+            ptime: Some(20),
+            direction: MediaDirection::SendRecv,
+        }
+    }
+
+    #[test]
+    fn answer_keeps_the_offerers_payload_types() {
+        let offer = media(
+            4000,
+            &[(CodecName::Pcmu, 0), (CodecName::TelephoneEvent, 101)],
+        );
+        let answer = media(
+            5000,
+            &[(CodecName::Pcmu, 0), (CodecName::TelephoneEvent, 96)],
+        );
+        let local = SocketAddr::from(([127, 0, 0, 1], 10000));
+        let (a, pairs) = answer_toward_a(&offer, &answer, local);
+        assert_eq!(a.rtp, Some(local));
+        assert_eq!(
+            a.codecs.iter().map(|c| c.payload_type).collect::<Vec<_>>(),
+            [0, 101]
+        );
+        assert_eq!(pairs, [(101, 96)]);
+    }
+
+    #[test]
+    fn local_endpoint_takes_the_first_g711() {
+        let offer = media(
+            4000,
+            &[
+                (CodecName::Other("G729".into()), 18),
+                (CodecName::Pcma, 8),
+                (CodecName::TelephoneEvent, 101),
+            ],
+        );
+        let local = SocketAddr::from(([127, 0, 0, 1], 10000));
+        let (m, pt, law) = local_answer(&offer, local).expect("G.711 offered");
+        assert_eq!((pt, law), (8, Law::Pcma));
+        assert_eq!(m.codecs.len(), 2);
+        assert!(local_answer(&media(1, &[(CodecName::Opus, 111)]), local).is_none());
+    }
+
+    #[test]
+    fn rtcp_defaults_to_the_next_port() {
+        let p = MediaPeer::of(&media(4000, &[]));
+        assert_eq!(p.rtcp.map(|a| a.port()), Some(4001));
+        let mut held = media(4000, &[]);
+        held.rtp = Some(SocketAddr::from(([0, 0, 0, 0], 4000)));
+        assert_eq!(MediaPeer::of(&held).rtp, None);
+    }
+}

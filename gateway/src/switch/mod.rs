@@ -1,0 +1,1000 @@
+//! The call core (DESIGN.md "The pivot"): a call is an ingress leg and an egress leg
+//! that share only the neutral call model. The switch routes new calls by the YAML
+//! route tables, tries egress trunks in order (failing over on the rule's causes),
+//! anchors media at the gateway, runs the per-call timers and ends every call with a
+//! cause, an initiator and a [`CallRecord`].
+//!
+//! Sans-IO: it owns the SIP service and is fed bytes, `now` and the wall clock by the
+//! shell, which carries out its [`SwitchOutput`]s.
+//!
+//! Legs: SIP (incoming and outgoing) and the built-in endpoint (`kind: local` trunks:
+//! tone, echo or refusal). H.323 and TDM legs join through the same events.
+
+pub mod media_plan;
+pub mod record;
+pub mod routing;
+
+use crate::config::{Config, LocalAnswer, LocalTrunk, TrunkParams};
+use crate::media::relay::Side;
+use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
+use crate::sip::endpoint::Peer;
+use crate::sip::message::{NameAddr, Uri};
+use crate::sip::service::{ServiceOutput, SipService};
+use mapping::cause::{Cause, Q850Cause};
+use mapping::model::{
+    CallEvent, Initiator, Media, MediaExchange, Progress, ProgressDescription, Release, Setup,
+};
+use mapping::sip::caller_id::{SipIdentityPolicy, caller_to_sip};
+use mapping::sip::number_form::NumberForm;
+use media_plan::{
+    MediaCommand, MediaMode, MediaPeer, MediaPorts, anchored, answer_toward_a, local_answer,
+    own_offer,
+};
+pub use record::CallRecord;
+use routing::{RoutePlan, number_text};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::{debug, info};
+
+/// A call, as the switch names it.
+pub type CallId = u64;
+
+/// What the switch asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchOutput {
+    /// A SIP output (transmit, metrics notices).
+    Sip(ServiceOutput),
+    /// A call came in (admission counts it until it ends).
+    Started {
+        /// The call.
+        call: CallId,
+    },
+    /// A media command.
+    Media(MediaCommand),
+    /// A call ended: stop its media (if started), write its record.
+    Ended {
+        /// The record, without media statistics.
+        record: Box<CallRecord>,
+        /// Whether a media session was started for it.
+        media: bool,
+    },
+}
+
+/// Per-call timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum CallTimer {
+    /// No answer in `general.no_answer_seconds` (cause 19).
+    NoAnswer,
+    /// `general.max_call_seconds` after answer (cause 102).
+    MaxDuration,
+    /// The built-in endpoint's ring time is over: answer or refuse.
+    LocalAnswer,
+}
+
+#[derive(Debug, Clone)]
+enum Egress {
+    Sip { leg: LegId },
+    Local { cfg: LocalTrunk },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Routing,
+    Early,
+    Answered,
+}
+
+#[derive(Debug, Default)]
+struct MediaState {
+    a_local: Option<SocketAddr>,
+    b_local: Option<SocketAddr>,
+    /// The ingress offer (side A's payload types), when the INVITE had one.
+    offer_a: Option<Media>,
+    started: bool,
+    /// The codec name that ended up on side A (for the record).
+    codec: Option<String>,
+}
+
+#[derive(Debug)]
+struct Call {
+    ingress: LegId,
+    ingress_trunk: String,
+    setup: Setup,
+    plan: Option<RoutePlan>,
+    next_attempt: usize,
+    egress: Option<Egress>,
+    egress_trunk: Option<String>,
+    phase: Phase,
+    media: MediaState,
+    start: SystemTime,
+    started_at: Instant,
+    answered_at: Option<SystemTime>,
+    last_failure: Option<Release>,
+    timers: Vec<(Instant, CallTimer)>,
+    ingress_call_id: Option<String>,
+    egress_call_id: Option<String>,
+}
+
+/// The call core.
+pub struct Switch {
+    cfg: Arc<Config>,
+    sip: SipService,
+    calls: HashMap<CallId, Call>,
+    by_leg: HashMap<LegId, CallId>,
+    ports: Box<dyn MediaPorts>,
+    timers: BTreeSet<(Instant, CallId, CallTimer)>,
+    next_call: CallId,
+    rng: u64,
+    out: VecDeque<SwitchOutput>,
+}
+
+fn secs(wall: SystemTime) -> u64 {
+    wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn release(cause: Q850Cause, initiator: Initiator) -> Release {
+    Release {
+        cause: Cause::user(cause),
+        initiator,
+        sip_status: None,
+    }
+}
+
+impl Switch {
+    /// A switch for `cfg` with its SIP service and a source of media ports.
+    pub fn new(cfg: Arc<Config>, sip: SipService, ports: Box<dyn MediaPorts>, seed: u64) -> Switch {
+        Switch {
+            cfg,
+            sip,
+            calls: HashMap::new(),
+            by_leg: HashMap::new(),
+            ports,
+            timers: BTreeSet::new(),
+            next_call: 0,
+            rng: seed | 1,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The SIP service (registrations, metrics).
+    pub fn sip(&self) -> &SipService {
+        &self.sip
+    }
+
+    /// Mutable access to the SIP service (reconfiguration, draining).
+    pub fn sip_mut(&mut self) -> &mut SipService {
+        &mut self.sip
+    }
+
+    /// Applies a reloaded configuration: new calls use it, live calls keep their plan.
+    pub fn reconfigure(&mut self, cfg: Arc<Config>) {
+        self.sip.reconfigure(&cfg);
+        self.cfg = cfg;
+    }
+
+    /// Calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// One SIP message from a transport.
+    pub fn handle_sip(&mut self, now: Instant, wall: SystemTime, peer: Peer, bytes: &[u8]) {
+        self.sip.handle_input(now, secs(wall), peer, bytes);
+        self.pump(now, wall);
+    }
+
+    /// A stream message that could not be framed.
+    pub fn reject_unframed(&mut self, now: Instant, wall: SystemTime, peer: Peer, head: &[u8]) {
+        self.sip.reject_unframed(now, secs(wall), peer, head);
+        self.pump(now, wall);
+    }
+
+    /// A SIP transport could not reach `peer`.
+    pub fn sip_transport_error(&mut self, now: Instant, wall: SystemTime, peer: Peer) {
+        self.sip.handle_transport_error(now, secs(wall), peer);
+        self.pump(now, wall);
+    }
+
+    /// The media of `call` could not be started (ports vanished): the call ends with
+    /// cause 47.
+    pub fn media_failed(&mut self, now: Instant, wall: SystemTime, call: CallId) {
+        if self.calls.contains_key(&call) {
+            self.clear(
+                now,
+                wall,
+                call,
+                release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway),
+            );
+        }
+    }
+
+    /// The earliest deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.sip.poll_timeout(), self.timers.first().map(|t| t.0)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Fires what is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
+        self.sip.handle_timeout(now, secs(wall));
+        while let Some(&(at, call, timer)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.timers.retain(|t| *t != (at, timer));
+            }
+            self.on_timer(now, wall, call, timer);
+        }
+        self.pump(now, wall);
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<SwitchOutput> {
+        self.out.pop_front()
+    }
+
+    fn random(&mut self, n: u32) -> u32 {
+        // xorshift64: load sharing needs spread, not secrecy.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % u64::from(n.max(1))) as u32
+    }
+
+    fn set_timer(&mut self, call: CallId, at: Instant, timer: CallTimer) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.timers.push((at, timer));
+            self.timers.insert((at, call, timer));
+        }
+    }
+
+    fn cancel_timer(&mut self, call: CallId, timer: CallTimer) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            for (at, t) in c.timers.iter().filter(|(_, t)| *t == timer) {
+                self.timers.remove(&(*at, call, *t));
+            }
+            c.timers.retain(|(_, t)| *t != timer);
+        }
+    }
+
+    /// Moves the SIP service's outputs on, handling call events.
+    fn pump(&mut self, now: Instant, wall: SystemTime) {
+        while let Some(o) = self.sip.poll_output() {
+            match o {
+                ServiceOutput::Incoming { leg, trunk, setup } => {
+                    self.incoming(now, wall, leg, trunk, *setup)
+                }
+                ServiceOutput::Leg(LegNotice::Event { leg, event }) => {
+                    self.leg_event(now, wall, leg, event)
+                }
+                ServiceOutput::Leg(LegNotice::Gone { leg }) => {
+                    self.by_leg.remove(&leg);
+                }
+                other => self.out.push_back(SwitchOutput::Sip(other)),
+            }
+        }
+    }
+
+    fn send_sip(&mut self, now: Instant, wall: SystemTime, leg: LegId, event: CallEvent) {
+        self.sip.call_send(now, secs(wall), leg, event);
+    }
+
+    // ----- new calls ---------------------------------------------------------------
+
+    fn incoming(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        leg: LegId,
+        trunk: String,
+        setup: Setup,
+    ) {
+        self.next_call += 1;
+        let id = self.next_call;
+        self.by_leg.insert(leg, id);
+        self.out.push_back(SwitchOutput::Started { call: id });
+        let offer_a = setup.media.clone();
+        self.calls.insert(
+            id,
+            Call {
+                ingress: leg,
+                ingress_trunk: trunk.clone(),
+                setup,
+                plan: None,
+                next_attempt: 0,
+                egress: None,
+                egress_trunk: None,
+                phase: Phase::Routing,
+                media: MediaState {
+                    offer_a,
+                    ..MediaState::default()
+                },
+                start: wall,
+                started_at: now,
+                answered_at: None,
+                last_failure: None,
+                timers: Vec::new(),
+                ingress_call_id: self.sip.call_id_of(leg),
+                egress_call_id: None,
+            },
+        );
+        let cfg = self.cfg.clone();
+        // attempt_order takes a closure; draw up front to keep `self` free.
+        let draws: Vec<u32> = (0..8).map(|_| self.random(u32::MAX)).collect();
+        let mut draws = draws.into_iter();
+        let setup = &self.calls[&id].setup;
+        let plan = routing::route(&cfg, &trunk, setup, |n| {
+            draws.next().unwrap_or(0) % n.max(1)
+        });
+        match plan {
+            Ok(plan) => {
+                info!(call = id, %leg, ingress = %trunk, rule = %plan.rule, "call routed");
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.plan = Some(plan);
+                }
+                if self.calls[&id].media.offer_a.is_some() {
+                    match self.ports.reserve() {
+                        Some(a) => {
+                            if let Some(c) = self.calls.get_mut(&id) {
+                                c.media.a_local = Some(a);
+                            }
+                        }
+                        None => {
+                            self.clear(
+                                now,
+                                wall,
+                                id,
+                                release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway),
+                            );
+                            return;
+                        }
+                    }
+                }
+                let no_answer = Duration::from_secs(u64::from(cfg.general.no_answer_seconds));
+                self.set_timer(id, now + no_answer, CallTimer::NoAnswer);
+                self.attempt(now, wall, id);
+            }
+            Err(cause) => {
+                info!(call = id, %leg, ingress = %trunk, "no route");
+                self.clear(now, wall, id, release(cause, Initiator::Gateway));
+            }
+        }
+    }
+
+    /// Tries the next egress trunk of the plan; with none left the call is released
+    /// with the last attempt's cause.
+    fn attempt(&mut self, now: Instant, wall: SystemTime, id: CallId) {
+        loop {
+            let Some(c) = self.calls.get_mut(&id) else {
+                return;
+            };
+            let plan = c.plan.as_ref();
+            let Some(trunk) = plan.and_then(|p| p.attempts.get(c.next_attempt)).cloned() else {
+                let r = c.last_failure.clone().unwrap_or_else(|| {
+                    release(Q850Cause::NO_ROUTE_TO_DESTINATION, Initiator::Gateway)
+                });
+                self.clear(now, wall, id, r);
+                return;
+            };
+            c.next_attempt += 1;
+            c.egress_trunk = Some(trunk.clone());
+            match self.start_egress(now, wall, id, &trunk) {
+                Ok(()) => return,
+                Err(r) => {
+                    debug!(call = id, %trunk, cause = r.cause.value.0, "attempt failed at once");
+                    let fails_over = self
+                        .calls
+                        .get(&id)
+                        .and_then(|c| c.plan.as_ref())
+                        .is_some_and(|p| p.fails_over_on(r.cause.value));
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.last_failure = Some(r.clone());
+                    }
+                    if !fails_over {
+                        self.clear(now, wall, id, r);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_egress(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        id: CallId,
+        trunk: &str,
+    ) -> Result<(), Release> {
+        let cfg = self.cfg.clone();
+        let Some(t) = cfg.trunk(trunk) else {
+            return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
+        };
+        match &t.params {
+            TrunkParams::Local(l) => {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.egress = Some(Egress::Local { cfg: l.clone() });
+                }
+                if l.ring_ms > 0 {
+                    self.local_ringing(now, wall, id, l);
+                }
+                self.set_timer(
+                    id,
+                    now + Duration::from_millis(u64::from(l.ring_ms)),
+                    CallTimer::LocalAnswer,
+                );
+                Ok(())
+            }
+            TrunkParams::Sip(_) => self.start_sip(now, wall, id, trunk),
+            // H.323 and TDM egress legs are not wired to the call core yet.
+            _ => Err(release(
+                Q850Cause::SERVICE_NOT_IMPLEMENTED,
+                Initiator::Gateway,
+            )),
+        }
+    }
+
+    fn start_sip(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        id: CallId,
+        trunk: &str,
+    ) -> Result<(), Release> {
+        let Some(info) = self.sip.trunks().get(trunk).cloned() else {
+            return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
+        };
+        let Some(c) = self.calls.get(&id) else {
+            return Ok(());
+        };
+        let plan = c.plan.clone().unwrap_or_else(|| RoutePlan {
+            rule: String::new(),
+            called: c.setup.called.clone(),
+            calling: c.setup.calling.clone(),
+            attempts: Vec::new(),
+            failover: Vec::new(),
+        });
+        let called = number_text(&plan.called);
+        // Where the INVITE goes: the trunk's peer, or the called user's registrations.
+        let (peer, request_uri) = match info.first_peer() {
+            Some(peer) => {
+                let host = match peer.addr {
+                    SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+                    SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+                };
+                let uri = Uri::parse(&format!("sip:{called}@{host}"))
+                    .map_err(|_| release(Q850Cause::INVALID_NUMBER_FORMAT, Initiator::Gateway))?;
+                (peer, uri)
+            }
+            None if info.has_users => {
+                let bindings = self.sip.contacts_of(plan.called.digits.as_str(), now);
+                let Some(b) = bindings.first() else {
+                    return Err(release(Q850Cause::SUBSCRIBER_ABSENT, Initiator::Gateway));
+                };
+                let uri = Uri::parse(&b.uri)
+                    .map_err(|_| release(Q850Cause::SUBSCRIBER_ABSENT, Initiator::Gateway))?;
+                let addr = b
+                    .source
+                    .or_else(|| uri_addr(&uri))
+                    .ok_or_else(|| release(Q850Cause::SUBSCRIBER_ABSENT, Initiator::Gateway))?;
+                (
+                    Peer {
+                        transport: info.transport,
+                        addr,
+                        connection: None,
+                    },
+                    uri,
+                )
+            }
+            None => return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway)),
+        };
+        // Media: re-offer the caller's codecs (or our own for a delayed offer) at side B.
+        let b_local = match c.media.b_local {
+            Some(b) => b,
+            None => match self.ports.reserve() {
+                Some(b) => b,
+                None => return Err(release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway)),
+            },
+        };
+        let offer = match &c.media.offer_a {
+            Some(m) => anchored(m, b_local),
+            None => own_offer(
+                &self.cfg.media.codecs,
+                self.cfg.media.ptime_ms as u16,
+                b_local,
+            ),
+        };
+        let local = self.sip.local_address(peer.transport);
+        let domain = local.ip().to_string();
+        let policy = SipIdentityPolicy::new(&domain, info.trusted);
+        let identity = caller_to_sip(
+            plan.calling.as_ref(),
+            c.setup.display_name.as_deref(),
+            &policy,
+            &NumberForm::default(),
+        );
+        let from = NameAddr::parse(&identity.from)
+            .map_err(|_| release(Q850Cause::INVALID_NUMBER_FORMAT, Initiator::Gateway))?;
+        let mut identity_headers = Vec::new();
+        if let Some(v) = identity.p_asserted_identity {
+            identity_headers.push(("P-Asserted-Identity".to_owned(), v));
+        }
+        if let Some(v) = identity.privacy {
+            identity_headers.push(("Privacy".to_owned(), v));
+        }
+        if let Some(v) = identity.remote_party_id {
+            identity_headers.push(("Remote-Party-ID".to_owned(), v));
+        }
+        let to_uri = request_uri.clone();
+        let call = OutgoingCall {
+            request_uri,
+            to: NameAddr::new(to_uri),
+            from,
+            identity_headers,
+            peer,
+            trunk: trunk.to_owned(),
+            credentials: info.credentials.clone(),
+            media: Some(offer),
+        };
+        let leg = self.sip.call_start(now, secs(wall), call);
+        self.by_leg.insert(leg, id);
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.media.b_local = Some(b_local);
+            c.egress = Some(Egress::Sip { leg });
+            c.egress_call_id = self.sip.call_id_of(leg);
+        }
+        debug!(call = id, %leg, %trunk, "outgoing SIP leg");
+        Ok(())
+    }
+
+    // ----- the built-in endpoint ------------------------------------------------------
+
+    fn local_ringing(&mut self, now: Instant, wall: SystemTime, id: CallId, l: &LocalTrunk) {
+        let mut progress = Progress::default();
+        if l.early_media && l.answer == LocalAnswer::Tone {
+            if let Some(m) = self.local_media(id, l) {
+                progress
+                    .descriptions
+                    .push(ProgressDescription::INBAND_AVAILABLE);
+                progress.media = Some(MediaExchange::Answer(m));
+            }
+        }
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.phase = Phase::Early;
+        }
+        self.send_ingress(now, wall, id, CallEvent::Alerting(progress));
+    }
+
+    /// Starts the built-in endpoint's media toward the caller and returns its answer.
+    fn local_media(&mut self, id: CallId, l: &LocalTrunk) -> Option<Media> {
+        let c = self.calls.get_mut(&id)?;
+        let offer = c.media.offer_a.as_ref()?;
+        let a = c.media.a_local?;
+        let (answer, pt, law) = local_answer(offer, a)?;
+        c.media.codec = answer.codecs.first().map(|k| mapping_codec_name(&k.name));
+        if !c.media.started {
+            c.media.started = true;
+            let mode = match l.answer {
+                LocalAnswer::Echo => MediaMode::Echo,
+                _ => MediaMode::Tone {
+                    hz: l.tone_hz as f32,
+                    payload_type: pt,
+                    law,
+                },
+            };
+            let a_peer = MediaPeer::of(offer);
+            self.out.push_back(SwitchOutput::Media(MediaCommand::Start {
+                call: id,
+                a,
+                b: None,
+                a_peer,
+                b_peer: MediaPeer::default(),
+                pt_map: Vec::new(),
+                mode,
+            }));
+        }
+        Some(answer)
+    }
+
+    fn local_answer(&mut self, now: Instant, wall: SystemTime, id: CallId) {
+        let Some(Egress::Local { cfg: l }) = self.calls.get(&id).and_then(|c| c.egress.clone())
+        else {
+            return;
+        };
+        if l.answer == LocalAnswer::Refuse {
+            let r = Release {
+                cause: Cause::user(l.cause.0),
+                initiator: Initiator::Callee,
+                sip_status: None,
+            };
+            self.egress_failed(now, wall, id, r);
+            return;
+        }
+        let has_offer = self
+            .calls
+            .get(&id)
+            .is_some_and(|c| c.media.offer_a.is_some());
+        if !has_offer {
+            // A delayed offer: the built-in endpoint answers only calls that offer media.
+            let r = release(Q850Cause::BEARER_NOT_IMPLEMENTED, Initiator::Callee);
+            self.egress_failed(now, wall, id, r);
+            return;
+        }
+        match self.local_media(id, &l) {
+            Some(m) => self.answered(now, wall, id, Some(MediaExchange::Answer(m))),
+            None => {
+                // RFC 3398 §7.2.4.1: 65 becomes 488 toward SIP.
+                let r = release(Q850Cause::BEARER_NOT_IMPLEMENTED, Initiator::Callee);
+                self.egress_failed(now, wall, id, r);
+            }
+        }
+    }
+
+    // ----- events from legs ---------------------------------------------------------
+
+    fn leg_event(&mut self, now: Instant, wall: SystemTime, leg: LegId, event: CallEvent) {
+        let Some(&id) = self.by_leg.get(&leg) else {
+            return;
+        };
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        if c.ingress == leg {
+            self.ingress_event(now, wall, id, event);
+        } else if matches!(c.egress, Some(Egress::Sip { leg: l }) if l == leg) {
+            self.egress_event(now, wall, id, event);
+        }
+    }
+
+    fn ingress_event(&mut self, now: Instant, wall: SystemTime, id: CallId, event: CallEvent) {
+        match event {
+            CallEvent::Release(mut r) => {
+                r.initiator = Initiator::Caller;
+                self.clear(now, wall, id, r);
+            }
+            CallEvent::Media(MediaExchange::Offer(m) | MediaExchange::Answer(m)) => {
+                self.repoint(id, Side::A, &m);
+            }
+            CallEvent::Info(info) => {
+                if let Some(Egress::Sip { leg }) =
+                    self.calls.get(&id).and_then(|c| c.egress.clone())
+                {
+                    self.send_sip(now, wall, leg, CallEvent::Info(info));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn egress_event(&mut self, now: Instant, wall: SystemTime, id: CallId, event: CallEvent) {
+        match event {
+            CallEvent::Proceeding => {}
+            CallEvent::Alerting(p) => {
+                let p = self.early(id, p);
+                self.send_ingress(now, wall, id, CallEvent::Alerting(p));
+            }
+            CallEvent::Progress(p) => {
+                let p = self.early(id, p);
+                self.send_ingress(now, wall, id, CallEvent::Progress(p));
+            }
+            CallEvent::Connect { media, .. } => {
+                let media = media.and_then(|m| self.egress_answer(id, m));
+                self.answered(now, wall, id, media);
+            }
+            CallEvent::Media(MediaExchange::Offer(m) | MediaExchange::Answer(m)) => {
+                self.repoint(id, Side::B, &m);
+            }
+            CallEvent::Info(info) => {
+                let leg = self.calls.get(&id).map(|c| c.ingress);
+                if let Some(leg) = leg {
+                    self.send_sip(now, wall, leg, CallEvent::Info(info));
+                }
+            }
+            CallEvent::Release(mut r) => {
+                r.initiator = if r.initiator == Initiator::Gateway {
+                    Initiator::Gateway
+                } else {
+                    Initiator::Callee
+                };
+                self.egress_failed(now, wall, id, r);
+            }
+            _ => {}
+        }
+    }
+
+    fn early(&mut self, id: CallId, mut p: Progress) -> Progress {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.phase = Phase::Early;
+        }
+        p.media = p.media.and_then(|m| self.egress_answer(id, m));
+        p
+    }
+
+    /// Side B answered (early or final): point the relay at it and turn the answer
+    /// toward side A.
+    fn egress_answer(&mut self, id: CallId, m: MediaExchange) -> Option<MediaExchange> {
+        let MediaExchange::Answer(answer_b) = m else {
+            return None;
+        };
+        let c = self.calls.get_mut(&id)?;
+        let b = c.media.b_local?;
+        let b_peer = MediaPeer::of(&answer_b);
+        let (toward_a, pairs, a_local) = match (&c.media.offer_a, c.media.a_local) {
+            (Some(offer_a), Some(a)) => {
+                let (m, pairs) = answer_toward_a(offer_a, &answer_b, a);
+                (MediaExchange::Answer(m), pairs, a)
+            }
+            _ => {
+                // Delayed offer from the caller: B's answer becomes our offer to A.
+                let a = match c.media.a_local {
+                    Some(a) => a,
+                    None => {
+                        let a = self.ports.reserve()?;
+                        let c = self.calls.get_mut(&id)?;
+                        c.media.a_local = Some(a);
+                        a
+                    }
+                };
+                (MediaExchange::Offer(anchored(&answer_b, a)), Vec::new(), a)
+            }
+        };
+        let c = self.calls.get_mut(&id)?;
+        c.media.codec = answer_b.codecs.first().map(|k| mapping_codec_name(&k.name));
+        if c.media.started {
+            self.out
+                .push_back(SwitchOutput::Media(MediaCommand::Repoint {
+                    call: id,
+                    side: Side::B,
+                    peer: b_peer,
+                }));
+            self.out
+                .push_back(SwitchOutput::Media(MediaCommand::PtMap { call: id, pairs }));
+        } else {
+            c.media.started = true;
+            let a_peer = c
+                .media
+                .offer_a
+                .as_ref()
+                .map(MediaPeer::of)
+                .unwrap_or_default();
+            self.out.push_back(SwitchOutput::Media(MediaCommand::Start {
+                call: id,
+                a: a_local,
+                b: Some(b),
+                a_peer,
+                b_peer,
+                pt_map: pairs,
+                mode: MediaMode::Relay,
+            }));
+        }
+        Some(toward_a)
+    }
+
+    fn repoint(&mut self, id: CallId, side: Side, m: &Media) {
+        if self.calls.get(&id).is_some_and(|c| c.media.started) {
+            self.out
+                .push_back(SwitchOutput::Media(MediaCommand::Repoint {
+                    call: id,
+                    side,
+                    peer: MediaPeer::of(m),
+                }));
+        } else if side == Side::A
+            && let Some(c) = self.calls.get_mut(&id)
+            && c.media.offer_a.is_none()
+        {
+            // The ACK's answer to a delayed offer we made: the media can start now.
+            let a_peer = MediaPeer::of(m);
+            if let (Some(a), Some(b)) = (c.media.a_local, c.media.b_local) {
+                c.media.started = true;
+                self.out.push_back(SwitchOutput::Media(MediaCommand::Start {
+                    call: id,
+                    a,
+                    b: Some(b),
+                    a_peer,
+                    b_peer: MediaPeer::default(),
+                    pt_map: Vec::new(),
+                    mode: MediaMode::Relay,
+                }));
+            }
+        }
+    }
+
+    fn answered(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        id: CallId,
+        media: Option<MediaExchange>,
+    ) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        c.phase = Phase::Answered;
+        c.answered_at = Some(wall);
+        self.cancel_timer(id, CallTimer::NoAnswer);
+        if let Some(max) = self.cfg.general.max_call_seconds {
+            self.set_timer(
+                id,
+                now + Duration::from_secs(u64::from(max)),
+                CallTimer::MaxDuration,
+            );
+        }
+        info!(call = id, "call answered");
+        self.send_ingress(
+            now,
+            wall,
+            id,
+            CallEvent::Connect {
+                connected: None,
+                media,
+            },
+        );
+    }
+
+    /// The egress attempt ended: fail over when the rule says so and the call is not
+    /// answered, else clear the call.
+    fn egress_failed(&mut self, now: Instant, wall: SystemTime, id: CallId, r: Release) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let answered = c.phase == Phase::Answered;
+        let fails_over = !answered
+            && c.plan
+                .as_ref()
+                .is_some_and(|p| p.fails_over_on(r.cause.value));
+        if fails_over {
+            debug!(call = id, cause = r.cause.value.0, "failing over");
+            if let Some(Egress::Sip { leg }) = c.egress.take() {
+                self.by_leg.remove(&leg);
+            }
+            c.last_failure = Some(r);
+            self.cancel_timer(id, CallTimer::LocalAnswer);
+            self.attempt(now, wall, id);
+        } else {
+            if let Some(Egress::Sip { leg }) = c.egress.take() {
+                self.by_leg.remove(&leg);
+            }
+            self.clear(now, wall, id, r);
+        }
+    }
+
+    fn send_ingress(&mut self, now: Instant, wall: SystemTime, id: CallId, event: CallEvent) {
+        if let Some(leg) = self.calls.get(&id).map(|c| c.ingress) {
+            self.send_sip(now, wall, leg, event);
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, wall: SystemTime, id: CallId, timer: CallTimer) {
+        match timer {
+            CallTimer::LocalAnswer => self.local_answer(now, wall, id),
+            CallTimer::NoAnswer => {
+                info!(call = id, "no answer");
+                self.clear(
+                    now,
+                    wall,
+                    id,
+                    release(Q850Cause::NO_ANSWER, Initiator::Gateway),
+                );
+            }
+            CallTimer::MaxDuration => {
+                info!(call = id, "maximum call duration reached");
+                self.clear(
+                    now,
+                    wall,
+                    id,
+                    release(Q850Cause::RECOVERY_ON_TIMER_EXPIRY, Initiator::Gateway),
+                );
+            }
+        }
+    }
+
+    /// Ends a call: both legs are released with `r` (the side that released is already
+    /// gone), the media stops and the record is written.
+    fn clear(&mut self, now: Instant, wall: SystemTime, id: CallId, r: Release) {
+        let Some(c) = self.calls.remove(&id) else {
+            return;
+        };
+        for (at, t) in &c.timers {
+            self.timers.remove(&(*at, id, *t));
+        }
+        let initiator = r.initiator;
+        // Tell the legs that are still up.
+        let toward_ingress = Release {
+            initiator,
+            ..r.clone()
+        };
+        if initiator != Initiator::Caller {
+            self.sip.call_send(
+                now,
+                secs(wall),
+                c.ingress,
+                CallEvent::Release(toward_ingress),
+            );
+        }
+        if let Some(Egress::Sip { leg }) = &c.egress
+            && initiator != Initiator::Callee
+        {
+            self.sip
+                .call_send(now, secs(wall), *leg, CallEvent::Release(r.clone()));
+        }
+        self.by_leg.remove(&c.ingress);
+        if let Some(Egress::Sip { leg }) = &c.egress {
+            self.by_leg.remove(leg);
+        }
+        if !c.media.started {
+            for a in [c.media.a_local, c.media.b_local].into_iter().flatten() {
+                self.ports.release(a);
+            }
+        }
+        let record = CallRecord {
+            call: id,
+            node: self.cfg.general.node_name.clone(),
+            ingress_trunk: c.ingress_trunk.clone(),
+            egress_trunk: c.egress_trunk.clone(),
+            egress_kind: c
+                .egress_trunk
+                .as_deref()
+                .and_then(|t| self.cfg.trunk(t))
+                .map(|t| leg_kind(&t.params)),
+            rule: c.plan.as_ref().map(|p| p.rule.clone()),
+            ingress_call_id: c.ingress_call_id.clone(),
+            egress_call_id: c.egress_call_id.clone(),
+            called_in: number_text(&c.setup.called),
+            calling_in: c.setup.calling.as_ref().map(number_text),
+            called_out: c.plan.as_ref().map(|p| number_text(&p.called)),
+            calling_out: c
+                .plan
+                .as_ref()
+                .and_then(|p| p.calling.as_ref().map(number_text)),
+            start: c.start,
+            answer: c.answered_at,
+            end: wall,
+            setup_ms: now.saturating_duration_since(c.started_at).as_millis() as u64,
+            cause: r.cause,
+            initiator,
+            sip_status: r.sip_status,
+            codec: c.media.codec.clone(),
+            media: None,
+        };
+        info!(call = id, cause = r.cause.value.0, ?initiator, "call ended");
+        self.out.push_back(SwitchOutput::Ended {
+            record: Box::new(record),
+            media: c.media.started,
+        });
+    }
+}
+
+/// The `egress` metrics label of a trunk kind.
+fn leg_kind(p: &TrunkParams) -> &'static str {
+    match p {
+        TrunkParams::Sip(_) => "sip",
+        TrunkParams::H323(_) => "h323",
+        TrunkParams::Pri(_) | TrunkParams::Ss7(_) | TrunkParams::R2(_) => "tdm",
+        TrunkParams::Local(_) => "local",
+    }
+}
+
+fn mapping_codec_name(n: &mapping::model::CodecName) -> String {
+    crate::sip::sdp::codecs::name_to_sdp(n).to_owned()
+}
+
+/// The address of a SIP URI whose host is an IP literal (port 5060 when absent).
+fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
+    use crate::sip::message::Host;
+    let sip = uri.as_sip()?;
+    let ip: std::net::IpAddr = match &sip.host {
+        Host::Ipv4(v4) => (*v4).into(),
+        Host::Ipv6(text) => text.parse::<std::net::Ipv6Addr>().ok()?.into(),
+        Host::Name(_) => return None,
+    };
+    Some(SocketAddr::new(ip, sip.port.unwrap_or(5060)))
+}
+
+#[cfg(test)]
+mod tests;

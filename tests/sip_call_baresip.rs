@@ -1,0 +1,236 @@
+//! Calls through gatewayd with baresip on both ends, audio checked by tone frequency:
+//! - baresip -> gatewayd's built-in tone endpoint (the gateway as UAS): the caller hears
+//!   the configured tone; the echo endpoint sends the caller's own tone back;
+//! - baresip A -> gatewayd -> baresip B (UAS and UAC, a B2BUA with anchored media): each
+//!   hears the other's tone, with digit manipulation on the way; a hang-up crosses;
+//! - a busy endpoint: the caller gets 486.
+//!
+//! Each test has its own daemon on free ports and its own 127.0.0.x addresses.
+
+#[path = "gatewayd_support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+use support::audio::{check_tone, make_tone};
+use support::baresip::{AnswerMode, Baresip, BaresipOptions, event_param, peers_available};
+use support::{Daemon, Ports, WAIT, metric};
+
+/// How long audio flows once the call is up (a bounded wait, not synchronisation).
+const TALK: Duration = Duration::from_millis(2500);
+
+/// A gateway config: trunk `phones` for `caller`, trunk `far` toward `callee` (if any),
+/// the built-in endpoints, and routes `1…` tone, `2…` echo, `486` busy, `9…` to `far`
+/// with the 9 stripped.
+fn config(
+    ports: Ports,
+    caller: std::net::SocketAddr,
+    callee: Option<std::net::SocketAddr>,
+) -> String {
+    let mut c = ports.config();
+    c.push_str("media:\n  rtp_port_range: \"40000-44999\"\n");
+    c.push_str(&format!(
+        "trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
+         \x20 - {{ name: tone, kind: local, answer: tone, tone_hz: 1200, ring_ms: 200 }}\n\
+         \x20 - {{ name: echo, kind: local, answer: echo }}\n\
+         \x20 - {{ name: busy, kind: local, answer: refuse, cause: 17 }}\n"
+    ));
+    if let Some(far) = callee {
+        c.push_str(&format!(
+            "  - {{ name: far, kind: sip, remote: \"{far}\" }}\n"
+        ));
+    }
+    c.push_str(
+        "routes:\n  default:\n\
+         \x20   - { name: tone, match: {called: {prefix: \"1\"}}, egress: [tone] }\n\
+         \x20   - { name: echo, match: {called: {prefix: \"2\"}}, egress: [echo] }\n\
+         \x20   - { name: busy, match: {called: {pattern: \"486\"}}, egress: [busy] }\n",
+    );
+    if callee.is_some() {
+        c.push_str(
+            "    - { name: far, match: {called: {prefix: \"9\"}}, rewrite: {called: {strip: 1}}, egress: [far] }\n",
+        );
+    }
+    c
+}
+
+fn caller(dir: &std::path::Path, hz: f64) -> Baresip {
+    let wav = dir.join(format!("tone{hz}.wav"));
+    make_tone(&wav, hz, 30.0);
+    Baresip::start(
+        &dir.join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU,PCMA")
+            .wav(&wav),
+    )
+}
+
+fn wait_calls(gw: &Daemon, outcome: &str, n: f64) {
+    gw.wait_metrics(&format!("{n} {outcome} call(s)"), |m| {
+        let total: f64 = ["sip", "local", "none"]
+            .iter()
+            .filter_map(|e| {
+                metric(
+                    m,
+                    "gateway_calls_total",
+                    &[("ingress", "sip"), ("egress", e), ("outcome", outcome)],
+                )
+            })
+            .sum();
+        total >= n
+    });
+}
+
+#[test]
+fn caller_hears_the_tone_endpoint_and_its_own_echo() {
+    if !peers_available(
+        "caller_hears_the_tone_endpoint_and_its_own_echo",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = caller(dir.path(), 440.0);
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, a.sip_addr(), None));
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- gatewayd log:\n{}",
+            a.log(),
+            gw.log_text()
+        )
+    };
+
+    // 1: the tone endpoint rings, answers and plays 1200 Hz.
+    a.dial(&format!("sip:1000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    assert!(
+        a.event_types().iter().any(|t| t == "CALL_RINGING"),
+        "180 before the answer: {:?}",
+        a.event_types()
+    );
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    a.wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let (dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let heard = check_tone(&dec, 1200.0, 10.0).unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert!(heard.active.1 - heard.active.0 >= 2.0, "{heard}");
+    wait_calls(&gw, "answered", 1.0);
+
+    // 2: the echo endpoint sends the caller's 440 Hz back (audio both ways through the
+    // gateway's media task). A new second, so baresip writes a new recording.
+    std::thread::sleep(Duration::from_millis(1100));
+    a.dial(&format!("sip:2000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    let (dec2, _) = loop {
+        let r = a
+            .wait_recordings(WAIT)
+            .unwrap_or_else(|e| panic!("{e}{}", logs()));
+        if r.0 != dec {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    check_tone(&dec2, 440.0, 10.0).unwrap_or_else(|e| panic!("echo: {e}{}", logs()));
+    wait_calls(&gw, "answered", 2.0);
+}
+
+#[test]
+fn baresip_calls_baresip_through_the_gateway() {
+    if !peers_available(
+        "baresip_calls_baresip_through_the_gateway",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    // B answers as user 5000: the gateway strips the 9 of 95000.
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU,PCMA")
+            .tone(1000.0),
+    );
+    let a = caller(dir.path(), 440.0);
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, a.sip_addr(), Some(b.sip_addr())));
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd log:\n{}",
+            a.log(),
+            b.log(),
+            gw.log_text()
+        )
+    };
+    a.dial(&format!("sip:95000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    let est_b = b
+        .wait_event("CALL_ESTABLISHED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(est_b["direction"], "incoming");
+    std::thread::sleep(TALK);
+
+    // The callee hangs up: the caller's call ends too.
+    b.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    let closed = a
+        .wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(event_param(&closed), "Connection reset by peer", "{closed}");
+
+    let (a_dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let (b_dec, _) = b
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let b_heard = check_tone(&b_dec, 440.0, 10.0).unwrap_or_else(|e| panic!("B: {e}{}", logs()));
+    let a_heard = check_tone(&a_dec, 1000.0, 10.0).unwrap_or_else(|e| panic!("A: {e}{}", logs()));
+    for r in [&a_heard, &b_heard] {
+        assert!(r.active.1 - r.active.0 >= 2.0, "{r}");
+    }
+    wait_calls(&gw, "answered", 1.0);
+    let log = gw.log_text();
+    assert!(
+        log.contains("initiator=Callee"),
+        "the record names the callee as the one who cleared:\n{log}"
+    );
+}
+
+#[test]
+fn busy_endpoint_is_486_for_the_caller() {
+    if !peers_available("busy_endpoint_is_486_for_the_caller", &["baresip", "sox"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = caller(dir.path(), 440.0);
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, a.sip_addr(), None));
+    a.dial(&format!("sip:486@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}\n{}", gw.log_text()));
+    let closed = a
+        .wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", gw.log_text()));
+    assert!(event_param(&closed).starts_with("486"), "{closed}");
+    wait_calls(&gw, "busy", 1.0);
+}
