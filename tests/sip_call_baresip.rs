@@ -27,7 +27,7 @@ fn config(
     callee: Option<std::net::SocketAddr>,
 ) -> String {
     let mut c = ports.config();
-    c.push_str("media:\n  rtp_port_range: \"40000-44999\"\n");
+    c.push_str("media:\n  rtp_port_range: \"14000-15999\"\n");
     c.push_str(&format!(
         "trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
          \x20 - {{ name: tone, kind: local, answer: tone, tone_hz: 1200, ring_ms: 200 }}\n\
@@ -148,6 +148,16 @@ fn caller_hears_the_tone_endpoint_and_its_own_echo() {
     };
     check_tone(&dec2, 440.0, 10.0).unwrap_or_else(|e| panic!("echo: {e}{}", logs()));
     wait_calls(&gw, "answered", 2.0);
+    let cdrs = gw.wait_cdrs(2);
+    let trunks: Vec<&str> = cdrs
+        .iter()
+        .filter_map(|r| r["egress_trunk"].as_str())
+        .collect();
+    assert_eq!(trunks, ["tone", "echo"]);
+    assert!(
+        cdrs.iter()
+            .all(|r| r["initiator"] == "caller" && r["cause"] == 16)
+    );
 }
 
 #[test]
@@ -210,11 +220,33 @@ fn baresip_calls_baresip_through_the_gateway() {
         assert!(r.active.1 - r.active.0 >= 2.0, "{r}");
     }
     wait_calls(&gw, "answered", 1.0);
-    let log = gw.log_text();
+    // One CDR for the call: the callee cleared normally, numbers before and after the
+    // manipulation, both legs' Call-IDs, RTP counted both ways.
+    let cdrs = gw.wait_cdrs(1);
+    let r = &cdrs[0];
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "callee", "{r}");
+    assert_eq!(r["ingress_trunk"], "phones", "{r}");
+    assert_eq!(r["egress_trunk"], "far", "{r}");
+    assert_eq!(r["called_in"], "95000", "{r}");
+    assert_eq!(r["called_out"], "5000", "{r}");
     assert!(
-        log.contains("initiator=Callee"),
-        "the record names the callee as the one who cleared:\n{log}"
+        r["answer"].is_string()
+            && r["ingress_call_id"].is_string()
+            && r["egress_call_id"].is_string(),
+        "{r}"
     );
+    assert_ne!(
+        r["ingress_call_id"], r["egress_call_id"],
+        "two dialogs: {r}"
+    );
+    assert!(
+        r["billable_seconds"].as_u64().is_some_and(|s| s >= 2),
+        "{r}"
+    );
+    for dir in ["caller_packets", "callee_packets"] {
+        assert!(r[dir].as_u64().is_some_and(|p| p >= 100), "{dir}: {r}");
+    }
 }
 
 #[test]
@@ -233,4 +265,13 @@ fn busy_endpoint_is_486_for_the_caller() {
         .unwrap_or_else(|e| panic!("{e}\n{}", gw.log_text()));
     assert!(event_param(&closed).starts_with("486"), "{closed}");
     wait_calls(&gw, "busy", 1.0);
+    let cdrs = gw.wait_cdrs(1);
+    assert_eq!(cdrs[0]["cause"], 17, "{}", cdrs[0]);
+    assert_eq!(cdrs[0]["initiator"], "callee", "{}", cdrs[0]);
+    assert!(cdrs[0].get("answer").is_none(), "{}", cdrs[0]);
+    assert_eq!(
+        gw.cdr_lines("csv").len(),
+        1,
+        "the same record in the CSV file"
+    );
 }

@@ -2,6 +2,7 @@
 //! shutdown.
 
 use crate::admission::{Admission, DrainOutcome};
+use crate::cdr::CdrWriter;
 use crate::cli::RunArgs;
 use crate::config::{Config, ConfigError};
 use crate::listeners::sip::SipHandle;
@@ -25,6 +26,8 @@ enum StartError {
     Config { file: String, count: usize },
     #[error(transparent)]
     Bind(#[from] BindError),
+    #[error("cannot write call records: {0}")]
+    Cdr(#[from] crate::cdr::CdrError),
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain that follows; exit code 0 after a
@@ -91,7 +94,9 @@ impl Daemon {
         })?;
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
-        let sip = SipHandle::spawn(&config, metrics.clone(), admission.clone());
+        // No call is taken unless its record can be written.
+        let (cdr, cdr_sink) = CdrWriter::start(&config.cdr, &config.general.node_name)?;
+        let sip = SipHandle::spawn(&config, metrics.clone(), admission.clone(), Some(cdr_sink));
         let ctx = Arc::new(Context {
             metrics,
             admission,
@@ -124,7 +129,9 @@ impl Daemon {
             }
         };
         daemon.drain(signal, &mut signals).await;
+        daemon.ctx.sip.shutdown().await;
         daemon.listeners.stop_all().await;
+        cdr.shutdown();
         info!("gatewayd stopped");
         Ok(())
     }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod cdr;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -68,7 +68,8 @@ impl Ports {
              listeners:\n  sip:\n    - {{ transport: udp, address: \"127.0.0.1:{s}\" }}\n    \
              - {{ transport: tcp, address: \"127.0.0.1:{s}\" }}\n  \
              h225:\n    - address: \"127.0.0.1:{h}\"\n\
-             metrics:\n  listen: \"127.0.0.1:{m}\"\n",
+             metrics:\n  listen: \"127.0.0.1:{m}\"\n\
+             cdr:\n  directory: \"cdr\"\n  formats: [csv, jsonl]\n",
             s = self.sip,
             h = self.h225,
             m = self.metrics
@@ -112,7 +113,9 @@ impl Daemon {
     pub fn spawn(dir: &Path, metrics_port: u16, args: &[&str]) -> Daemon {
         let log = dir.join("gatewayd.log");
         let stderr = std::fs::File::create(&log).expect("create log file");
+        // Relative paths of the config (the CDR directory) land in the test's own dir.
         let child = gatewayd()
+            .current_dir(dir)
             .arg("run")
             .args(args)
             .env_remove("RUST_LOG")
@@ -201,6 +204,52 @@ impl Daemon {
             assert!(
                 Instant::now() < deadline,
                 "metrics never showed {what}:\n{text}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The CDR lines written so far in `format` (`csv` or `jsonl`), over every file,
+    /// CSV headers left out.
+    pub fn cdr_lines(&self, format: &str) -> Vec<String> {
+        let dir = self.log.parent().expect("log in a dir").join("cdr");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .filter(|p| {
+                let n = p.to_string_lossy();
+                n.ends_with(&format!(".{format}")) || n.ends_with(&format!(".{format}.part"))
+            })
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .lines()
+                    .skip(usize::from(format == "csv"))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Polls until `n` JSON CDR lines exist, bounded by [`WAIT`]; returns them parsed.
+    pub fn wait_cdrs(&self, n: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let lines = self.cdr_lines("jsonl");
+            if lines.len() >= n {
+                return lines
+                    .iter()
+                    .map(|l| serde_json::from_str(l).expect("a CDR line is JSON"))
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} CDR line(s), expected {n}:\n{}",
+                lines.len(),
                 self.log_text()
             );
             std::thread::sleep(POLL);
@@ -341,6 +390,7 @@ pub fn run_bounded(args: &[&str]) -> (ExitStatus, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
     let mut child = gatewayd()
+        .current_dir(dir.path())
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

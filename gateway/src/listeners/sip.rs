@@ -7,6 +7,7 @@
 use super::sip_framing::{Frame, FramingError, StreamDeframer};
 use super::{Context, accept_loop};
 use crate::admission::{Admission, CallGuard};
+use crate::cdr::CdrSink;
 use crate::config::Config;
 use crate::media::PortPool;
 use crate::media::engine::{MediaEngine, figures};
@@ -62,6 +63,8 @@ enum Input {
     },
     Reconfigure(Box<Config>),
     Draining(bool),
+    /// Clear every call, wait until their records are written, then answer.
+    Shutdown(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A handle on the SIP core task.
@@ -73,7 +76,12 @@ pub struct SipHandle {
 
 impl SipHandle {
     /// Starts the signalling core for `config`.
-    pub fn spawn(config: &Config, metrics: Metrics, admission: Admission) -> SipHandle {
+    pub fn spawn(
+        config: &Config,
+        metrics: Metrics,
+        admission: Admission,
+        cdr: Option<CdrSink>,
+    ) -> SipHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (seed, secret) = randomness();
         let service = SipService::new(config, seed, secret);
@@ -86,7 +94,7 @@ impl SipHandle {
         let ptime = u16::try_from(config.media.ptime_ms).unwrap_or(20);
         let (engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
         let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
-        tokio::spawn(core(rx, switch, engine, metrics, admission));
+        tokio::spawn(core(rx, switch, engine, metrics, admission, cdr));
         SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -108,6 +116,15 @@ impl SipHandle {
             .tx
             .send(Input::Reconfigure(Box::new(config.clone())))
             .await;
+    }
+
+    /// Clears the calls still up and waits until their records are handed to the CDR
+    /// writer.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Input::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Starts or stops draining (new calls refused).
@@ -161,10 +178,14 @@ async fn core(
     mut media: MediaEngine,
     metrics: Metrics,
     admission: Admission,
+    cdr: Option<CdrSink>,
 ) {
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
+    // Records waiting for their media figures before they go to the CDR writer.
+    let mut closing = tokio::task::JoinSet::new();
+    let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
     loop {
         let deadline = switch.poll_timeout();
         let input = tokio::select! {
@@ -193,6 +214,10 @@ async fn core(
             }
             Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
+            Some(Input::Shutdown(reply)) => {
+                switch.clear_all(now, wall, mapping::cause::Q850Cause::NORMAL_UNSPECIFIED);
+                shutdown = Some(reply);
+            }
         }
         while let Some(out) = switch.poll_output() {
             match out {
@@ -238,12 +263,18 @@ async fn core(
                         None
                     };
                     let metrics = metrics.clone();
-                    tokio::spawn(async move {
+                    let cdr = cdr.clone();
+                    closing.spawn(async move {
                         let mut record = *record;
                         if let Some(s) = session {
                             record.media = Some(figures(&s.close().await));
                         }
                         finished(&metrics, &record);
+                        if let Some(cdr) = cdr
+                            && !cdr.write(record.clone())
+                        {
+                            tracing::error!(record = ?record, "CDR writer stopped; record only in this log");
+                        }
                         drop(guard);
                     });
                 }
@@ -252,6 +283,12 @@ async fn core(
         metrics
             .sip_registrations
             .set(i64::try_from(switch.sip().registrations()).unwrap_or(i64::MAX));
+        while closing.try_join_next().is_some() {}
+        if let Some(reply) = shutdown.take() {
+            // Every record of a cleared call goes to the writer before we answer.
+            while closing.join_next().await.is_some() {}
+            let _ = reply.send(());
+        }
     }
 }
 

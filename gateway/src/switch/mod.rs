@@ -210,6 +210,16 @@ impl Switch {
         }
     }
 
+    /// Ends every call (shutdown after the drain timeout): both legs get `cause`, the
+    /// gateway is the initiator, each call gets its record.
+    pub fn clear_all(&mut self, now: Instant, wall: SystemTime, cause: Q850Cause) {
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            self.clear(now, wall, id, release(cause, Initiator::Gateway));
+        }
+        self.pump(now, wall);
+    }
+
     /// The earliest deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
         [self.sip.poll_timeout(), self.timers.first().map(|t| t.0)]
