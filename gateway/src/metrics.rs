@@ -106,6 +106,12 @@ pub struct Metrics {
     pub sip_auth_failures: IntCounter,
     /// `gateway_sip_transaction_timeouts_total{timer}`: RFC 3261 Timer B, F or H fired.
     pub sip_transaction_timeouts: IntCounterVec,
+    /// `gateway_trunk_up{trunk}`: 1 while a SIP trunk with OPTIONS pings has a remote that
+    /// answers, 0 when none does (series only for pinged trunks).
+    pub trunk_up: IntGaugeVec,
+    /// `gateway_sip_trunk_registered{trunk}`: 1 while our registration with the trunk's
+    /// registrar holds, else 0 (series only for trunks with `register:`).
+    pub sip_trunk_registered: IntGaugeVec,
 }
 
 impl Metrics {
@@ -193,6 +199,22 @@ impl Metrics {
                 &["timer"],
             )
             .expect(VALID),
+            trunk_up: IntGaugeVec::new(
+                Opts::new(
+                    "gateway_trunk_up",
+                    "1 while some remote of a SIP trunk with OPTIONS pings answers, 0 when none does.",
+                ),
+                &["trunk"],
+            )
+            .expect(VALID),
+            sip_trunk_registered: IntGaugeVec::new(
+                Opts::new(
+                    "gateway_sip_trunk_registered",
+                    "1 while the gateway is registered with the SIP trunk's registrar, else 0.",
+                ),
+                &["trunk"],
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -202,7 +224,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 12] = [
+        let all: [Box<dyn prometheus::core::Collector>; 14] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -215,6 +237,8 @@ impl Metrics {
             Box::new(self.sip_registrations.clone()),
             Box::new(self.sip_auth_failures.clone()),
             Box::new(self.sip_transaction_timeouts.clone()),
+            Box::new(self.trunk_up.clone()),
+            Box::new(self.sip_trunk_registered.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.
@@ -343,5 +367,17 @@ mod tests {
         ));
         assert!(text.contains("gateway_decode_errors_total{protocol=\"h225\"} 1"));
         assert!(text.contains("gateway_config_reloads_total{result=\"failed\"} 1"));
+    }
+
+    #[test]
+    fn trunk_gauges_per_trunk() {
+        let m = Metrics::new();
+        m.trunk_up.with_label_values(&["carrier"]).set(0);
+        m.sip_trunk_registered
+            .with_label_values(&["carrier"])
+            .set(1);
+        let text = m.encode();
+        assert!(text.contains("gateway_trunk_up{trunk=\"carrier\"} 0"));
+        assert!(text.contains("gateway_sip_trunk_registered{trunk=\"carrier\"} 1"));
     }
 }

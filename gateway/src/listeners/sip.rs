@@ -187,7 +187,13 @@ async fn core(
     let mut closing = tokio::task::JoinSet::new();
     let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
     loop {
-        let deadline = switch.poll_timeout();
+        // No timers before a socket is up: a REGISTER or OPTIONS sent then would only
+        // fail as a transport error.
+        let deadline = if udp.is_empty() && conns.is_empty() {
+            None
+        } else {
+            switch.poll_timeout()
+        };
         let input = tokio::select! {
             input = rx.recv() => match input {
                 Some(i) => Some(i),
@@ -300,6 +306,35 @@ fn notice(metrics: &Metrics, n: Notice) {
             .sip_transaction_timeouts
             .with_label_values(&[timer])
             .inc(),
+        Notice::Registration { trunk, registered } => {
+            metrics
+                .sip_trunk_registered
+                .with_label_values(&[&trunk])
+                .set(i64::from(registered));
+            tracing::info!(%trunk, registered, "SIP trunk registration");
+        }
+        Notice::RegistrationFailed {
+            trunk,
+            reason,
+            retry_in_seconds,
+        } => {
+            tracing::info!(%trunk, %reason, retry_in_seconds, "SIP trunk registration failed");
+        }
+        Notice::TrunkState { trunk, up } => {
+            metrics
+                .trunk_up
+                .with_label_values(&[&trunk])
+                .set(i64::from(up));
+            tracing::info!(%trunk, up, "SIP trunk state (OPTIONS)");
+        }
+        Notice::TrunkRemote { trunk, remote, up } => {
+            tracing::info!(%trunk, %remote, up, "SIP trunk remote state (OPTIONS)");
+        }
+        Notice::TrunkRemoved { trunk } => {
+            // Absent series are fine: the trunk may have had neither gauge.
+            let _ = metrics.trunk_up.remove_label_values(&[&trunk]);
+            let _ = metrics.sip_trunk_registered.remove_label_values(&[&trunk]);
+        }
     }
 }
 

@@ -3,6 +3,11 @@
 //! answers to everything the gateway does not (yet) serve. Sans-IO: the shell gives it
 //! bytes, `now` and the wall clock, and sends what it outputs.
 //!
+//! Toward carriers it is also a UAC: trunks with `register:` are registered
+//! ([`RegistrationClient`], RFC 3261 §10.2) and trunks with `options_ping_seconds` are
+//! watched with OPTIONS ([`TrunkMonitor`], §11); their transactions' responses are
+//! routed to them before the call legs.
+//!
 //! Calls (INVITE): the ingress trunk is found by source address, or a registered user
 //! is authenticated (digest, §22.3); the INVITE then becomes a [`CallLegs`] leg whose
 //! events go to the call core. Unknown sources get 403; while draining, 503.
@@ -15,7 +20,11 @@ use crate::sip::message::{Contact, Limits, Method, Request, Response};
 use crate::sip::registrar::{
     ContactEntry, LocationService, RegisterError, RegisterRequest, RegistrarPolicy,
 };
+use crate::sip::registration_client::{
+    RegistrationClient, RegistrationConfig, RegistrationEvent, RegistrationState,
+};
 use crate::sip::transaction::TimerConfig;
+use crate::sip::trunk_monitor::{MonitorEvent, PingConfig, TrunkMonitor};
 use crate::sip::trunks::TrunkDirectory;
 use mapping::model::{CallEvent, Setup};
 use mapping::sip::caller_id::SipIdentityIn;
@@ -37,8 +46,8 @@ struct User {
     ha1_sha256: String,
 }
 
-/// Registration and authentication results, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Registration, authentication and trunk results, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     /// A REGISTER was accepted (`removed`: it removed the last binding).
     Registered {
@@ -49,6 +58,45 @@ pub enum Notice {
     AuthFailed,
     /// A transaction timed out: Timer `B`, `F` (no answer) or `H` (no ACK).
     TransactionTimeout(&'static str),
+    /// Our registration with a trunk's registrar: sent when the trunk is set up and
+    /// whenever it changes.
+    Registration {
+        /// The trunk.
+        trunk: String,
+        /// Registered or not.
+        registered: bool,
+    },
+    /// A registration attempt with a trunk failed.
+    RegistrationFailed {
+        /// The trunk.
+        trunk: String,
+        /// Status line, `timeout`, or why it is not tried.
+        reason: String,
+        /// Seconds until the retry (`None`: not retried).
+        retry_in_seconds: Option<u64>,
+    },
+    /// A pinged trunk is up (some remote answers OPTIONS) or down: sent when the trunk
+    /// is set up and whenever it changes.
+    TrunkState {
+        /// The trunk.
+        trunk: String,
+        /// Up or down.
+        up: bool,
+    },
+    /// One remote of a pinged trunk went up or down.
+    TrunkRemote {
+        /// The trunk.
+        trunk: String,
+        /// The remote.
+        remote: SocketAddr,
+        /// Up or down.
+        up: bool,
+    },
+    /// A SIP trunk left the configuration (its series can go).
+    TrunkRemoved {
+        /// The trunk.
+        trunk: String,
+    },
 }
 
 /// What the service asks the shell to do: the endpoint's outputs (events are consumed
@@ -84,7 +132,11 @@ pub struct SipService {
     draining: bool,
     calls: CallLegs,
     trunks: TrunkDirectory,
+    registrations: RegistrationClient,
+    monitor: TrunkMonitor,
     out: VecDeque<ServiceOutput>,
+    /// The latest `now` given.
+    clock: Instant,
 }
 
 /// The endpoint settings a configuration gives.
@@ -150,32 +202,126 @@ fn policy_of(cfg: &Config) -> RegistrarPolicy {
     }
 }
 
+/// Our address for `transport` among the endpoint's sent-by addresses.
+fn local_of(cfg: &EndpointConfig, transport: Transport) -> SocketAddr {
+    cfg.sent_by
+        .get(&transport)
+        .or_else(|| cfg.sent_by.values().next())
+        .copied()
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)))
+}
+
 impl SipService {
     /// A service for `cfg`; `seed` feeds identifiers, `nonce_secret` the digest nonces
-    /// (both from OS randomness in the daemon).
+    /// (both from OS randomness in the daemon). Registrations and OPTIONS pings start
+    /// now (the shell's clock at start-up).
     pub fn new(cfg: &Config, seed: u64, nonce_secret: [u8; 32]) -> SipService {
-        SipService {
-            endpoint: Endpoint::new(endpoint_config(cfg), seed),
+        SipService::new_at(cfg, seed, nonce_secret, Instant::now())
+    }
+
+    /// [`SipService::new`] with the start time given: the first REGISTERs and OPTIONS
+    /// are due at `now`.
+    pub fn new_at(cfg: &Config, seed: u64, nonce_secret: [u8; 32], now: Instant) -> SipService {
+        let ecfg = endpoint_config(cfg);
+        let registrations = RegistrationClient::new(
+            now,
+            seed ^ 0x5245_4749_5354_4552,
+            RegistrationConfig::from_config(cfg, |t| local_of(&ecfg, t)),
+        );
+        let monitor = TrunkMonitor::new(
+            now,
+            seed ^ 0x4f50_5449_4f4e_5321,
+            PingConfig::from_config(cfg, |t| local_of(&ecfg, t)),
+        );
+        let mut s = SipService {
+            endpoint: Endpoint::new(ecfg, seed),
             users: users_of(cfg),
             location: LocationService::new(policy_of(cfg)),
             nonces: NonceIssuer::new(nonce_secret, cfg.sip.registrar.nonce_lifetime_seconds),
             draining: false,
             calls: CallLegs::default(),
             trunks: TrunkDirectory::from_config(cfg),
+            registrations,
+            monitor,
             out: VecDeque::new(),
-        }
+            clock: now,
+        };
+        s.client_events();
+        s
     }
 
-    /// Applies a reloaded configuration: users and timers change, bindings stay.
+    /// Applies a reloaded configuration: users and timers change, bindings stay. Trunks
+    /// that register or are pinged follow the new settings; a trunk that no longer
+    /// registers is un-registered (`Expires: 0`). The shell gives no time here, so the
+    /// clock is read: [`SipService::reconfigure_at`] is the same with `now` given.
     pub fn reconfigure(&mut self, cfg: &Config) {
+        let (now, wall) = self.wall_clock();
+        self.reconfigure_at(now, wall, cfg);
+    }
+
+    /// [`SipService::reconfigure`] at `now`: the REGISTERs and OPTIONS it starts are
+    /// sent at once.
+    pub fn reconfigure_at(&mut self, now: Instant, wall: u64, cfg: &Config) {
         self.users = users_of(cfg);
         self.trunks = TrunkDirectory::from_config(cfg);
         self.endpoint.set_timers(endpoint_config(cfg).timers);
+        let ecfg = endpoint_config(cfg);
+        self.registrations.reconfigure(
+            now,
+            RegistrationConfig::from_config(cfg, |t| local_of(&ecfg, t)),
+        );
+        let before: Vec<String> = self.monitor.trunks().map(str::to_owned).collect();
+        self.monitor
+            .reconfigure(now, PingConfig::from_config(cfg, |t| local_of(&ecfg, t)));
+        self.client_events();
+        for trunk in before {
+            if self.trunks.get(&trunk).is_none() {
+                self.out
+                    .push_back(ServiceOutput::Notice(Notice::TrunkRemoved { trunk }));
+            }
+        }
+        self.pump(now, wall);
     }
 
-    /// Stops taking new calls (SIGTERM): INVITE and OPTIONS get 503.
+    /// The clock for the entry points the shell gives no time: monotonic (never before
+    /// a `now` already given) and wall seconds.
+    fn wall_clock(&self) -> (Instant, u64) {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        (Instant::now().max(self.clock), wall)
+    }
+
+    /// Stops taking new calls (SIGTERM): INVITE and OPTIONS get 503, and the carrier
+    /// registrations are removed (`Expires: 0`, sent at once) so carriers stop sending
+    /// calls; `false` registers them again. The clock is read, as in
+    /// [`SipService::reconfigure`]; [`SipService::set_draining_at`] takes `now`.
     pub fn set_draining(&mut self, draining: bool) {
+        let (now, wall) = self.wall_clock();
+        self.set_draining_at(now, wall, draining);
+    }
+
+    /// [`SipService::set_draining`] at `now`.
+    pub fn set_draining_at(&mut self, now: Instant, wall: u64, draining: bool) {
         self.draining = draining;
+        self.registrations.set_active(now, !draining);
+        self.pump(now, wall);
+    }
+
+    /// Whether `trunk` is up: false only for a trunk with OPTIONS pings none of whose
+    /// remotes answers.
+    pub fn trunk_up(&self, name: &str) -> bool {
+        self.monitor.is_up(name)
+    }
+
+    /// The remotes of `trunk` that answer OPTIONS (all of them on a trunk without pings).
+    pub fn up_remotes(&self, name: &str) -> Vec<SocketAddr> {
+        self.monitor.up_remotes(name)
+    }
+
+    /// The registration state of every trunk with `register:`.
+    pub fn registration_states(&self) -> impl Iterator<Item = (&str, RegistrationState)> + '_ {
+        self.registrations.states()
     }
 
     /// Addresses of record with a live binding.
@@ -202,12 +348,20 @@ impl SipService {
         self.pump(now, wall);
     }
 
-    /// The earliest deadline (transactions, binding expiry, 2xx retransmission).
+    /// The earliest deadline (transactions, binding expiry, 2xx retransmission,
+    /// registrations, OPTIONS pings). Output still queued (after an entry point that
+    /// the shell does not follow with `poll_output`, like `set_draining`) makes it
+    /// due at once.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.out.is_empty() {
+            return Some(self.clock);
+        }
         [
             self.endpoint.poll_timeout(),
             self.location.poll_timeout(),
             self.calls.poll_timeout(),
+            self.registrations.poll_timeout(),
+            self.monitor.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -239,12 +393,7 @@ impl SipService {
 
     /// Our address for `transport` (Contact, SDP origin).
     pub fn local_address(&self, transport: Transport) -> std::net::SocketAddr {
-        let sent_by = &self.endpoint.config().sent_by;
-        sent_by
-            .get(&transport)
-            .or_else(|| sent_by.values().next())
-            .copied()
-            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 5060)))
+        local_of(self.endpoint.config(), transport)
     }
 
     /// A call event from the call core for one of our legs.
@@ -273,6 +422,7 @@ impl SipService {
     }
 
     fn pump(&mut self, now: Instant, wall: u64) {
+        self.clock = self.clock.max(now);
         loop {
             if let Some(o) = self.endpoint.poll_output() {
                 match o {
@@ -281,9 +431,57 @@ impl SipService {
                 }
             } else if let Some(n) = self.calls.poll_notice() {
                 self.out.push_back(ServiceOutput::Leg(n));
+            } else if self.clients_due(now) {
+                // REGISTERs and OPTIONS due (timers, or a challenge to answer now).
+                let endpoint = &mut self.endpoint;
+                self.registrations
+                    .handle_timeout(now, |req, peer| endpoint.send_request(now, req, peer));
+                self.monitor
+                    .handle_timeout(now, |req, peer| endpoint.send_request(now, req, peer));
             } else {
                 break;
             }
+        }
+        self.client_events();
+    }
+
+    fn clients_due(&self, now: Instant) -> bool {
+        [
+            self.registrations.poll_timeout(),
+            self.monitor.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t <= now)
+    }
+
+    /// Moves the registration and trunk events to the output as notices.
+    fn client_events(&mut self) {
+        while let Some(e) = self.registrations.poll_event() {
+            let n = match e {
+                RegistrationEvent::State { trunk, registered } => {
+                    Notice::Registration { trunk, registered }
+                }
+                RegistrationEvent::Failed {
+                    trunk,
+                    reason,
+                    retry_in,
+                } => Notice::RegistrationFailed {
+                    trunk,
+                    reason,
+                    retry_in_seconds: retry_in.map(|d| d.as_secs()),
+                },
+            };
+            self.out.push_back(ServiceOutput::Notice(n));
+        }
+        while let Some(e) = self.monitor.poll_event() {
+            let n = match e {
+                MonitorEvent::Trunk { trunk, up } => Notice::TrunkState { trunk, up },
+                MonitorEvent::Remote { trunk, remote, up } => {
+                    Notice::TrunkRemote { trunk, remote, up }
+                }
+            };
+            self.out.push_back(ServiceOutput::Notice(n));
         }
     }
 
@@ -300,7 +498,11 @@ impl SipService {
                     self.out
                         .push_back(ServiceOutput::Notice(Notice::TransactionTimeout(name)));
                 }
-                self.calls.client_failed(now, &mut self.endpoint, tx, timer);
+                if !self.registrations.on_failure(now, tx, timer)
+                    && !self.monitor.on_failure(now, tx)
+                {
+                    self.calls.client_failed(now, &mut self.endpoint, tx, timer);
+                }
                 return;
             }
             Event::ServerFailed { tx } => {
@@ -318,7 +520,11 @@ impl SipService {
                 return;
             }
             Event::Response { tx, response } => {
-                self.calls.response(now, &mut self.endpoint, tx, response);
+                if !self.registrations.on_response(now, tx, &response)
+                    && !self.monitor.on_response(now, tx, &response)
+                {
+                    self.calls.response(now, &mut self.endpoint, tx, response);
+                }
                 return;
             }
             Event::Stray2xx { response, peer } => {
@@ -811,5 +1017,281 @@ trunks:
             }
         }
         assert_eq!(notices, [Notice::TransactionTimeout("H")]);
+    }
+
+    const CARRIER: &str = "\
+listeners:
+  sip:
+    - { transport: udp, address: \"127.0.0.1:5060\" }
+metrics:
+  listen: \"127.0.0.1:9464\"
+trunks:
+  - name: carrier
+    kind: sip
+    remote: \"127.0.0.9:5060\"
+    register: { user: \"4930123\", expiry_seconds: 600 }
+    auth: { user: acct, password: pw }
+    options_ping_seconds: 30
+";
+
+    fn carrier() -> Peer {
+        Peer::udp("127.0.0.9:5060".parse().expect("addr"))
+    }
+
+    /// What the service sent (requests, first transmissions and retransmissions) and
+    /// the notices, in order.
+    fn drain(s: &mut SipService) -> (Vec<Request>, Vec<Notice>) {
+        let (mut sent, mut notices) = (Vec::new(), Vec::new());
+        while let Some(o) = s.poll_output() {
+            match o {
+                ServiceOutput::Endpoint(Output::Transmit { bytes, peer, .. }) => {
+                    if let Ok(SipMessage::Request(r)) = SipMessage::parse(&bytes) {
+                        assert_eq!(peer, carrier());
+                        sent.push(r);
+                    }
+                }
+                ServiceOutput::Notice(n) => notices.push(n),
+                _ => {}
+            }
+        }
+        (sent, notices)
+    }
+
+    /// The carrier's answer to `req`, as bytes.
+    fn answer(req: &Request, status: u16, extra: &[(&str, &str)]) -> Vec<u8> {
+        let mut r = Response::for_request(req, status, "").with_to_tag("kam");
+        for (n, v) in extra {
+            r.headers.push(n, v);
+        }
+        SipMessage::from(r).to_bytes()
+    }
+
+    fn registers(sent: &[Request]) -> Vec<&Request> {
+        sent.iter()
+            .filter(|r| r.method == Method::Register)
+            .collect()
+    }
+
+    #[test]
+    fn trunk_registration_answers_the_challenge_and_refreshes() {
+        let (t0, wall) = (Instant::now(), 1_000_000);
+        let cfg = Config::parse("t.yaml", CARRIER).expect("test config is valid");
+        let mut s = SipService::new_at(&cfg, 1, [9; 32], t0);
+        assert_eq!(
+            s.poll_timeout(),
+            Some(t0),
+            "REGISTER and OPTIONS due at start"
+        );
+        s.handle_timeout(t0, wall);
+        let (sent, notices) = drain(&mut s);
+        assert_eq!(
+            notices,
+            [
+                Notice::Registration {
+                    trunk: "carrier".into(),
+                    registered: false
+                },
+                Notice::TrunkState {
+                    trunk: "carrier".into(),
+                    up: true
+                }
+            ]
+        );
+        let options = sent
+            .iter()
+            .find(|r| r.method == Method::Options)
+            .expect("a ping");
+        let register = registers(&sent)[0].clone();
+        assert_eq!(register.uri.to_string(), "sip:127.0.0.9");
+        assert_eq!(
+            register.headers.get("Contact"),
+            Some("<sip:4930123@127.0.0.1:5060>")
+        );
+        assert_eq!(register.headers.get("Expires"), Some("600"));
+        assert_eq!(
+            s.registration_states().collect::<Vec<_>>(),
+            [("carrier", RegistrationState::Registering)]
+        );
+
+        // The ping gets a 404: the carrier is alive all the same.
+        s.handle_input(t0, wall, carrier(), &answer(options, 404, &[]));
+        let challenge = Challenge {
+            realm: "carrier.test".into(),
+            nonce: "abc123".into(),
+            opaque: None,
+            algorithm: Algorithm::Md5,
+            qop: vec!["auth".into()],
+            stale: false,
+        };
+        s.handle_input(
+            t0,
+            wall,
+            carrier(),
+            &answer(
+                &register,
+                401,
+                &[("WWW-Authenticate", &challenge.to_header_value())],
+            ),
+        );
+        let (sent, _) = drain(&mut s);
+        let with_auth = registers(&sent)[0].clone();
+        assert_eq!(with_auth.headers.call_id(), register.headers.call_id());
+        assert_eq!(with_auth.headers.cseq().unwrap().unwrap().seq, 2);
+        let auth = with_auth.headers.authorization().unwrap().remove(0);
+        let params: Vec<(String, String)> = auth
+            .params
+            .iter()
+            .map(|(n, raw)| (n.clone(), crate::sip::message::unquote(raw).into_owned()))
+            .collect();
+        let creds = Credentials::from_params(params.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .expect("complete credentials");
+        let ha1 = digest::ha1(Algorithm::Md5, "acct", "carrier.test", "pw");
+        let expected = digest::response_from_ha1(
+            Algorithm::Md5,
+            &ha1,
+            "REGISTER",
+            "sip:127.0.0.9",
+            "abc123",
+            Some(("auth", "00000001", creds.cnonce.as_deref().unwrap())),
+        );
+        assert_eq!(creds.response, expected);
+
+        s.handle_input(
+            t0,
+            wall,
+            carrier(),
+            &answer(
+                &with_auth,
+                200,
+                &[("Contact", "<sip:4930123@127.0.0.1:5060>;expires=600")],
+            ),
+        );
+        let (_, notices) = drain(&mut s);
+        assert_eq!(
+            notices,
+            [Notice::Registration {
+                trunk: "carrier".into(),
+                registered: true
+            }]
+        );
+        let until = t0 + Duration::from_secs(600);
+        assert_eq!(
+            s.registration_states().collect::<Vec<_>>(),
+            [("carrier", RegistrationState::Registered { until })]
+        );
+        assert!(s.trunk_up("carrier"));
+
+        // Run the clock: pings every 30 s (answered), the refresh at half-time.
+        let (mut refresh, mut last) = (None, t0);
+        while let Some(t) = s.poll_timeout() {
+            if t > t0 + Duration::from_secs(400) {
+                break;
+            }
+            last = t;
+            s.handle_timeout(t, wall);
+            let (sent, notices) = drain(&mut s);
+            assert!(notices.is_empty(), "{notices:?}");
+            for r in &sent {
+                match r.method {
+                    Method::Options => s.handle_input(t, wall, carrier(), &answer(r, 200, &[])),
+                    Method::Register => {
+                        assert!(refresh.is_none(), "one refresh");
+                        refresh = Some((t, r.clone()));
+                        s.handle_input(t, wall, carrier(), &answer(r, 200, &[("Expires", "600")]));
+                    }
+                    _ => panic!("unexpected {}", r.method),
+                }
+            }
+        }
+        let (at, r) = refresh.expect("refreshed");
+        assert_eq!(at - t0, Duration::from_secs(300));
+        assert_eq!(r.headers.call_id(), register.headers.call_id());
+        assert_eq!(r.headers.cseq().unwrap().unwrap().seq, 3);
+        assert!(
+            r.headers
+                .get("Authorization")
+                .is_some_and(|a| a.contains("nc=00000002") && a.contains("nonce=\"abc123\"")),
+            "cached credentials, next nonce count"
+        );
+
+        // Draining removes the binding at once.
+        let now = last + Duration::from_secs(1);
+        s.set_draining_at(now, wall, true);
+        assert!(s.poll_timeout().is_some_and(|t| t <= now));
+        s.handle_timeout(now, wall);
+        let (sent, _) = drain(&mut s);
+        let un = registers(&sent)[0].clone();
+        assert_eq!(un.headers.get("Expires"), Some("0"));
+        s.handle_input(now, wall, carrier(), &answer(&un, 200, &[]));
+        let (_, notices) = drain(&mut s);
+        assert_eq!(
+            notices,
+            [Notice::Registration {
+                trunk: "carrier".into(),
+                registered: false
+            }]
+        );
+    }
+
+    #[test]
+    fn trunk_removed_by_reconfigure_is_unregistered_and_pings_decide_up() {
+        let (t0, wall) = (Instant::now(), 1_000_000);
+        let cfg = Config::parse("t.yaml", CARRIER).expect("test config is valid");
+        let mut s = SipService::new_at(&cfg, 1, [9; 32], t0);
+        s.handle_timeout(t0, wall);
+        let (sent, _) = drain(&mut s);
+        let register = registers(&sent)[0].clone();
+        s.handle_input(
+            t0,
+            wall,
+            carrier(),
+            &answer(&register, 200, &[("Expires", "600")]),
+        );
+        drain(&mut s);
+        // The pings go unanswered: two Timer F timeouts mark the trunk down.
+        let mut downs = Vec::new();
+        while let Some(t) = s.poll_timeout() {
+            if t > t0 + Duration::from_secs(70) {
+                break;
+            }
+            s.handle_timeout(t, wall);
+            let (_, notices) = drain(&mut s);
+            downs.extend(
+                notices.into_iter().filter(|n| {
+                    matches!(n, Notice::TrunkState { .. } | Notice::TrunkRemote { .. })
+                }),
+            );
+        }
+        assert_eq!(
+            downs,
+            [
+                Notice::TrunkRemote {
+                    trunk: "carrier".into(),
+                    remote: "127.0.0.9:5060".parse().unwrap(),
+                    up: false
+                },
+                Notice::TrunkState {
+                    trunk: "carrier".into(),
+                    up: false
+                }
+            ]
+        );
+        assert!(!s.trunk_up("carrier"));
+        assert!(s.up_remotes("carrier").is_empty());
+
+        let now = t0 + Duration::from_secs(70);
+        let empty = Config::parse("t.yaml", CONFIG).expect("test config is valid");
+        s.reconfigure_at(now, wall, &empty);
+        assert!(s.poll_timeout().is_some_and(|t| t <= now));
+        s.handle_timeout(now, wall);
+        let (sent, notices) = drain(&mut s);
+        assert!(notices.contains(&Notice::TrunkRemoved {
+            trunk: "carrier".into()
+        }));
+        let un = registers(&sent)[0];
+        assert_eq!(un.headers.get("Expires"), Some("0"));
+        assert_eq!(un.headers.call_id(), register.headers.call_id());
+        assert_eq!(s.registration_states().count(), 0);
+        assert!(s.trunk_up("carrier"), "unknown trunks are up");
     }
 }

@@ -471,8 +471,23 @@ impl Switch {
             failover: Vec::new(),
         });
         let called = number_text(&plan.called);
+        // A trunk whose OPTIONS pings go unanswered is skipped (cause 38, a default
+        // failover cause); its first remote that answers takes the call.
+        if !self.sip.trunk_up(trunk) {
+            return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
+        }
+        let up = self.sip.up_remotes(trunk);
+        let first_up = info
+            .remotes
+            .iter()
+            .find(|r| up.is_empty() || up.contains(r))
+            .map(|addr| Peer {
+                transport: info.transport,
+                addr: *addr,
+                connection: None,
+            });
         // Where the INVITE goes: the trunk's peer, or the called user's registrations.
-        let (peer, request_uri) = match info.first_peer() {
+        let (peer, request_uri) = match first_up {
             Some(peer) => {
                 let host = match peer.addr {
                     SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
