@@ -19,7 +19,7 @@ fn captures() -> Vec<PathBuf> {
 }
 
 /// SIP messages of a capture in frame order: each UDP datagram or TCP segment payload
-/// (the project's recordings carry one message per segment).
+/// that starts like SIP (the project's recordings carry one message per segment).
 fn sip_messages(path: &Path) -> Vec<SipMessage> {
     let mut out = Vec::new();
     for f in read_frames(path) {
@@ -31,7 +31,9 @@ fn sip_messages(path: &Path) -> Vec<SipMessage> {
             6 => tcp_of(t.payload).map(|s| s.payload),
             _ => None,
         };
-        if let Some(p) = payload.filter(|p| !p.is_empty()) {
+        // RTP/RTCP (version 2: first bits 10) and STUN (00) are not SIP; a SIP message
+        // starts with a letter (a method or `SIP/2.0`).
+        if let Some(p) = payload.filter(|p| p.first().is_some_and(u8::is_ascii_alphabetic)) {
             let m = SipMessage::parse(p)
                 .unwrap_or_else(|e| panic!("{}: undecodable SIP: {e}", path.display()));
             out.push(m);
