@@ -89,6 +89,8 @@ pub enum H323Output {
     Incoming {
         /// The new leg.
         leg: H323LegId,
+        /// The connection it came on (the shell knows its peer address).
+        conn: ConnId,
         /// The call, with the fast start offer as `media` when the Setup had one.
         setup: Box<Setup>,
     },
@@ -1106,7 +1108,11 @@ impl H323Calls {
         self.legs.insert(id, leg);
         self.by_ref.insert((conn, crv, false), id);
         self.conns.entry(conn).or_default().calls += 1;
-        self.out.push_back(H323Output::Incoming { leg: id, setup });
+        self.out.push_back(H323Output::Incoming {
+            leg: id,
+            conn,
+            setup,
+        });
         // Tunnelled H.245 in the Setup ("parallel H.245"): answered with our first
         // response.
         self.common(id, &info);

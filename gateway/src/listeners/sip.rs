@@ -9,6 +9,7 @@ use super::{Context, accept_loop};
 use crate::admission::{Admission, CallGuard};
 use crate::cdr::CdrSink;
 use crate::config::Config;
+use crate::h323::call_leg::{H323LegId, H323Output};
 use crate::media::PortPool;
 use crate::media::engine::{MediaEngine, figures};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
@@ -61,6 +62,23 @@ enum Input {
     ConnDown {
         id: ConnectionId,
     },
+    H225Up {
+        conn: ConnectionId,
+        peer: SocketAddr,
+        writer: mpsc::Sender<Vec<u8>>,
+        /// The outgoing leg this connection was opened for.
+        leg: Option<H323LegId>,
+    },
+    H225Frame {
+        conn: ConnectionId,
+        payload: Vec<u8>,
+    },
+    H225Down {
+        conn: ConnectionId,
+    },
+    H225ConnectFailed {
+        leg: H323LegId,
+    },
     Reconfigure(Box<Config>),
     Draining(bool),
     /// Clear every call, wait until their records are written, then answer.
@@ -94,11 +112,20 @@ impl SipHandle {
         let ptime = u16::try_from(config.media.ptime_ms).unwrap_or(20);
         let (engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
         let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
-        tokio::spawn(core(rx, switch, engine, metrics, admission, cdr));
-        SipHandle {
+        let handle = SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
-        }
+        };
+        tokio::spawn(core(
+            rx,
+            handle.clone(),
+            switch,
+            engine,
+            metrics,
+            admission,
+            cdr,
+        ));
+        handle
     }
 
     /// A handle whose messages go nowhere (tests of other parts).
@@ -116,6 +143,44 @@ impl SipHandle {
             .tx
             .send(Input::Reconfigure(Box::new(config.clone())))
             .await;
+    }
+
+    /// A fresh connection id (SIP/TCP and H.225.0 connections share the counter).
+    pub fn next_connection_id(&self) -> ConnectionId {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// An H.225.0 connection is up (accepted, or opened for `leg`); false when the core
+    /// is gone.
+    pub async fn h225_up(
+        &self,
+        conn: ConnectionId,
+        peer: SocketAddr,
+        writer: mpsc::Sender<Vec<u8>>,
+        leg: Option<H323LegId>,
+    ) -> bool {
+        self.send(Input::H225Up {
+            conn,
+            peer,
+            writer,
+            leg,
+        })
+        .await
+    }
+
+    /// One TPKT payload from an H.225.0 connection.
+    pub async fn h225_frame(&self, conn: ConnectionId, payload: Vec<u8>) -> bool {
+        self.send(Input::H225Frame { conn, payload }).await
+    }
+
+    /// An H.225.0 connection ended.
+    pub async fn h225_down(&self, conn: ConnectionId) {
+        let _ = self.send(Input::H225Down { conn }).await;
+    }
+
+    /// The connection for an outgoing H.323 leg could not be made.
+    pub async fn h225_connect_failed(&self, leg: H323LegId) {
+        let _ = self.send(Input::H225ConnectFailed { leg }).await;
     }
 
     /// Clears the calls still up and waits until their records are handed to the CDR
@@ -174,6 +239,7 @@ fn label(l: &str) -> &str {
 /// The core task: owns the switch, the media engine and the sockets' send sides.
 async fn core(
     mut rx: mpsc::Receiver<Input>,
+    switch_handle: SipHandle,
     mut switch: Switch,
     mut media: MediaEngine,
     metrics: Metrics,
@@ -182,6 +248,7 @@ async fn core(
 ) {
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
     let mut closing = tokio::task::JoinSet::new();
@@ -218,6 +285,26 @@ async fn core(
             Some(Input::ConnDown { id }) => {
                 conns.remove(&id);
             }
+            Some(Input::H225Up {
+                conn,
+                peer,
+                writer,
+                leg,
+            }) => {
+                h225.insert(conn, writer);
+                match leg {
+                    Some(leg) => switch.h225_connected(now, wall, leg, conn, peer),
+                    None => switch.h225_opened(conn, peer),
+                }
+            }
+            Some(Input::H225Frame { conn, payload }) => {
+                switch.handle_h225(now, wall, conn, &payload)
+            }
+            Some(Input::H225Down { conn }) => {
+                h225.remove(&conn);
+                switch.h225_closed(now, wall, conn);
+            }
+            Some(Input::H225ConnectFailed { leg }) => switch.h225_connect_failed(now, wall, leg),
             Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {
@@ -247,6 +334,7 @@ async fn core(
                 }
                 SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
                 SwitchOutput::Sip(_) => {}
+                SwitchOutput::H225(o) => h225_output(&switch_handle, &metrics, &mut h225, o),
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
@@ -295,6 +383,41 @@ async fn core(
             while closing.join_next().await.is_some() {}
             let _ = reply.send(());
         }
+    }
+}
+
+/// Carries out an H.225.0 output of the switch.
+fn h225_output(
+    core: &SipHandle,
+    metrics: &Metrics,
+    conns: &mut HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    o: H323Output,
+) {
+    match o {
+        H323Output::Transmit { conn, bytes, label } => {
+            metrics.message("h225", label, "out");
+            if let Some(w) = conns.get(&conn)
+                && w.try_send(bytes).is_err()
+            {
+                debug!(conn, "H.225.0 writer full or gone");
+            }
+        }
+        H323Output::Connect { leg, addr } => {
+            super::h225::connect(core.clone(), metrics.clone(), leg, addr)
+        }
+        // Dropping the writer makes its task close the connection.
+        H323Output::Close { conn } => {
+            conns.remove(&conn);
+        }
+        H323Output::DecodeError { conn } => {
+            metrics.decode_error("h225");
+            debug!(conn, "undecodable H.225.0 message");
+        }
+        H323Output::Unsupported { leg, feature } => {
+            tracing::warn!(%leg, feature, "H.323 peer asked for something not supported yet");
+        }
+        // The switch consumes call events itself.
+        H323Output::Incoming { .. } | H323Output::Event { .. } | H323Output::Gone { .. } => {}
     }
 }
 

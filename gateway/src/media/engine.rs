@@ -5,7 +5,7 @@
 use super::ports::{BoundPair, PortPool};
 use super::relay::{PtMap, RelayConfig, Side, SideConfig};
 use super::session::{MediaSession, Mode, SessionHandle, SessionReport, SideUpdate};
-use crate::switch::media_plan::{MediaCommand, MediaMode, MediaPeer, MediaPorts};
+use crate::switch::media_plan::{MediaCommand, MediaMode, MediaPeer, MediaPorts, PtRule};
 use crate::switch::record::{DirectionStats, MediaFigures};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -65,11 +65,11 @@ fn update(p: MediaPeer) -> SideUpdate {
     }
 }
 
-fn pt_map(pairs: &[(u8, u8)]) -> PtMap {
+fn pt_map(rules: &[PtRule]) -> PtMap {
     let mut map = PtMap::new();
-    for &(a, b) in pairs {
-        // A map holds 16 pairs; a call never negotiates more codecs than that.
-        let _ = map.insert(a, b);
+    for r in rules {
+        // A map holds 16 rules; a call never negotiates more codecs than that.
+        let _ = map.insert_directed(r.from, r.pt_in, r.pt_out, r.laws);
     }
     map
 }

@@ -21,6 +21,7 @@ use std::time::Instant;
 use zerocopy::FromBytes;
 use zerocopy::byteorder::{BigEndian, U32};
 
+use super::g711::Law;
 use super::rtp::{
     REPORT_BLOCK_LEN, RtcpHeader, RtcpType, RtpHeader, RtpPacket, SENDER_INFO_LEN, looks_like_rtcp,
     validate_rtcp,
@@ -28,8 +29,9 @@ use super::rtp::{
 use super::stats::{StatsTracker, StreamStats};
 
 /// One end of the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Side {
+    #[default]
     A,
     B,
 }
@@ -85,12 +87,22 @@ impl SideConfig {
 #[error("payload-type map is full ({} pairs)", PtMap::CAPACITY)]
 pub struct PtMapFull;
 
+/// (arrival side, PT in, PT out, G.711 laws in and out when converted).
+type DirectedRule = (Side, u8, u8, Option<(Law, Law)>);
+
 /// Payload-type pairs (PT on side A, PT on side B), e.g. the offerer's dynamic 101 for
-/// telephone-event against our 96. Unmapped payload types pass unchanged.
+/// telephone-event against our 96. Unmapped payload types pass unchanged. A pair may
+/// also convert G.711 between A-law and u-law (same size, sample by sample), for legs
+/// that settled on different laws (an H.323 slow-start channel against a SIP answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PtMap {
     pairs: [(u8, u8); PtMap::CAPACITY],
     len: usize,
+    /// One-direction rules, checked before the pairs: (arrival side, PT in, PT out,
+    /// G.711 law in and out when the payload is converted). H.245 lets each direction
+    /// of a call use its own codec, so a call may need A->B and B->A to differ.
+    directed: [DirectedRule; PtMap::CAPACITY],
+    directed_len: usize,
 }
 
 impl PtMap {
@@ -113,8 +125,48 @@ impl PtMap {
         Ok(())
     }
 
+    /// Adds or replaces a one-direction rule: `pt_in` arriving on `from` leaves as
+    /// `pt_out`, its G.711 payload converted from `laws.0` to `laws.1` when given.
+    pub fn insert_directed(
+        &mut self,
+        from: Side,
+        pt_in: u8,
+        pt_out: u8,
+        laws: Option<(Law, Law)>,
+    ) -> Result<(), PtMapFull> {
+        let rule = (
+            from,
+            pt_in & 0x7f,
+            pt_out & 0x7f,
+            laws.filter(|(a, b)| a != b),
+        );
+        let rules = &mut self.directed[..self.directed_len];
+        if let Some(r) = rules.iter_mut().find(|r| r.0 == from && r.1 == rule.1) {
+            *r = rule;
+            return Ok(());
+        }
+        let slot = self.directed.get_mut(self.directed_len).ok_or(PtMapFull)?;
+        *slot = rule;
+        self.directed_len += 1;
+        Ok(())
+    }
+
+    fn rule(&self, from: Side, pt: u8) -> Option<&DirectedRule> {
+        self.directed[..self.directed_len]
+            .iter()
+            .find(|r| r.0 == from && r.1 == pt)
+    }
+
+    /// The conversion (law in, law out) for `pt` arriving on `from`, if any.
+    pub fn conversion(&self, from: Side, pt: u8) -> Option<(Law, Law)> {
+        self.rule(from, pt).and_then(|r| r.3)
+    }
+
     /// The payload type to send toward the other side for `pt` arriving on `from`.
     pub fn translate(&self, from: Side, pt: u8) -> u8 {
+        if let Some(r) = self.rule(from, pt) {
+            return r.2;
+        }
         let pairs = &self.pairs[..self.len];
         let found = match from {
             Side::A => pairs.iter().find(|p| p.0 == pt).map(|p| p.1),
@@ -371,7 +423,7 @@ impl Relay {
         side: Side,
         packet: &mut [u8],
     ) -> Option<Forward> {
-        let (ssrc, seq, ts, pt, payload_len) = {
+        let (ssrc, seq, ts, pt, payload_len, header_len) = {
             let p = RtpPacket::parse(packet).ok()?;
             let h = p.header;
             (
@@ -380,6 +432,7 @@ impl Relay {
                 h.timestamp.get(),
                 h.payload_type(),
                 p.payload.len(),
+                p.header_len(),
             )
         };
         let to = self.peer(side.other());
@@ -393,6 +446,15 @@ impl Relay {
         s.stats.record(now, ssrc, seq, ts, payload_len, rate);
         let to = to?;
         let (out_seq, out_ts, rebased) = s.continuity.map(now, ssrc, seq, ts, rate);
+        if let Some((from_law, to_law)) = self.pt_map.conversion(side, pt)
+            && let Some(payload) = packet.get_mut(header_len..header_len + payload_len)
+        {
+            // G.711 A-law <-> u-law, in place (same size; G.711 §3 and §4 conversions
+            // through the linear value).
+            for b in payload {
+                *b = to_law.encode(from_law.decode(*b));
+            }
+        }
         // Cannot fail: the parse above read the same prefix.
         let (header, _) = RtpHeader::mut_from_prefix(packet).ok()?;
         header.set_payload_type(pt_out);
@@ -486,6 +548,64 @@ mod tests {
         let mut v = RtpHeader::new(pt, false, seq, ts, ssrc).as_bytes().to_vec();
         v.extend_from_slice(&[0xd5; 160]);
         v
+    }
+
+    #[test]
+    fn directed_rules_convert_one_direction() {
+        let mut m = PtMap::new();
+        m.insert_directed(Side::A, 0, 8, Some((Law::Pcmu, Law::Pcma)))
+            .unwrap();
+        assert_eq!(m.translate(Side::A, 0), 8);
+        assert_eq!(m.conversion(Side::A, 0), Some((Law::Pcmu, Law::Pcma)));
+        // B -> A is untouched: PCMA stays PCMA.
+        assert_eq!(m.translate(Side::B, 8), 8);
+        assert_eq!(m.conversion(Side::B, 8), None);
+        // Same law: a renumbering only.
+        m.insert_directed(Side::B, 8, 8, Some((Law::Pcma, Law::Pcma)))
+            .unwrap();
+        assert_eq!(m.conversion(Side::B, 8), None);
+    }
+
+    #[test]
+    fn a_converted_packet_carries_the_other_law() {
+        let mut map = PtMap::new();
+        map.insert_directed(Side::A, 0, 8, Some((Law::Pcmu, Law::Pcma)))
+            .unwrap();
+        let cfg = |ssrc| SideConfig {
+            expected: None,
+            expected_rtcp: None,
+            latching: true,
+            clock_rate: 8000,
+            send_ssrc: ssrc,
+        };
+        let mut r = Relay::new(RelayConfig {
+            a: cfg(1),
+            b: SideConfig {
+                expected: Some("127.0.0.1:4000".parse().unwrap()),
+                ..cfg(2)
+            },
+            pt_map: map,
+        });
+        let mut pkt = vec![0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 9];
+        let samples: Vec<i16> = (0..160).map(|i| ((i * 97) % 2000) as i16 - 1000).collect();
+        pkt.extend(samples.iter().map(|&x| Law::Pcmu.encode(x)));
+        let f = r
+            .handle_packet(
+                Instant::now(),
+                "127.0.0.1:5000".parse().unwrap(),
+                Side::A,
+                &mut pkt,
+            )
+            .expect("forwarded");
+        assert_eq!(f.len, 172);
+        assert_eq!(pkt[1] & 0x7f, 8, "PCMA payload type");
+        for (i, &x) in samples.iter().enumerate() {
+            let back = Law::Pcma.decode(pkt[12 + i]);
+            assert!(
+                (i32::from(back) - i32::from(x)).abs() <= 64,
+                "{x} -> {back}"
+            );
+        }
     }
 
     #[test]

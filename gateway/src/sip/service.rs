@@ -324,6 +324,11 @@ impl SipService {
         self.registrations.states()
     }
 
+    /// Whether new calls are refused (draining).
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
     /// Addresses of record with a live binding.
     pub fn registrations(&self) -> usize {
         self.location.registered()

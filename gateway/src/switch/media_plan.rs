@@ -32,6 +32,71 @@ impl MediaPeer {
     }
 }
 
+/// A one-direction rewrite rule for the relay: `pt_in` arriving on `from` leaves as
+/// `pt_out`, its G.711 payload converted between laws when `laws` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PtRule {
+    /// The side the packets arrive on.
+    pub from: Side,
+    /// Their payload type.
+    pub pt_in: u8,
+    /// The payload type they leave with.
+    pub pt_out: u8,
+    /// (law in, law out) when the payload is converted.
+    pub laws: Option<(Law, Law)>,
+}
+
+/// The G.711 law of a codec, if it is G.711.
+pub fn law_of(c: &Codec) -> Option<Law> {
+    match c.name {
+        CodecName::Pcmu if c.clock_rate == 8000 => Some(Law::Pcmu),
+        CodecName::Pcma if c.clock_rate == 8000 => Some(Law::Pcma),
+        _ => None,
+    }
+}
+
+fn rule(from: Side, cin: &Codec, cout: &Codec) -> Option<PtRule> {
+    if same_codec(cin, cout) {
+        return (cin.payload_type != cout.payload_type).then_some(PtRule {
+            from,
+            pt_in: cin.payload_type,
+            pt_out: cout.payload_type,
+            laws: None,
+        });
+    }
+    Some(PtRule {
+        from,
+        pt_in: cin.payload_type,
+        pt_out: cout.payload_type,
+        laws: Some((law_of(cin)?, law_of(cout)?)),
+    })
+}
+
+/// The rules for a voice stream where side A sends `a_in` and expects `a_out`, and side
+/// B sends `b_in` and expects `b_out` (in and out differ only where an H.245 leg opened
+/// asymmetric channels): payload types renumbered and G.711 laws converted where they
+/// differ. Codecs that are neither equal nor both G.711 get no rule (they wait for
+/// transcoding).
+pub fn voice_rules(a_in: &Codec, a_out: &Codec, b_in: &Codec, b_out: &Codec) -> Vec<PtRule> {
+    [rule(Side::A, a_in, b_out), rule(Side::B, b_in, a_out)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The voice codecs of a description as (what its writer receives, what it sends):
+/// the same codec twice, unless it comes from an H.323 leg (`h245`), which reports
+/// asymmetric channels as [what we send it, what it sends us].
+fn voice_pair(m: &Media, h245: bool) -> Option<(&Codec, &Codec)> {
+    let mut voice = m
+        .codecs
+        .iter()
+        .filter(|c| c.name != CodecName::TelephoneEvent);
+    let first = voice.next()?;
+    let second = voice.next().filter(|_| h245);
+    Some((first, second.unwrap_or(first)))
+}
+
 /// What the media task does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MediaMode {
@@ -65,8 +130,8 @@ pub enum MediaCommand {
         a_peer: MediaPeer,
         /// B's peer.
         b_peer: MediaPeer,
-        /// Payload-type pairs (A's PT, B's PT).
-        pt_map: Vec<(u8, u8)>,
+        /// Payload-type pairs.
+        pt_map: Vec<PtRule>,
         /// What to do.
         mode: MediaMode,
     },
@@ -83,8 +148,8 @@ pub enum MediaCommand {
     PtMap {
         /// The call.
         call: u64,
-        /// (A's PT, B's PT) pairs.
-        pairs: Vec<(u8, u8)>,
+        /// The pairs.
+        pairs: Vec<PtRule>,
     },
 }
 
@@ -143,19 +208,45 @@ fn same_codec(a: &Codec, b: &Codec) -> bool {
 
 /// The answer toward the offerer on side A for `answer_b` (what side B answered to our
 /// re-offer of `offer_a`): B's codecs in A's payload types, at our address `local_a`;
-/// and the payload-type pairs the relay rewrites (only where they differ).
+/// and the payload-type pairs the relay rewrites (only where they differ). When B's
+/// voice codec is not among A's (an H.323 channel opened with the other G.711 law), A
+/// is answered with its own first G.711 and the relay converts.
 pub fn answer_toward_a(
     offer_a: &Media,
     answer_b: &Media,
+    b_is_h245: bool,
     local_a: SocketAddr,
-) -> (Media, Vec<(u8, u8)>) {
+) -> (Media, Vec<PtRule>) {
     let mut pairs = Vec::new();
-    let mut codecs = Vec::new();
-    for cb in &answer_b.codecs {
+    let mut codecs: Vec<Codec> = Vec::new();
+    let (b_out, b_in) = match voice_pair(answer_b, b_is_h245) {
+        Some(p) => (Some(p.0), Some(p.1)),
+        None => (None, None),
+    };
+    // The voice codec: B's (what we send it) in A's payload type, else A's first G.711
+    // with a law conversion.
+    if let Some(b_out) = b_out {
+        let ca = offer_a
+            .codecs
+            .iter()
+            .find(|ca| same_codec(ca, b_out))
+            .or_else(|| {
+                law_of(b_out)?;
+                offer_a.codecs.iter().find(|c| law_of(c).is_some())
+            });
+        if let (Some(ca), Some(b_in)) = (ca, b_in) {
+            pairs.extend(voice_rules(ca, ca, b_in, b_out));
+            codecs.push(ca.clone());
+        }
+    }
+    // Telephone-event and any other codec both sides have, renumbered.
+    for cb in answer_b
+        .codecs
+        .iter()
+        .filter(|c| c.name == CodecName::TelephoneEvent)
+    {
         if let Some(ca) = offer_a.codecs.iter().find(|ca| same_codec(ca, cb)) {
-            if ca.payload_type != cb.payload_type {
-                pairs.push((ca.payload_type, cb.payload_type));
-            }
+            pairs.extend(voice_rules(ca, ca, cb, cb));
             codecs.push(Codec {
                 payload_type: ca.payload_type,
                 ..cb.clone()
@@ -291,13 +382,41 @@ mod tests {
             &[(CodecName::Pcmu, 0), (CodecName::TelephoneEvent, 96)],
         );
         let local = SocketAddr::from(([127, 0, 0, 1], 10000));
-        let (a, pairs) = answer_toward_a(&offer, &answer, local);
+        let (a, pairs) = answer_toward_a(&offer, &answer, false, local);
         assert_eq!(a.rtp, Some(local));
         assert_eq!(
             a.codecs.iter().map(|c| c.payload_type).collect::<Vec<_>>(),
             [0, 101]
         );
-        assert_eq!(pairs, [(101, 96)]);
+        assert_eq!(
+            pairs,
+            [
+                PtRule {
+                    from: Side::A,
+                    pt_in: 101,
+                    pt_out: 96,
+                    laws: None
+                },
+                PtRule {
+                    from: Side::B,
+                    pt_in: 96,
+                    pt_out: 101,
+                    laws: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn other_g711_law_is_converted() {
+        let offer = media(4000, &[(CodecName::Pcmu, 0)]);
+        let answer = media(5000, &[(CodecName::Pcma, 8)]);
+        let local = SocketAddr::from(([127, 0, 0, 1], 10000));
+        let (a, pairs) = answer_toward_a(&offer, &answer, false, local);
+        assert_eq!(a.codecs[0].name, CodecName::Pcmu);
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].laws, Some((Law::Pcmu, Law::Pcma)));
+        assert_eq!(pairs[1].laws, Some((Law::Pcma, Law::Pcmu)));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod record;
 pub mod routing;
 
 use crate::config::{Config, LocalAnswer, LocalTrunk, TrunkParams};
+use crate::h323::call_leg::{ConnId, H323Calls, H323LegId, H323Options, H323Output};
 use crate::media::relay::Side;
 use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
 use crate::sip::endpoint::Peer;
@@ -51,6 +52,8 @@ pub enum SwitchOutput {
         /// The call.
         call: CallId,
     },
+    /// An H.225.0 output (transmit, connect, close, metrics).
+    H225(H323Output),
     /// A media command.
     Media(MediaCommand),
     /// A call ended: stop its media (if started), write its record.
@@ -71,12 +74,39 @@ enum CallTimer {
     MaxDuration,
     /// The built-in endpoint's ring time is over: answer or refuse.
     LocalAnswer,
+    /// The egress answered without media; the caller is answered anyway.
+    ConnectMedia,
+}
+
+/// How long a caller's answer waits for a slow-start egress leg's media after its
+/// Connect (H.245 TCS/MSD/OLC take a few round trips).
+const CONNECT_MEDIA_WAIT: Duration = Duration::from_secs(3);
+
+/// A call leg of either signalling protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Leg {
+    Sip(LegId),
+    H323(H323LegId),
+}
+
+impl std::fmt::Display for Leg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Leg::Sip(l) => write!(f, "{l}"),
+            Leg::H323(l) => write!(f, "h323-{}", l.0),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 enum Egress {
-    Sip { leg: LegId },
-    Local { cfg: LocalTrunk },
+    /// A signalling leg (SIP or H.323).
+    Net {
+        leg: Leg,
+    },
+    Local {
+        cfg: LocalTrunk,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +125,13 @@ struct MediaState {
     started: bool,
     /// The codec name that ended up on side A (for the record).
     codec: Option<String>,
+    /// The voice codec side B settled on (its payload type).
+    b_voice: Option<mapping::model::Codec>,
 }
 
 #[derive(Debug)]
 struct Call {
-    ingress: LegId,
+    ingress: Leg,
     ingress_trunk: String,
     setup: Setup,
     plan: Option<RoutePlan>,
@@ -115,6 +147,8 @@ struct Call {
     timers: Vec<(Instant, CallTimer)>,
     ingress_call_id: Option<String>,
     egress_call_id: Option<String>,
+    /// The egress answered; the caller's answer waits for the egress media.
+    connect_pending: bool,
 }
 
 /// The call core.
@@ -122,7 +156,10 @@ pub struct Switch {
     cfg: Arc<Config>,
     sip: SipService,
     calls: HashMap<CallId, Call>,
-    by_leg: HashMap<LegId, CallId>,
+    by_leg: HashMap<Leg, CallId>,
+    h323: H323Calls,
+    /// Peers of the H.225.0 connections, for ingress trunk matching.
+    h225_peers: HashMap<ConnId, SocketAddr>,
     ports: Box<dyn MediaPorts>,
     timers: BTreeSet<(Instant, CallId, CallTimer)>,
     next_call: CallId,
@@ -145,11 +182,21 @@ fn release(cause: Q850Cause, initiator: Initiator) -> Release {
 impl Switch {
     /// A switch for `cfg` with its SIP service and a source of media ports.
     pub fn new(cfg: Arc<Config>, sip: SipService, ports: Box<dyn MediaPorts>, seed: u64) -> Switch {
+        let h225 = h225_local(&cfg);
         Switch {
             cfg,
             sip,
             calls: HashMap::new(),
             by_leg: HashMap::new(),
+            h323: {
+                let mut h = H323Calls::new(seed ^ 0x4832_3233);
+                h.set_inbound_options(H323Options {
+                    local: h225,
+                    ..H323Options::default()
+                });
+                h
+            },
+            h225_peers: HashMap::new(),
             ports,
             timers: BTreeSet::new(),
             next_call: 0,
@@ -222,15 +269,20 @@ impl Switch {
 
     /// The earliest deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.sip.poll_timeout(), self.timers.first().map(|t| t.0)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.sip.poll_timeout(),
+            self.h323.poll_timeout(),
+            self.timers.first().map(|t| t.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires what is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
         self.sip.handle_timeout(now, secs(wall));
+        self.h323.handle_timeout(now);
         while let Some(&(at, call, timer)) = self.timers.first() {
             if at > now {
                 break;
@@ -275,36 +327,139 @@ impl Switch {
 
     /// Moves the SIP service's outputs on, handling call events.
     fn pump(&mut self, now: Instant, wall: SystemTime) {
-        while let Some(o) = self.sip.poll_output() {
+        loop {
+            if let Some(o) = self.h323.poll_output() {
+                self.h323_output(now, wall, o);
+                continue;
+            }
+            let Some(o) = self.sip.poll_output() else {
+                break;
+            };
             match o {
                 ServiceOutput::Incoming { leg, trunk, setup } => {
-                    self.incoming(now, wall, leg, trunk, *setup)
+                    self.incoming(now, wall, Leg::Sip(leg), trunk, *setup)
                 }
                 ServiceOutput::Leg(LegNotice::Event { leg, event }) => {
-                    self.leg_event(now, wall, leg, event)
+                    self.leg_event(now, wall, Leg::Sip(leg), event)
                 }
                 ServiceOutput::Leg(LegNotice::Gone { leg }) => {
-                    self.by_leg.remove(&leg);
+                    self.by_leg.remove(&Leg::Sip(leg));
                 }
                 other => self.out.push_back(SwitchOutput::Sip(other)),
             }
         }
     }
 
-    fn send_sip(&mut self, now: Instant, wall: SystemTime, leg: LegId, event: CallEvent) {
-        self.sip.call_send(now, secs(wall), leg, event);
+    fn send_leg(&mut self, now: Instant, wall: SystemTime, leg: Leg, event: CallEvent) {
+        match leg {
+            Leg::Sip(l) => self.sip.call_send(now, secs(wall), l, event),
+            Leg::H323(l) => self.h323.send(now, l, event),
+        }
+    }
+
+    /// The Call-ID (SIP) or call identifier (H.323, as hex) of a leg.
+    fn call_id_of(&self, leg: Leg) -> Option<String> {
+        match leg {
+            Leg::Sip(l) => self.sip.call_id_of(l),
+            Leg::H323(l) => self
+                .h323
+                .call_identifier(l)
+                .map(|g| g.iter().map(|b| format!("{b:02x}")).collect()),
+        }
+    }
+
+    // ----- H.225.0 input ---------------------------------------------------------------
+
+    /// An inbound H.225.0 connection was accepted from `peer`.
+    pub fn h225_opened(&mut self, conn: ConnId, peer: SocketAddr) {
+        self.h225_peers.insert(conn, peer);
+        self.h323.connection_opened(conn, peer);
+    }
+
+    /// One TPKT payload from an H.225.0 connection.
+    pub fn handle_h225(&mut self, now: Instant, wall: SystemTime, conn: ConnId, payload: &[u8]) {
+        self.h323.handle_frame(now, conn, payload);
+        self.pump(now, wall);
+    }
+
+    /// An H.225.0 connection closed.
+    pub fn h225_closed(&mut self, now: Instant, wall: SystemTime, conn: ConnId) {
+        self.h225_peers.remove(&conn);
+        self.h323.connection_closed(now, conn);
+        self.pump(now, wall);
+    }
+
+    /// The connection the switch asked for (`H323Output::Connect`) is up.
+    pub fn h225_connected(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        leg: H323LegId,
+        conn: ConnId,
+        peer: SocketAddr,
+    ) {
+        self.h225_peers.insert(conn, peer);
+        self.h323.connected(now, leg, conn);
+        self.pump(now, wall);
+    }
+
+    /// The connection the switch asked for could not be made.
+    pub fn h225_connect_failed(&mut self, now: Instant, wall: SystemTime, leg: H323LegId) {
+        self.h323.connect_failed(now, leg);
+        self.pump(now, wall);
+    }
+
+    /// The H.323 trunk a call from `peer` comes in on: one whose remote is this IP.
+    fn h323_ingress(&self, peer: SocketAddr) -> Option<String> {
+        self.cfg
+            .trunks
+            .iter()
+            .find(|t| match &t.params {
+                TrunkParams::H323(h) => h
+                    .remote
+                    .as_ref()
+                    .and_then(|r| r.ip())
+                    .is_some_and(|ip| ip == peer.ip()),
+                _ => false,
+            })
+            .map(|t| t.name.clone())
+    }
+
+    fn h323_output(&mut self, now: Instant, wall: SystemTime, o: H323Output) {
+        match o {
+            H323Output::Incoming { leg, conn, setup } => {
+                let peer = self.h225_peers.get(&conn).copied();
+                match peer.and_then(|p| self.h323_ingress(p)) {
+                    Some(trunk) if !self.sip.is_draining() => {
+                        self.incoming(now, wall, Leg::H323(leg), trunk, *setup)
+                    }
+                    found => {
+                        // Not a configured peer (Q.850 21 call rejected), or draining
+                        // (41 temporary failure, like SIP's 503).
+                        let cause = if found.is_some() {
+                            Q850Cause::TEMPORARY_FAILURE
+                        } else {
+                            Q850Cause::CALL_REJECTED
+                        };
+                        self.h323.send(
+                            now,
+                            leg,
+                            CallEvent::Release(release(cause, Initiator::Gateway)),
+                        );
+                    }
+                }
+            }
+            H323Output::Event { leg, event } => self.leg_event(now, wall, Leg::H323(leg), event),
+            H323Output::Gone { leg } => {
+                self.by_leg.remove(&Leg::H323(leg));
+            }
+            other => self.out.push_back(SwitchOutput::H225(other)),
+        }
     }
 
     // ----- new calls ---------------------------------------------------------------
 
-    fn incoming(
-        &mut self,
-        now: Instant,
-        wall: SystemTime,
-        leg: LegId,
-        trunk: String,
-        setup: Setup,
-    ) {
+    fn incoming(&mut self, now: Instant, wall: SystemTime, leg: Leg, trunk: String, setup: Setup) {
         self.next_call += 1;
         let id = self.next_call;
         self.by_leg.insert(leg, id);
@@ -330,8 +485,9 @@ impl Switch {
                 answered_at: None,
                 last_failure: None,
                 timers: Vec::new(),
-                ingress_call_id: self.sip.call_id_of(leg),
+                ingress_call_id: self.call_id_of(leg),
                 egress_call_id: None,
+                connect_pending: false,
             },
         );
         let cfg = self.cfg.clone();
@@ -442,6 +598,7 @@ impl Switch {
                 Ok(())
             }
             TrunkParams::Sip(_) => self.start_sip(now, wall, id, trunk),
+            TrunkParams::H323(h) => self.start_h323(now, id, trunk, h),
             // H.323 and TDM egress legs are not wired to the call core yet.
             _ => Err(release(
                 Q850Cause::SERVICE_NOT_IMPLEMENTED,
@@ -568,13 +725,70 @@ impl Switch {
             media: Some(offer),
         };
         let leg = self.sip.call_start(now, secs(wall), call);
-        self.by_leg.insert(leg, id);
+        self.by_leg.insert(Leg::Sip(leg), id);
         if let Some(c) = self.calls.get_mut(&id) {
             c.media.b_local = Some(b_local);
-            c.egress = Some(Egress::Sip { leg });
+            c.egress = Some(Egress::Net { leg: Leg::Sip(leg) });
             c.egress_call_id = self.sip.call_id_of(leg);
         }
         debug!(call = id, %leg, %trunk, "outgoing SIP leg");
+        Ok(())
+    }
+
+    fn start_h323(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        trunk: &str,
+        h: &crate::config::H323Trunk,
+    ) -> Result<(), Release> {
+        // Gatekeeper-routed calls (RAS) are not built yet: a direct `remote` is needed.
+        let Some(addr) = h
+            .remote
+            .as_ref()
+            .and_then(|r| r.ip().map(|ip| SocketAddr::new(ip, r.port)))
+        else {
+            return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
+        };
+        let Some(c) = self.calls.get(&id) else {
+            return Ok(());
+        };
+        let b_local = match c.media.b_local {
+            Some(b) => b,
+            None => self
+                .ports
+                .reserve()
+                .ok_or_else(|| release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway))?,
+        };
+        let mut setup = c.setup.clone();
+        if let Some(plan) = &c.plan {
+            setup.called = plan.called.clone();
+            setup.calling = plan.calling.clone();
+        }
+        setup.media = Some(match &c.media.offer_a {
+            Some(m) => anchored(m, b_local),
+            None => own_offer(
+                &self.cfg.media.codecs,
+                self.cfg.media.ptime_ms as u16,
+                b_local,
+            ),
+        });
+        let opts = H323Options {
+            fast_start: h.fast_start,
+            tunnelling: h.h245_tunnelling,
+            local: h225_local(&self.cfg),
+        };
+        let leg = self.h323.outgoing(now, addr, &setup, opts);
+        self.by_leg.insert(Leg::H323(leg), id);
+        let call_id = self.call_id_of(Leg::H323(leg));
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.media.b_local = Some(b_local);
+            c.egress = Some(Egress::Net {
+                leg: Leg::H323(leg),
+            });
+            c.egress_call_id = call_id;
+        }
+        debug!(call = id, %leg, %trunk, "outgoing H.323 leg");
         Ok(())
     }
 
@@ -663,7 +877,7 @@ impl Switch {
 
     // ----- events from legs ---------------------------------------------------------
 
-    fn leg_event(&mut self, now: Instant, wall: SystemTime, leg: LegId, event: CallEvent) {
+    fn leg_event(&mut self, now: Instant, wall: SystemTime, leg: Leg, event: CallEvent) {
         let Some(&id) = self.by_leg.get(&leg) else {
             return;
         };
@@ -672,7 +886,7 @@ impl Switch {
         };
         if c.ingress == leg {
             self.ingress_event(now, wall, id, event);
-        } else if matches!(c.egress, Some(Egress::Sip { leg: l }) if l == leg) {
+        } else if matches!(c.egress, Some(Egress::Net { leg: l }) if l == leg) {
             self.egress_event(now, wall, id, event);
         }
     }
@@ -685,12 +899,39 @@ impl Switch {
             }
             CallEvent::Media(MediaExchange::Offer(m) | MediaExchange::Answer(m)) => {
                 self.repoint(id, Side::A, &m);
+                // Side A settled on its codec after B (H.323 slow start, a delayed
+                // offer's ACK): renumber or convert between G.711 laws if they differ.
+                // An H.323 leg reports asymmetric channels as [what we send, what it
+                // sends]; otherwise one codec serves both directions.
+                let b_voice = self.calls.get(&id).and_then(|c| c.media.b_voice.clone());
+                let ingress_h245 = self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| matches!(c.ingress, Leg::H323(_)));
+                let voice: Vec<&mapping::model::Codec> = m
+                    .codecs
+                    .iter()
+                    .filter(|k| k.name != mapping::model::CodecName::TelephoneEvent)
+                    .take(if ingress_h245 { 2 } else { 1 })
+                    .collect();
+                if let (Some(a_out), Some(b)) = (voice.first(), b_voice)
+                    && self.media_started(id)
+                {
+                    let a_in = voice.get(1).unwrap_or(a_out);
+                    let pairs = media_plan::voice_rules(a_in, a_out, &b, &b);
+                    if !pairs.is_empty() {
+                        self.out.push_back(SwitchOutput::Media(MediaCommand::PtMap {
+                            call: id,
+                            pairs,
+                        }));
+                    }
+                }
             }
             CallEvent::Info(info) => {
-                if let Some(Egress::Sip { leg }) =
+                if let Some(Egress::Net { leg }) =
                     self.calls.get(&id).and_then(|c| c.egress.clone())
                 {
-                    self.send_sip(now, wall, leg, CallEvent::Info(info));
+                    self.send_leg(now, wall, leg, CallEvent::Info(info));
                 }
             }
             _ => {}
@@ -710,15 +951,44 @@ impl Switch {
             }
             CallEvent::Connect { media, .. } => {
                 let media = media.and_then(|m| self.egress_answer(id, m));
-                self.answered(now, wall, id, media);
+                let waiting = media.is_none()
+                    && self
+                        .calls
+                        .get(&id)
+                        .is_some_and(|c| !c.media.started && c.media.offer_a.is_some());
+                if waiting {
+                    // A slow-start H.323 leg answers before its media is open (H.245
+                    // OLC after Connect): the caller's answer waits for it, bounded.
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.connect_pending = true;
+                    }
+                    self.set_timer(id, now + CONNECT_MEDIA_WAIT, CallTimer::ConnectMedia);
+                } else {
+                    self.answered(now, wall, id, media);
+                }
             }
-            CallEvent::Media(MediaExchange::Offer(m) | MediaExchange::Answer(m)) => {
-                self.repoint(id, Side::B, &m);
+            CallEvent::Media(m) => {
+                let pending = self.calls.get(&id).is_some_and(|c| c.connect_pending);
+                match m {
+                    MediaExchange::Answer(_) if pending || !self.media_started(id) => {
+                        let toward_a = self.egress_answer(id, m);
+                        if pending {
+                            self.cancel_timer(id, CallTimer::ConnectMedia);
+                            if let Some(c) = self.calls.get_mut(&id) {
+                                c.connect_pending = false;
+                            }
+                            self.answered(now, wall, id, toward_a);
+                        }
+                    }
+                    MediaExchange::Offer(m) | MediaExchange::Answer(m) => {
+                        self.repoint(id, Side::B, &m)
+                    }
+                }
             }
             CallEvent::Info(info) => {
                 let leg = self.calls.get(&id).map(|c| c.ingress);
                 if let Some(leg) = leg {
-                    self.send_sip(now, wall, leg, CallEvent::Info(info));
+                    self.send_leg(now, wall, leg, CallEvent::Info(info));
                 }
             }
             CallEvent::Release(mut r) => {
@@ -750,9 +1020,10 @@ impl Switch {
         let c = self.calls.get_mut(&id)?;
         let b = c.media.b_local?;
         let b_peer = MediaPeer::of(&answer_b);
+        let b_is_h245 = matches!(c.egress, Some(Egress::Net { leg: Leg::H323(_) }));
         let (toward_a, pairs, a_local) = match (&c.media.offer_a, c.media.a_local) {
             (Some(offer_a), Some(a)) => {
-                let (m, pairs) = answer_toward_a(offer_a, &answer_b, a);
+                let (m, pairs) = answer_toward_a(offer_a, &answer_b, b_is_h245, a);
                 (MediaExchange::Answer(m), pairs, a)
             }
             _ => {
@@ -771,6 +1042,11 @@ impl Switch {
         };
         let c = self.calls.get_mut(&id)?;
         c.media.codec = answer_b.codecs.first().map(|k| mapping_codec_name(&k.name));
+        c.media.b_voice = answer_b
+            .codecs
+            .iter()
+            .find(|k| k.name != mapping::model::CodecName::TelephoneEvent)
+            .cloned();
         if c.media.started {
             self.out
                 .push_back(SwitchOutput::Media(MediaCommand::Repoint {
@@ -799,6 +1075,33 @@ impl Switch {
             }));
         }
         Some(toward_a)
+    }
+
+    fn media_started(&self, id: CallId) -> bool {
+        self.calls.get(&id).is_some_and(|c| c.media.started)
+    }
+
+    /// The egress answered but its media never came (slow start that did not finish):
+    /// answer the caller with its own first codec and let the relay latch onto side B.
+    fn connect_without_media(&mut self, now: Instant, wall: SystemTime, id: CallId) {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if !c.connect_pending {
+            return;
+        }
+        c.connect_pending = false;
+        let (Some(offer), Some(a)) = (c.media.offer_a.clone(), c.media.a_local) else {
+            return;
+        };
+        let mut answer = anchored(&offer, a);
+        answer.codecs.truncate(1);
+        let answer_b = Media {
+            rtp: None,
+            ..answer.clone()
+        };
+        let toward_a = self.egress_answer(id, MediaExchange::Answer(answer_b));
+        self.answered(now, wall, id, toward_a);
     }
 
     fn repoint(&mut self, id: CallId, side: Side, m: &Media) {
@@ -875,14 +1178,14 @@ impl Switch {
                 .is_some_and(|p| p.fails_over_on(r.cause.value));
         if fails_over {
             debug!(call = id, cause = r.cause.value.0, "failing over");
-            if let Some(Egress::Sip { leg }) = c.egress.take() {
+            if let Some(Egress::Net { leg }) = c.egress.take() {
                 self.by_leg.remove(&leg);
             }
             c.last_failure = Some(r);
             self.cancel_timer(id, CallTimer::LocalAnswer);
             self.attempt(now, wall, id);
         } else {
-            if let Some(Egress::Sip { leg }) = c.egress.take() {
+            if let Some(Egress::Net { leg }) = c.egress.take() {
                 self.by_leg.remove(&leg);
             }
             self.clear(now, wall, id, r);
@@ -891,13 +1194,14 @@ impl Switch {
 
     fn send_ingress(&mut self, now: Instant, wall: SystemTime, id: CallId, event: CallEvent) {
         if let Some(leg) = self.calls.get(&id).map(|c| c.ingress) {
-            self.send_sip(now, wall, leg, event);
+            self.send_leg(now, wall, leg, event);
         }
     }
 
     fn on_timer(&mut self, now: Instant, wall: SystemTime, id: CallId, timer: CallTimer) {
         match timer {
             CallTimer::LocalAnswer => self.local_answer(now, wall, id),
+            CallTimer::ConnectMedia => self.connect_without_media(now, wall, id),
             CallTimer::NoAnswer => {
                 info!(call = id, "no answer");
                 self.clear(
@@ -935,21 +1239,15 @@ impl Switch {
             ..r.clone()
         };
         if initiator != Initiator::Caller {
-            self.sip.call_send(
-                now,
-                secs(wall),
-                c.ingress,
-                CallEvent::Release(toward_ingress),
-            );
+            self.send_leg(now, wall, c.ingress, CallEvent::Release(toward_ingress));
         }
-        if let Some(Egress::Sip { leg }) = &c.egress
+        if let Some(Egress::Net { leg }) = &c.egress
             && initiator != Initiator::Callee
         {
-            self.sip
-                .call_send(now, secs(wall), *leg, CallEvent::Release(r.clone()));
+            self.send_leg(now, wall, *leg, CallEvent::Release(r.clone()));
         }
         self.by_leg.remove(&c.ingress);
-        if let Some(Egress::Sip { leg }) = &c.egress {
+        if let Some(Egress::Net { leg }) = &c.egress {
             self.by_leg.remove(leg);
         }
         if !c.media.started {
@@ -1007,6 +1305,15 @@ fn leg_kind(p: &TrunkParams) -> &'static str {
 
 fn mapping_codec_name(n: &mapping::model::CodecName) -> String {
     crate::sip::sdp::codecs::name_to_sdp(n).to_owned()
+}
+
+/// Our H.225.0 call signalling address (the first listener), for
+/// `sourceCallSignalAddress`.
+fn h225_local(cfg: &Config) -> SocketAddr {
+    cfg.listeners
+        .h225
+        .first()
+        .map_or(SocketAddr::from(([127, 0, 0, 1], 1720)), |l| l.address)
 }
 
 /// The address of a SIP URI whose host is an IP literal (port 5060 when absent).

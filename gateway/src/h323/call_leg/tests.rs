@@ -182,7 +182,7 @@ fn incoming(
     calls.handle_frame(now, CONN, &caller_setup(0x0123, proposals, tunnelling));
     let out = drain(calls);
     match out.as_slice() {
-        [H323Output::Incoming { leg, setup }] => (*leg, (**setup).clone()),
+        [H323Output::Incoming { leg, setup, .. }] => (*leg, (**setup).clone()),
         other => panic!("not one Incoming: {other:?}"),
     }
 }
@@ -1236,7 +1236,7 @@ fn captured_setups_become_incoming_calls() {
         calls.handle_frame(now, CONN, &setups[0]);
         let out = drain(&mut calls);
         let Some((leg, setup)) = out.iter().find_map(|o| match o {
-            H323Output::Incoming { leg, setup } => Some((*leg, setup.clone())),
+            H323Output::Incoming { leg, setup, .. } => Some((*leg, setup.clone())),
             _ => None,
         }) else {
             panic!("{file}: no Incoming: {out:?}")

@@ -1,0 +1,135 @@
+//! SIP <-> H.323 interworking with audio: baresip A -> gatewayd A (SIP -> H.323) ->
+//! gatewayd B (H.323 -> SIP) -> baresip B, with fast start and with slow start
+//! (tunnelled H.245). Each side hears the other's tone; a hang-up crosses both
+//! gateways; each gateway writes one CDR.
+
+#[path = "gatewayd_support/mod.rs"]
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use support::audio::{check_tone, make_tone};
+use support::baresip::{AnswerMode, Baresip, BaresipOptions, event_param, peers_available};
+use support::{Daemon, Ports, WAIT};
+
+/// How long audio flows once the call is up (a bounded wait, not synchronisation).
+const TALK: Duration = Duration::from_millis(2500);
+
+/// Gateway A: SIP from `caller` on trunk `phones`; `9…` leaves over H.323 to B.
+fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool) -> String {
+    format!(
+        "{}media:\n  rtp_port_range: \"14000-14999\"\n\
+         trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
+         \x20 - {{ name: gw-b, kind: h323, remote: \"127.0.0.1:{b_h225}\", fast_start: {fast_start} }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-h323, match: {{called: {{prefix: \"9\"}}}}, egress: [gw-b] }}\n",
+        ports.config()
+    )
+}
+
+/// Gateway B: H.323 from A on trunk `gw-a`; strips the 9 and calls `callee` over SIP.
+fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
+    format!(
+        "{}media:\n  rtp_port_range: \"15000-15999\"\n\
+         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\" }}\n\
+         \x20 - {{ name: far, kind: sip, remote: \"{callee}\" }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-sip, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n",
+        ports.config()
+    )
+}
+
+fn hairpin(fast_start: bool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU,PCMA")
+            .tone(1000.0),
+    );
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU")
+            .wav(&wav),
+    );
+    let (pa, pb) = (Ports::free(), Ports::free());
+    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225));
+    let gw_a = Daemon::start_with(pa, &config_a(pa, a.sip_addr(), pb.h225, fast_start));
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd A:\n{}\n--- gatewayd B:\n{}",
+            a.log(),
+            b.log(),
+            gw_a.log_text(),
+            gw_b.log_text()
+        )
+    };
+    a.dial(&format!("sip:95000@127.0.0.1:{}", pa.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    b.wait_event("CALL_ESTABLISHED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    let closed = b
+        .wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(event_param(&closed), "Connection reset by peer", "{closed}");
+
+    let (a_dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let (b_dec, _) = b
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let b_heard = check_tone(&b_dec, 440.0, 10.0).unwrap_or_else(|e| panic!("B: {e}{}", logs()));
+    let a_heard = check_tone(&a_dec, 1000.0, 10.0).unwrap_or_else(|e| panic!("A: {e}{}", logs()));
+    for r in [&a_heard, &b_heard] {
+        assert!(r.active.1 - r.active.0 >= 2.0, "{r}{}", logs());
+    }
+    // One record on each gateway, the caller cleared normally on both.
+    let (ra, rb) = (&gw_a.wait_cdrs(1)[0], &gw_b.wait_cdrs(1)[0]);
+    assert_eq!(
+        (ra["egress_trunk"].as_str(), rb["ingress_trunk"].as_str()),
+        (Some("gw-b"), Some("gw-a"))
+    );
+    for r in [ra, rb] {
+        assert_eq!(r["cause"], 16, "{r}");
+        assert_eq!(r["initiator"], "caller", "{r}");
+        assert!(r["answer"].is_string(), "{r}");
+    }
+    assert_eq!(rb["called_in"], "95000", "{rb}");
+    assert_eq!(rb["called_out"], "5000", "{rb}");
+    assert_eq!(
+        ra["egress_call_id"], rb["ingress_call_id"],
+        "the H.323 call identifier names the same call on both sides"
+    );
+}
+
+#[test]
+fn sip_h323_sip_with_fast_start() {
+    if !peers_available("sip_h323_sip_with_fast_start", &["baresip", "sox"]) {
+        return;
+    }
+    hairpin(true);
+}
+
+#[test]
+fn sip_h323_sip_with_slow_start_tunnelled_h245() {
+    if !peers_available(
+        "sip_h323_sip_with_slow_start_tunnelled_h245",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(false);
+}
