@@ -133,3 +133,81 @@ fn sip_h323_sip_with_slow_start_tunnelled_h245() {
     }
     hairpin(false);
 }
+
+/// One gateway calls itself: SIP in, out over H.323 to its own H.225.0 port, back in on
+/// its H.323 trunk, to the built-in tone endpoint (the embedded default's demo, on free
+/// ports).
+#[test]
+fn one_gateway_loops_sip_through_its_own_h323_port() {
+    if !peers_available(
+        "one_gateway_loops_sip_through_its_own_h323_port",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU,PCMA")
+            .wav(&wav),
+    );
+    let p = Ports::free();
+    let config = format!(
+        "{}media:\n  rtp_port_range: \"14000-14999\"\n\
+         trunks:\n  - {{ name: phones, kind: sip, remote: \"{}\" }}\n\
+         \x20 - {{ name: tone, kind: local, answer: tone, tone_hz: 1200, ring_ms: 100 }}\n\
+         \x20 - {{ name: loop, kind: h323, remote: \"127.0.0.1:{}\", route_table: from-h323 }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: via-h323, match: {{called: {{prefix: \"9\"}}}}, egress: [loop] }}\n\
+         \x20 from-h323:\n\
+         \x20   - {{ name: tone, match: {{called: {{pattern: \"91000\"}}}}, egress: [tone] }}\n",
+        p.config(),
+        a.sip_addr(),
+        p.h225
+    );
+    let gw = Daemon::start_with(p, &config);
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- gatewayd:\n{}",
+            a.log(),
+            gw.log_text()
+        )
+    };
+    a.dial(&format!("sip:91000@127.0.0.1:{}", p.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    let (dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let heard = check_tone(&dec, 1200.0, 10.0).unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert!(heard.active.1 - heard.active.0 >= 2.0, "{heard}");
+    // Two call attempts on the one gateway: SIP -> H.323 and H.323 -> tone.
+    let cdrs = gw.wait_cdrs(2);
+    let mut legs: Vec<(String, String)> = cdrs
+        .iter()
+        .map(|r| {
+            (
+                r["ingress_trunk"].as_str().unwrap_or_default().to_owned(),
+                r["egress_trunk"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    legs.sort();
+    assert_eq!(
+        legs,
+        [
+            ("loop".to_owned(), "tone".to_owned()),
+            ("phones".to_owned(), "loop".to_owned())
+        ]
+    );
+}

@@ -39,10 +39,12 @@ fn the_embedded_default_validates_and_binds_loopback_only() {
             ("loopback", "sip"),
             ("tone", "local"),
             ("echo", "local"),
-            ("busy", "local")
+            ("busy", "local"),
+            ("h323-loop", "h323")
         ]
     );
-    assert_eq!(c.routes.get("default").map(Vec::len), Some(3));
+    assert_eq!(c.routes.get("default").map(Vec::len), Some(4));
+    assert_eq!(c.routes.get("from-h323").map(Vec::len), Some(3));
     assert!(c.radius.is_none());
 }
 
