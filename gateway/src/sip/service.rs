@@ -391,6 +391,11 @@ impl SipService {
         self.calls.call_id_of(leg)
     }
 
+    /// Live (server, client) transactions, for leak checks.
+    pub fn transaction_count(&self) -> (usize, usize) {
+        self.endpoint.transaction_count()
+    }
+
     /// Live call legs.
     pub fn leg_count(&self) -> usize {
         self.calls.len()

@@ -203,6 +203,11 @@ fn sip_call_to_the_tone_endpoint() {
     assert_eq!(r.egress_trunk.as_deref(), Some("tone"));
     assert_eq!(r.ingress_call_id.as_deref(), Some("c1"));
     assert_eq!(h.sw.active_calls(), 0);
+    // Nothing is left behind once the transactions' timers have run out.
+    h.advance(Duration::from_secs(64));
+    assert_eq!(h.sw.sip().leg_count(), 0);
+    assert_eq!(h.sw.sip().transaction_count(), (0, 0));
+    assert!(h.sw.by_leg.is_empty() && h.sw.timers.is_empty());
 }
 
 #[test]
@@ -281,6 +286,18 @@ fn sip_to_sip_with_manipulation_answer_and_bye_from_the_callee() {
     assert_eq!(h.ended.len(), 1);
     assert_eq!(h.ended[0].initiator, Initiator::Callee);
     assert_eq!(h.ended[0].called_out.as_deref(), Some("4000"));
+    // The caller answers our BYE; then nothing is left behind.
+    let bye_out = h
+        .requests(pbx().addr)
+        .into_iter()
+        .find(|r| r.method == crate::sip::message::Method::Bye)
+        .unwrap();
+    let ok = Response::for_request(&bye_out, 200, "");
+    h.input(pbx(), &String::from_utf8(SipMessage::Response(ok).to_bytes()).unwrap());
+    h.advance(Duration::from_secs(64));
+    assert_eq!(h.sw.sip().leg_count(), 0);
+    assert_eq!(h.sw.sip().transaction_count(), (0, 0));
+    assert!(h.sw.by_leg.is_empty() && h.sw.timers.is_empty());
 }
 
 #[test]
