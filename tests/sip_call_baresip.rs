@@ -26,6 +26,16 @@ fn config(
     caller: std::net::SocketAddr,
     callee: Option<std::net::SocketAddr>,
 ) -> String {
+    config_with(ports, caller, callee, "udp")
+}
+
+/// [`config`] with the transport toward `far`.
+fn config_with(
+    ports: Ports,
+    caller: std::net::SocketAddr,
+    callee: Option<std::net::SocketAddr>,
+    far_transport: &str,
+) -> String {
     let mut c = ports.config();
     c.push_str("media:\n  rtp_port_range: \"14000-15999\"\n");
     c.push_str(&format!(
@@ -36,7 +46,7 @@ fn config(
     ));
     if let Some(far) = callee {
         c.push_str(&format!(
-            "  - {{ name: far, kind: sip, remote: \"{far}\" }}\n"
+            "  - {{ name: far, kind: sip, remote: \"{far}\", transport: {far_transport} }}\n"
         ));
     }
     c.push_str(
@@ -168,6 +178,20 @@ fn baresip_calls_baresip_through_the_gateway() {
     ) {
         return;
     }
+    b2bua_call("udp");
+}
+
+/// The same call with the gateway's leg toward B over TCP: the gateway opens the
+/// connection, B's requests and responses come back on it (RFC 3261 §18).
+#[test]
+fn gateway_calls_baresip_over_tcp() {
+    if !peers_available("gateway_calls_baresip_over_tcp", &["baresip", "sox"]) {
+        return;
+    }
+    b2bua_call("tcp");
+}
+
+fn b2bua_call(far_transport: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     // B answers as user 5000: the gateway strips the 9 of 95000.
     let b = Baresip::start(
@@ -179,7 +203,10 @@ fn baresip_calls_baresip_through_the_gateway() {
     );
     let a = caller(dir.path(), 440.0);
     let ports = Ports::free();
-    let gw = Daemon::start_with(ports, &config(ports, a.sip_addr(), Some(b.sip_addr())));
+    let gw = Daemon::start_with(
+        ports,
+        &config_with(ports, a.sip_addr(), Some(b.sip_addr()), far_transport),
+    );
     let logs = || {
         format!(
             "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd log:\n{}",

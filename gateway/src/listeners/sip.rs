@@ -57,10 +57,16 @@ enum Input {
     },
     ConnUp {
         id: ConnectionId,
+        /// The far end (responses and requests to it reuse the connection).
+        addr: SocketAddr,
         writer: mpsc::Sender<Vec<u8>>,
     },
     ConnDown {
         id: ConnectionId,
+    },
+    /// An outbound SIP/TCP connection could not be made.
+    ConnectFailed {
+        addr: SocketAddr,
     },
     H225Up {
         conn: ConnectionId,
@@ -248,6 +254,7 @@ async fn core(
 ) {
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut streams = Streams::default();
     let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
@@ -279,10 +286,25 @@ async fn core(
             Some(Input::Unframed { peer, head }) => switch.reject_unframed(now, wall, peer, &head),
             Some(Input::UdpUp { local, socket }) => udp.push((local, socket)),
             Some(Input::UdpDown { local }) => udp.retain(|(l, _)| *l != local),
-            Some(Input::ConnUp { id, writer }) => {
+            Some(Input::ConnUp { id, addr, writer }) => {
+                // RFC 3261 §18.1.1 / RFC 5923 spirit: one connection per peer, reused.
+                streams.up(id, addr);
+                for bytes in streams.take_pending(addr) {
+                    let _ = writer.try_send(bytes);
+                }
                 conns.insert(id, writer);
             }
+            Some(Input::ConnectFailed { addr }) => {
+                streams.take_pending(addr);
+                let peer = Peer {
+                    transport: Transport::Tcp,
+                    addr,
+                    connection: None,
+                };
+                switch.sip_transport_error(now, wall, peer);
+            }
             Some(Input::ConnDown { id }) => {
+                streams.down(id);
                 conns.remove(&id);
             }
             Some(Input::H225Up {
@@ -320,7 +342,7 @@ async fn core(
                     label: l,
                 })) => {
                     metrics.message("sip", label(&l), "out");
-                    if !send(&udp, &conns, peer, bytes).await {
+                    if !send(&udp, &conns, &mut streams, &switch_handle, &metrics, peer, bytes).await {
                         debug!(%peer, "SIP send failed");
                         switch.sip_transport_error(now, wall, peer);
                     }
@@ -497,11 +519,60 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// How long an outbound SIP/TCP connect may take; the transaction then fails with a
+/// transport error (RFC 3261 §8.1.3.1: as a 503).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The SIP/TCP connections by peer address, and what waits for a connection being
+/// opened.
+#[derive(Default)]
+struct Streams {
+    by_addr: HashMap<SocketAddr, ConnectionId>,
+    addr_of: HashMap<ConnectionId, SocketAddr>,
+    pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
+}
+
+impl Streams {
+    fn up(&mut self, id: ConnectionId, addr: SocketAddr) {
+        self.by_addr.insert(addr, id);
+        self.addr_of.insert(id, addr);
+    }
+
+    fn down(&mut self, id: ConnectionId) {
+        if let Some(addr) = self.addr_of.remove(&id)
+            && self.by_addr.get(&addr) == Some(&id)
+        {
+            self.by_addr.remove(&addr);
+        }
+    }
+
+    fn take_pending(&mut self, addr: SocketAddr) -> Vec<Vec<u8>> {
+        self.pending.remove(&addr).unwrap_or_default()
+    }
+}
+
+/// Opens a SIP/TCP connection toward `addr` and serves it like an accepted one.
+fn open_stream(core: SipHandle, metrics: Metrics, addr: SocketAddr) {
+    tokio::spawn(async move {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => connection(stream, addr, core, metrics).await,
+            _ => {
+                debug!(%addr, "SIP/TCP connect failed");
+                let _ = core.send(Input::ConnectFailed { addr }).await;
+            }
+        }
+    });
+}
+
 /// Sends to a peer: UDP from a socket of the peer's address family, streams on their
-/// connection. False when there is no way to send.
+/// connection, else on the connection open to that address, else on a new one (the
+/// message waits for it). False when there is no way to send.
 async fn send(
     udp: &[(SocketAddr, Arc<UdpSocket>)],
     conns: &HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    streams: &mut Streams,
+    core: &SipHandle,
+    metrics: &Metrics,
     peer: Peer,
     bytes: Vec<u8>,
 ) -> bool {
@@ -516,9 +587,26 @@ async fn send(
                 None => false,
             }
         }
-        Transport::Tcp | Transport::Tls => match peer.connection.and_then(|c| conns.get(&c)) {
+        Transport::Tcp => {
+            let known = peer
+                .connection
+                .filter(|c| conns.contains_key(c))
+                .or_else(|| streams.by_addr.get(&peer.addr).copied());
+            match known.and_then(|c| conns.get(&c)) {
+                Some(w) => w.try_send(bytes).is_ok(),
+                None => {
+                    let first = !streams.pending.contains_key(&peer.addr);
+                    streams.pending.entry(peer.addr).or_default().push(bytes);
+                    if first {
+                        open_stream(core.clone(), metrics.clone(), peer.addr);
+                    }
+                    true
+                }
+            }
+        }
+        // TLS (rustls) is not built yet: only connections a peer opened could carry it.
+        Transport::Tls => match peer.connection.and_then(|c| conns.get(&c)) {
             Some(w) => w.try_send(bytes).is_ok(),
-            // Opening connections toward peers arrives with the SIP trunks' UAC side.
             None => false,
         },
     }
@@ -588,7 +676,7 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
 /// Serves one SIP/TCP listener: a task per connection.
 pub async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) {
     accept_loop(listener, "sip/tcp", move |stream, peer| {
-        connection(stream, peer, ctx.clone())
+        connection(stream, peer, ctx.sip.clone(), ctx.metrics.clone())
     })
     .await
 }
@@ -596,14 +684,14 @@ pub async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) {
 /// One SIP/TCP connection: messages framed by Content-Length (RFC 3261 §18.3) go to
 /// the core; what the core sends on this connection is written by a writer task. A
 /// stream that cannot be framed is closed.
-async fn connection(stream: TcpStream, addr: SocketAddr, ctx: Arc<Context>) {
-    let handle = ctx.sip.clone();
+async fn connection(stream: TcpStream, addr: SocketAddr, handle: SipHandle, metrics: Metrics) {
     let id = handle.next_connection.fetch_add(1, Ordering::Relaxed);
     let (mut reader, mut writer) = stream.into_split();
     let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(256);
     if !handle
         .send(Input::ConnUp {
             id,
+            addr,
             writer: wtx.clone(),
         })
         .await
@@ -649,7 +737,7 @@ async fn connection(stream: TcpStream, addr: SocketAddr, ctx: Arc<Context>) {
                         FramingError::ContentLength { head } => {
                             let _ = handle.send(Input::Unframed { peer, head }).await;
                         }
-                        FramingError::TooLarge { .. } => ctx.metrics.decode_error("sip"),
+                        FramingError::TooLarge { .. } => metrics.decode_error("sip"),
                     }
                     break 'read;
                 }
