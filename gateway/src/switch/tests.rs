@@ -293,7 +293,10 @@ fn sip_to_sip_with_manipulation_answer_and_bye_from_the_callee() {
         .find(|r| r.method == crate::sip::message::Method::Bye)
         .unwrap();
     let ok = Response::for_request(&bye_out, 200, "");
-    h.input(pbx(), &String::from_utf8(SipMessage::Response(ok).to_bytes()).unwrap());
+    h.input(
+        pbx(),
+        &String::from_utf8(SipMessage::Response(ok).to_bytes()).unwrap(),
+    );
     h.advance(Duration::from_secs(64));
     assert_eq!(h.sw.sip().leg_count(), 0);
     assert_eq!(h.sw.sip().transaction_count(), (0, 0));
