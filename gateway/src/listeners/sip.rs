@@ -342,7 +342,17 @@ async fn core(
                     label: l,
                 })) => {
                     metrics.message("sip", label(&l), "out");
-                    if !send(&udp, &conns, &mut streams, &switch_handle, &metrics, peer, bytes).await {
+                    if !send(
+                        &udp,
+                        &conns,
+                        &mut streams,
+                        &switch_handle,
+                        &metrics,
+                        peer,
+                        bytes,
+                    )
+                    .await
+                    {
                         debug!(%peer, "SIP send failed");
                         switch.sip_transport_error(now, wall, peer);
                     }
