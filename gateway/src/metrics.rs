@@ -104,6 +104,9 @@ pub struct Metrics {
     pub sip_registrations: IntGauge,
     /// `gateway_sip_auth_failures_total`: digest credentials missing, wrong or stale.
     pub sip_auth_failures: IntCounter,
+    /// `gateway_sip_rate_limited_total`: SIP datagrams and stream messages dropped by the
+    /// per-source limit.
+    pub sip_rate_limited: IntCounter,
     /// `gateway_sip_transaction_timeouts_total{timer}`: RFC 3261 Timer B, F or H fired.
     pub sip_transaction_timeouts: IntCounterVec,
     /// `gateway_trunk_up{trunk}`: 1 while a SIP trunk with OPTIONS pings has a remote that
@@ -191,6 +194,11 @@ impl Metrics {
                 "SIP requests whose digest credentials were missing, wrong or stale.",
             )
             .expect(VALID),
+            sip_rate_limited: IntCounter::new(
+                "gateway_sip_rate_limited_total",
+                "SIP messages dropped because their source exceeded sip.per_source_rate.",
+            )
+            .expect(VALID),
             sip_transaction_timeouts: IntCounterVec::new(
                 Opts::new(
                     "gateway_sip_transaction_timeouts_total",
@@ -224,7 +232,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 14] = [
+        let all: [Box<dyn prometheus::core::Collector>; 15] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -237,6 +245,7 @@ impl Metrics {
             Box::new(self.sip_registrations.clone()),
             Box::new(self.sip_auth_failures.clone()),
             Box::new(self.sip_transaction_timeouts.clone()),
+            Box::new(self.sip_rate_limited.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),
         ];

@@ -19,6 +19,21 @@ pub struct Sip {
     /// Registrar limits for the `users` of SIP trunks (RFC 3261 §10.3).
     #[serde(default)]
     pub registrar: RegistrarLimits,
+    /// Messages per second one source IP address may send (a token bucket per address,
+    /// refilled at this rate); what a flooding peer sends beyond it is dropped before it
+    /// reaches the SIP core, so other peers are served. Default 500.
+    #[serde(default = "default_per_source_rate")]
+    pub per_source_rate: u32,
+    /// Burst a source may send at once above its rate. Default 1000.
+    #[serde(default = "default_per_source_burst")]
+    pub per_source_burst: u32,
+}
+
+fn default_per_source_rate() -> u32 {
+    500
+}
+fn default_per_source_burst() -> u32 {
+    1000
 }
 
 impl Default for Sip {
@@ -28,6 +43,8 @@ impl Default for Sip {
             max_message_bytes: default_max_message(),
             user_agent: default_user_agent(),
             registrar: RegistrarLimits::default(),
+            per_source_rate: default_per_source_rate(),
+            per_source_burst: default_per_source_burst(),
         }
     }
 }

@@ -15,11 +15,12 @@ use crate::media::engine::{MediaEngine, figures};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
+use crate::sip::source_limit::SourceLimiter;
 use crate::switch::{CallRecord, Switch, SwitchOutput};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -96,6 +97,8 @@ enum Input {
 pub struct SipHandle {
     tx: mpsc::Sender<Input>,
     next_connection: Arc<AtomicU64>,
+    /// `sip.per_source_rate` and `sip.per_source_burst`, read by the socket tasks.
+    limits: Arc<(AtomicU32, AtomicU32)>,
 }
 
 impl SipHandle {
@@ -121,6 +124,10 @@ impl SipHandle {
         let handle = SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
+            limits: Arc::new((
+                AtomicU32::new(config.sip.per_source_rate),
+                AtomicU32::new(config.sip.per_source_burst),
+            )),
         };
         tokio::spawn(core(
             rx,
@@ -140,11 +147,27 @@ impl SipHandle {
         SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
+            limits: Arc::new((AtomicU32::new(u32::MAX), AtomicU32::new(u32::MAX))),
         }
+    }
+
+    /// A per-source limiter with the configured rate (one per socket task).
+    fn limiter(&self) -> SourceLimiter {
+        SourceLimiter::new(
+            self.limits.0.load(Ordering::Relaxed),
+            self.limits.1.load(Ordering::Relaxed),
+        )
     }
 
     /// Applies a reloaded configuration.
     pub async fn reconfigure(&self, config: &Config) {
+        // New limits apply to sockets and connections opened from now on.
+        self.limits
+            .0
+            .store(config.sip.per_source_rate, Ordering::Relaxed);
+        self.limits
+            .1
+            .store(config.sip.per_source_burst, Ordering::Relaxed);
         let _ = self
             .tx
             .send(Input::Reconfigure(Box::new(config.clone())))
@@ -659,6 +682,7 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
     };
     // One more byte than the limit shows an oversize datagram.
     let mut buf = vec![0u8; MAX_MESSAGE + 1];
+    let mut limiter = handle.limiter();
     loop {
         let (n, peer) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
@@ -667,6 +691,10 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
                 continue;
             }
         };
+        if !limiter.admit(Instant::now(), peer.ip()) {
+            ctx.metrics.sip_rate_limited.inc();
+            continue;
+        }
         if n > MAX_MESSAGE {
             ctx.metrics.decode_error("sip");
             debug!(%peer, "SIP/UDP datagram over {MAX_MESSAGE} bytes dropped");
@@ -722,6 +750,7 @@ async fn connection(stream: TcpStream, addr: SocketAddr, handle: SipHandle, metr
     };
     let mut deframer = StreamDeframer::new(MAX_MESSAGE);
     let mut buf = vec![0u8; 16 * 1024];
+    let mut limiter = handle.limiter();
     'read: loop {
         let n = match reader.read(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -734,6 +763,9 @@ async fn connection(stream: TcpStream, addr: SocketAddr, handle: SipHandle, metr
                 // RFC 5626 §4.4.1: a CRLF CRLF ping is answered with a CRLF pong.
                 Ok(Some(Frame::Ping)) => {
                     let _ = wtx.try_send(b"\r\n".to_vec());
+                }
+                Ok(Some(Frame::Message(_))) if !limiter.admit(Instant::now(), addr.ip()) => {
+                    metrics.sip_rate_limited.inc();
                 }
                 Ok(Some(Frame::Message(bytes))) => {
                     if !handle.send(Input::Stream { peer, bytes }).await {

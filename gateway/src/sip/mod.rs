@@ -11,6 +11,7 @@ pub mod registrar;
 pub mod registration_client;
 pub mod sdp;
 pub mod service;
+pub mod source_limit;
 pub mod transaction;
 pub mod trunk_monitor;
 pub mod trunks;
