@@ -69,6 +69,7 @@ fn start_gateway(sip: u16, metrics: u16) -> Gateway {
          listeners:\n  sip:\n    - {{transport: udp, address: \"127.0.0.1:{sip}\"}}\n\
          metrics: {{listen: \"127.0.0.1:{metrics}\"}}\n\
          media: {{rtp_port_range: \"20000-29999\"}}\n\
+         sip: {{per_source_rate: 1000000, per_source_burst: 1000000}}\n\
          cdr: {{directory: cdr, formats: [csv], fsync: always}}\n\
          trunks:\n  - {{name: load, kind: sip, remote: \"127.0.0.1:5999\"}}\n  \
          - {{name: echo, kind: local, answer: echo}}\n\

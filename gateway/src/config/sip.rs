@@ -21,19 +21,20 @@ pub struct Sip {
     pub registrar: RegistrarLimits,
     /// Messages per second one source IP address may send (a token bucket per address,
     /// refilled at this rate); what a flooding peer sends beyond it is dropped before it
-    /// reaches the SIP core, so other peers are served. Default 500.
+    /// reaches the SIP core, so other peers are served. Default 5000 (a SIP proxy in front
+    /// of the gateway sends everything from one address: size it for the proxy).
     #[serde(default = "default_per_source_rate")]
     pub per_source_rate: u32,
-    /// Burst a source may send at once above its rate. Default 1000.
+    /// Burst a source may send at once above its rate. Default 10000.
     #[serde(default = "default_per_source_burst")]
     pub per_source_burst: u32,
 }
 
 fn default_per_source_rate() -> u32 {
-    500
+    5000
 }
 fn default_per_source_burst() -> u32 {
-    1000
+    10000
 }
 
 impl Default for Sip {
@@ -82,7 +83,7 @@ impl Default for SipTimers {
 }
 
 fn t1() -> u64 {
-    500
+    5000
 }
 fn t2() -> u64 {
     4000
