@@ -227,6 +227,10 @@ mod tests {
                     .remote
                     .iter()
                     .all(|r| r.ip().is_some_and(|ip| ip.is_loopback())),
+                TrunkParams::H323(h) => h
+                    .remote
+                    .as_ref()
+                    .is_some_and(|r| r.ip().is_some_and(|ip| ip.is_loopback())),
                 TrunkParams::Local(_) => true,
                 _ => false,
             }

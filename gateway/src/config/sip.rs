@@ -83,7 +83,7 @@ impl Default for SipTimers {
 }
 
 fn t1() -> u64 {
-    5000
+    500
 }
 fn t2() -> u64 {
     4000
