@@ -2,8 +2,8 @@
 # The project's test command (README "Run the tests").
 #
 # Installs what the end-to-end tests need when it is missing (Debian packages via
-# apt-get, when run as root), then runs every test of the workspace. Safe to run again:
-# installed packages are skipped.
+# apt-get, when run as root; PyPI packages into the venv tests/.venv), then runs every
+# test of the workspace. Safe to run again: installed packages are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +24,22 @@ if [ "${#need[@]}" -gt 0 ]; then
         exit 2
     fi
 fi
+
+# PyPI tools in a venv (Debian 12's pip refuses global installs): pycrate for the scripted
+# H.323 peer (tests/h323peer/peer.py). Created and filled only when missing or at another
+# version, so a run without network works once it is there. A GATEWAY_PYTHON set by the
+# caller is used as it is.
+if [ -z "${GATEWAY_PYTHON:-}" ]; then
+    venv=tests/.venv
+    pycrate_version=0.8.1
+    if ! "$venv/bin/python" -c "import importlib.metadata as m, pycrate_asn1dir.H225, pycrate_asn1dir.H245
+assert m.version('pycrate') == '$pycrate_version'" >/dev/null 2>&1; then
+        echo "tests/run.sh: installing pycrate $pycrate_version into $venv"
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "pycrate==$pycrate_version"
+    fi
+    GATEWAY_PYTHON="$PWD/$venv/bin/python"
+fi
+export GATEWAY_PYTHON
 
 exec cargo test --workspace --all-targets "$@"

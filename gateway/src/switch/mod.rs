@@ -524,6 +524,9 @@ impl Switch {
                 }
                 let no_answer = Duration::from_secs(u64::from(cfg.general.no_answer_seconds));
                 self.set_timer(id, now + no_answer, CallTimer::NoAnswer);
+                // Q.931 §5.2.5.2 (H.225.0 the same): the call is routed, so the caller
+                // hears CALL PROCEEDING now and stops its T303 (SIP's 100 went already).
+                self.send_leg(now, wall, leg, CallEvent::Proceeding);
                 self.attempt(now, wall, id);
             }
             Err(cause) => {

@@ -1,0 +1,835 @@
+//! gatewayd against an independent H.323 endpoint: the scripted peer in
+//! `tests/h323peer/peer.py` (Python, pycrate's PER codec; PEERS.md §7), with baresip on
+//! the SIP side and audio checked both ways.
+//!
+//! - baresip -> gatewayd -> peer (the gateway calls out over H.323, fast start, or slow
+//!   start over tunnelled H.245); baresip hangs up, the peer sees ReleaseComplete cause 16;
+//! - peer -> gatewayd -> baresip (the gateway answers H.323, fast start or slow start);
+//!   the peer releases with cause 16 and baresip sees the call closed;
+//! - the peer calls a number routed to a busy local trunk (cause 17) and one with no
+//!   route (cause 3).
+//!
+//! Every H.225.0 message the peer sent or received is written by the peer to a pcap and
+//! checked by tshark: nothing malformed, the messages in the expected order.
+//!
+//! The peer runs on the Python of `GATEWAY_PYTHON` (default `tests/.venv/bin/python`, which
+//! `tests/run.sh` creates with pycrate 0.8.1). Missing peers fail the tests unless
+//! `GATEWAY_SKIP_PEERS=1`.
+//!
+//! `GATEWAY_H323_RECORD=OUT.pcapng` additionally records the fast-start call (SIP, H.225.0
+//! and RTP) with a live tshark on `lo` (root only): how
+//! `captures/h323-pycrate-fast-start-call.pcapng` was made.
+
+#[path = "gatewayd_support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use support::audio::{check_tone, make_tone};
+use support::baresip::{
+    AnswerMode, Baresip, BaresipOptions, event_param, next_loopback_ip, peers_available,
+};
+use support::{Daemon, Ports, WAIT};
+
+/// How long audio flows once the call is up (a bounded wait, not synchronisation).
+const TALK: Duration = Duration::from_millis(2500);
+
+/// Bound on a whole peer run (its `--timeout`): set-up, talk and release fit easily.
+const PEER_TIMEOUT_SECONDS: u32 = 40;
+
+/// The tone the peer sends.
+const PEER_HZ: f64 = 700.0;
+
+/// Interval between two polls.
+const POLL: Duration = Duration::from_millis(25);
+
+/// The workspace root.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the gateway crate is in the workspace")
+        .to_owned()
+}
+
+/// The Python that has pycrate: `GATEWAY_PYTHON` (relative paths are taken from the
+/// workspace root), else `tests/.venv/bin/python`.
+fn python() -> PathBuf {
+    match std::env::var_os("GATEWAY_PYTHON") {
+        Some(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
+        Some(p) => workspace().join(p),
+        None => workspace().join("tests/.venv/bin/python"),
+    }
+}
+
+fn peer_script() -> PathBuf {
+    workspace().join("tests/h323peer/peer.py")
+}
+
+/// Runs `program args`, bounded by [`WAIT`]: (status, stdout, stderr).
+fn run_bounded(program: &Path, args: &[&str]) -> Result<(ExitStatus, String, String), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).map_err(|e| e.to_string())?)
+        .stderr(std::fs::File::create(&err).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{} {args:?}: no exit within {WAIT:?}",
+                program.display()
+            ));
+        }
+        std::thread::sleep(POLL);
+    };
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    Ok((status, read(&out), read(&err)))
+}
+
+/// Whether the peer's Python and pycrate are there; like `peers_available`, a failure
+/// unless `GATEWAY_SKIP_PEERS=1` (then a skip line and `false`).
+fn pycrate_available(test: &str) -> bool {
+    let py = python();
+    let probe = run_bounded(
+        &py,
+        &["-c", "import pycrate_asn1dir.H225, pycrate_asn1dir.H245"],
+    );
+    let problem = match probe {
+        Ok((s, _, _)) if s.success() => return true,
+        Ok((_, out, err)) => format!("{} cannot import pycrate:\n{out}{err}", py.display()),
+        Err(e) => e,
+    };
+    if std::env::var("GATEWAY_SKIP_PEERS").as_deref() == Ok("1") {
+        eprintln!("SKIP {test}: {problem} (GATEWAY_SKIP_PEERS=1)");
+        return false;
+    }
+    panic!(
+        "{test} needs pycrate for the scripted H.323 peer: {problem}\n\
+         Run tests/run.sh (it creates tests/.venv with pycrate 0.8.1), or point \
+         GATEWAY_PYTHON at a Python that has it. Set GATEWAY_SKIP_PEERS=1 to skip instead."
+    );
+}
+
+/// Everything a test needs: the programs and the peer's Python.
+fn ready(test: &str, programs: &[&str]) -> bool {
+    peers_available(test, programs) && pycrate_available(test)
+}
+
+// ----- the scripted peer -----------------------------------------------------------------
+
+#[derive(Default)]
+struct Inbox {
+    /// Every event line so far, with whether a wait already returned it.
+    events: Vec<(Value, bool)>,
+    /// Lines that are not JSON.
+    junk: Vec<String>,
+    /// stdout is closed (the peer exited).
+    closed: bool,
+}
+
+/// A running `peer.py`, killed (its pid only) when dropped. Its stdout (one JSON event per
+/// line) is read by a thread; waits are bounded.
+struct H323Peer {
+    name: String,
+    child: Child,
+    shared: Arc<(Mutex<Inbox>, Condvar)>,
+    reader: Option<JoinHandle<()>>,
+    stderr: PathBuf,
+    /// What it received, as WAV.
+    wav: PathBuf,
+    /// Its H.225.0 connection.
+    pcap: PathBuf,
+}
+
+impl H323Peer {
+    /// Starts `peer.py MODE --ip IP ARGS…` with a recording, a pcap and a timeout in `dir`.
+    fn start(dir: &Path, name: &str, mode: &str, ip: Ipv4Addr, args: &[&str]) -> H323Peer {
+        std::fs::create_dir_all(dir).expect("create peer dir");
+        let wav = dir.join(format!("{name}-received.wav"));
+        let pcap = dir.join(format!("{name}-h225.pcap"));
+        let stderr = dir.join(format!("{name}.stderr"));
+        let timeout = PEER_TIMEOUT_SECONDS.to_string();
+        let hz = PEER_HZ.to_string();
+        let ip = ip.to_string();
+        let mut child = Command::new(python())
+            .arg("-u")
+            .arg(peer_script())
+            .arg(mode)
+            .args(["--ip", &ip, "--timeout", &timeout, "--tone-hz", &hz])
+            .arg("--record")
+            .arg(&wav)
+            .arg("--pcap")
+            .arg(&pcap)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("create peer stderr"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python().display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let shared = Arc::new((Mutex::new(Inbox::default()), Condvar::new()));
+        let reader = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    let mut inbox = shared.0.lock().expect("inbox");
+                    match serde_json::from_str::<Value>(&line) {
+                        Ok(v) if v.get("event").is_some() => inbox.events.push((v, false)),
+                        _ => inbox.junk.push(line),
+                    }
+                    shared.1.notify_all();
+                }
+                shared.0.lock().expect("inbox").closed = true;
+                shared.1.notify_all();
+            })
+        };
+        H323Peer {
+            name: name.to_owned(),
+            child,
+            shared,
+            reader: Some(reader),
+            stderr,
+            wav,
+            pcap,
+        }
+    }
+
+    /// Waits (bounded) for the first not yet returned event whose type is in `types`.
+    fn wait_any(&self, types: &[&str], timeout: Duration) -> Result<Value, String> {
+        let deadline = Instant::now() + timeout;
+        let (lock, changed) = &*self.shared;
+        let mut inbox = lock.lock().expect("inbox");
+        loop {
+            if let Some((ev, used)) = inbox
+                .events
+                .iter_mut()
+                .find(|(ev, used)| !*used && types.contains(&ev["event"].as_str().unwrap_or("")))
+            {
+                *used = true;
+                return Ok(ev.clone());
+            }
+            let now = Instant::now();
+            if inbox.closed || now >= deadline {
+                return Err(format!(
+                    "peer {}: no {} ({})",
+                    self.name,
+                    types.join(" or "),
+                    if inbox.closed {
+                        "it exited".to_owned()
+                    } else {
+                        format!("within {timeout:?}")
+                    }
+                ));
+            }
+            inbox = changed
+                .wait_timeout(inbox, deadline - now)
+                .expect("inbox")
+                .0;
+        }
+    }
+
+    fn wait_event(&self, ty: &str, timeout: Duration) -> Result<Value, String> {
+        self.wait_any(&[ty], timeout)
+    }
+
+    /// Every event so far.
+    fn events(&self) -> Vec<Value> {
+        let inbox = self.shared.0.lock().expect("inbox");
+        inbox.events.iter().map(|(e, _)| e.clone()).collect()
+    }
+
+    /// Waits (bounded) for the exit; its code.
+    fn wait_exit(&mut self, timeout: Duration) -> Result<i32, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
+                return status
+                    .code()
+                    .ok_or_else(|| format!("peer {} killed by a signal", self.name));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "peer {} still running after {timeout:?}",
+                    self.name
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Its events and stderr, for failure messages.
+    fn log(&self) -> String {
+        let inbox = self.shared.0.lock().expect("inbox");
+        let mut text = format!("--- peer {} events:\n", self.name);
+        for (e, _) in &inbox.events {
+            text.push_str(&e.to_string());
+            text.push('\n');
+        }
+        for j in &inbox.junk {
+            text.push_str(&format!("(not JSON) {j}\n"));
+        }
+        text.push_str(&format!(
+            "--- peer {} stderr:\n{}",
+            self.name,
+            std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        ));
+        text
+    }
+}
+
+impl Drop for H323Peer {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.log());
+        }
+    }
+}
+
+// ----- tshark ------------------------------------------------------------------------------
+
+/// tshark `args` on a capture, bounded: its stdout (the "running as root" note on stderr
+/// is ignored).
+fn tshark(args: &[&str]) -> String {
+    let (status, out, err) =
+        run_bounded(Path::new("tshark"), args).unwrap_or_else(|e| panic!("tshark: {e}"));
+    assert!(status.success(), "tshark {args:?} failed:\n{out}{err}");
+    out
+}
+
+/// Checks a capture of one H.225.0 call with tshark: no malformed frame, and returns the
+/// `h323_message_body` values in order (0 setup, 1 callProceeding, 2 connect, 3 alerting,
+/// 5 releaseComplete, 6 facility), with the Q.931 cause of the releaseComplete.
+fn h225_messages(pcap: &Path) -> (Vec<u32>, Option<u32>) {
+    let f = pcap.to_str().expect("utf-8 path");
+    let malformed = tshark(&["-n", "-r", f, "-Y", "_ws.malformed"]);
+    assert!(
+        malformed.trim().is_empty(),
+        "tshark finds malformed frames in {f}:\n{malformed}\n{}",
+        tshark(&["-n", "-r", f, "-V", "-Y", "_ws.malformed"])
+    );
+    let fields = tshark(&[
+        "-n",
+        "-r",
+        f,
+        "-Y",
+        "h225",
+        "-T",
+        "fields",
+        "-E",
+        "separator=;",
+        "-e",
+        "h225.h323_message_body",
+        "-e",
+        "q931.cause_value",
+    ]);
+    let mut bodies = Vec::new();
+    let mut cause = None;
+    for line in fields.lines() {
+        let (b, c) = line.split_once(';').unwrap_or((line, ""));
+        // One TCP segment may carry several messages: comma-separated values.
+        let these: Vec<u32> = b
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().expect("a message body number"))
+            .collect();
+        if these.contains(&5) {
+            cause = c.split(',').find_map(|s| s.parse().ok());
+        }
+        bodies.extend(these);
+    }
+    (bodies, cause)
+}
+
+/// Asserts the order of a call's H.225.0 messages (facilities anywhere): setup first,
+/// then call proceeding and/or alerting (`want_both`: both, in that order), connect,
+/// release complete last.
+fn assert_call_order(pcap: &Path, want_both: bool) -> Vec<u32> {
+    let (all, cause) = h225_messages(pcap);
+    let calls: Vec<u32> = all.iter().copied().filter(|b| *b != 6).collect();
+    let ok = match calls.as_slice() {
+        [0, 1, 3, 2, 5] => true,
+        [0, 1, 2, 5] | [0, 3, 2, 5] => !want_both,
+        _ => false,
+    };
+    assert!(
+        ok,
+        "{}: H.225.0 bodies {all:?} (0 setup, 1 callProceeding, 2 connect, 3 alerting, \
+         5 releaseComplete, 6 facility)",
+        pcap.display()
+    );
+    assert_eq!(cause, Some(16), "{}: release cause", pcap.display());
+    all
+}
+
+// ----- live capture (recording only) -----------------------------------------------------
+
+/// A live tshark on `lo` writing `out`, started only when `GATEWAY_H323_RECORD` is set.
+struct LiveCapture {
+    child: Child,
+    out: PathBuf,
+}
+
+impl LiveCapture {
+    /// Starts tshark with capture `filter` and waits (bounded) until it captures.
+    fn start(out: &Path, filter: &str, dir: &Path) -> LiveCapture {
+        let log = dir.join("tshark.log");
+        let child = Command::new("tshark")
+            .args([
+                "-n",
+                "-q",
+                "-i",
+                "lo",
+                "-a",
+                "duration:60",
+                "-f",
+                filter,
+                "-w",
+            ])
+            .arg(out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("tshark log"))
+            .spawn()
+            .expect("run tshark");
+        let deadline = Instant::now() + WAIT;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("Capturing on")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "tshark not capturing: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(POLL);
+        }
+        // The capture filter goes in just after the message.
+        std::thread::sleep(Duration::from_secs(1));
+        LiveCapture {
+            child,
+            out: out.to_owned(),
+        }
+    }
+
+    /// Lets the last packets in, stops tshark (SIGINT, its pid) and waits for the file.
+    fn stop(mut self) {
+        std::thread::sleep(Duration::from_secs(1));
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let deadline = Instant::now() + WAIT;
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!("recorded {}", self.out.display());
+    }
+}
+
+// ----- the calls ---------------------------------------------------------------------------
+
+/// SIP caller `phones` -> `9…` stripped of the 9 -> H.323 trunk `peer`.
+fn config_to_peer(
+    ports: Ports,
+    caller: std::net::SocketAddr,
+    peer: &str,
+    fast: bool,
+    range: &str,
+) -> String {
+    format!(
+        "{}media:\n  rtp_port_range: \"{range}\"\n\
+         trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
+         \x20 - {{ name: peer, kind: h323, remote: \"{peer}\", fast_start: {fast}, h245_tunnelling: true }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-peer, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [peer] }}\n",
+        ports.config()
+    )
+}
+
+/// H.323 trunk `peer` (by its IP) -> `5…` to SIP `far`, `17…` to a busy local trunk.
+fn config_from_peer(
+    ports: Ports,
+    peer_ip: Ipv4Addr,
+    callee: Option<std::net::SocketAddr>,
+    range: &str,
+) -> String {
+    let far = callee.map_or(String::new(), |c| {
+        format!("\x20 - {{ name: far, kind: sip, remote: \"{c}\" }}\n")
+    });
+    let far_route = if callee.is_some() {
+        "\x20   - { name: to-far, match: {called: {prefix: \"5\"}}, egress: [far] }\n"
+    } else {
+        ""
+    };
+    format!(
+        "{}media:\n  rtp_port_range: \"{range}\"\n\
+         trunks:\n  - {{ name: peer, kind: h323, remote: \"{peer_ip}:1720\" }}\n\
+         {far}\
+         \x20 - {{ name: busy, kind: local, answer: refuse, cause: 17 }}\n\
+         routes:\n  default:\n\
+         {far_route}\
+         \x20   - {{ name: busy, match: {{called: {{prefix: \"17\"}}}}, egress: [busy] }}\n",
+        ports.config()
+    )
+}
+
+/// baresip -> gatewayd -> peer; baresip hangs up. The gateway's media ports are
+/// `range_start`..+199.
+fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU")
+            .wav(&wav),
+    );
+    let peer_ip = next_loopback_ip();
+    let mut answer_args = vec!["--port", "0", "--alert-ms", "200"];
+    if !fast_start {
+        answer_args.push("--slow-start");
+    }
+    let mut peer = H323Peer::start(
+        &dir.path().join("peer"),
+        test,
+        "answer",
+        peer_ip,
+        &answer_args,
+    );
+    let listening = peer
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", peer.log()));
+    let peer_addr = format!("{peer_ip}:{}", listening["port"]);
+    let p = Ports::free();
+    let range = format!("{range_start}-{}", range_start + 199);
+    let gw = Daemon::start_with(
+        p,
+        &config_to_peer(p, a.sip_addr(), &peer_addr, fast_start, &range),
+    );
+    let logs = |peer: &H323Peer| {
+        format!(
+            "\n--- baresip A:\n{}\n{}\n--- gatewayd:\n{}",
+            a.log(),
+            peer.log(),
+            gw.log_text()
+        )
+    };
+    let record = std::env::var_os("GATEWAY_H323_RECORD").filter(|_| fast_start);
+    let capture = record.as_ref().map(|out| {
+        // SIP from baresip, the H.225.0 connection the gateway opens to the peer, and the
+        // RTP of both legs (the gateway's media range; the peer's own address).
+        let filter = format!(
+            "udp port {} or udp portrange {range} or host {peer_ip}",
+            p.sip
+        );
+        LiveCapture::start(Path::new(out), &filter, dir.path())
+    });
+
+    a.dial(&format!("sip:95000@127.0.0.1:{}", p.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs(&peer)));
+    let setup = peer
+        .wait_event("setup_received", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(setup["called"], "5000", "{setup}");
+    assert_eq!(setup["calling"], "2000", "{setup}");
+    assert_eq!(setup["tunnelling"], true, "{setup}");
+    let proposals = setup["fast_start"].as_array().cloned().unwrap_or_default();
+    assert_eq!(!proposals.is_empty(), fast_start, "{setup}");
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs(&peer));
+    let connected = peer
+        .wait_event("connected", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    if fast_start {
+        assert_eq!(connected["mode"], "fast", "{connected}");
+        assert_eq!(connected["tx_codec"], "PCMU", "{connected}");
+    } else {
+        let media = peer
+            .wait_event("media", WAIT)
+            .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+        assert_eq!(media["mode"], "slow", "{media}");
+    }
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs(&peer)));
+    let released = peer
+        .wait_event("released", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(released["by"], "remote", "{released}{}", logs(&peer));
+    assert_eq!(released["cause"], 16, "{released}{}", logs(&peer));
+    let code = peer
+        .wait_exit(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(code, 0, "peer exit code{}", logs(&peer));
+    if let Some(c) = capture {
+        c.stop();
+    }
+
+    // Audio both ways: A hears the peer's tone, the peer recorded A's.
+    let (a_dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let a_heard =
+        check_tone(&a_dec, PEER_HZ, 10.0).unwrap_or_else(|e| panic!("A: {e}{}", logs(&peer)));
+    let peer_heard =
+        check_tone(&peer.wav, 440.0, 10.0).unwrap_or_else(|e| panic!("peer: {e}{}", logs(&peer)));
+    for r in [&a_heard, &peer_heard] {
+        assert!(r.active.1 - r.active.0 >= 2.0, "{r}{}", logs(&peer));
+    }
+    let stats = peer
+        .wait_event("rtp_stats", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(stats["rx_lost"], 0, "{stats}");
+    assert_eq!(stats["rx_bad"], 0, "{stats}");
+
+    // The wire, as tshark reads it.
+    let bodies = assert_call_order(&peer.pcap, true);
+    if !fast_start {
+        // The slow start H.245 rode in Facility messages.
+        assert!(bodies.contains(&6), "{bodies:?}");
+    }
+
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "phones", "{r}");
+    assert_eq!(r["egress_trunk"], "peer", "{r}");
+    assert_eq!(r["called_out"], "5000", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "caller", "{r}");
+    assert!(r["answer"].is_string(), "{r}");
+    assert_eq!(
+        r["egress_call_id"], setup["call_id"],
+        "the CDR names the H.323 call identifier the peer received"
+    );
+}
+
+/// peer -> gatewayd -> baresip; the peer releases with cause 16.
+fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU,PCMA")
+            .tone(1000.0),
+    );
+    let peer_ip = next_loopback_ip();
+    let p = Ports::free();
+    let gw = Daemon::start_with(p, &config_from_peer(p, peer_ip, Some(b.sip_addr()), range));
+    let to = format!("127.0.0.1:{}", p.h225);
+    let talk = format!("{:.1}", TALK.as_secs_f64());
+    let mut args = vec![
+        "--to",
+        &to,
+        "--called",
+        "5000",
+        "--calling",
+        "7000",
+        "--talk",
+        &talk,
+        "--cause",
+        "16",
+    ];
+    if !fast_start {
+        args.push("--slow-start");
+    }
+    let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
+    let logs = |peer: &H323Peer| {
+        format!(
+            "\n--- baresip B:\n{}\n{}\n--- gatewayd:\n{}",
+            b.log(),
+            peer.log(),
+            gw.log_text()
+        )
+    };
+    let placed = peer
+        .wait_event("call_placed", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let connected = peer
+        .wait_any(&["connected", "released"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(
+        connected["event"],
+        "connected",
+        "{connected}{}",
+        logs(&peer)
+    );
+    let media = peer
+        .wait_event("media", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(
+        media["mode"],
+        if fast_start { "fast" } else { "slow" },
+        "{media}"
+    );
+    b.wait_event("CALL_ESTABLISHED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    // The peer releases by itself after --talk.
+    let released = peer
+        .wait_event("released", TALK + WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(released["by"], "us", "{released}");
+    assert_eq!(released["cause"], 16, "{released}");
+    let closed = b
+        .wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(event_param(&closed), "Connection reset by peer", "{closed}");
+    let code = peer
+        .wait_exit(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(code, 0, "peer exit code{}", logs(&peer));
+
+    let (b_dec, _) = b
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let b_heard =
+        check_tone(&b_dec, PEER_HZ, 10.0).unwrap_or_else(|e| panic!("B: {e}{}", logs(&peer)));
+    let peer_heard =
+        check_tone(&peer.wav, 1000.0, 10.0).unwrap_or_else(|e| panic!("peer: {e}{}", logs(&peer)));
+    for r in [&b_heard, &peer_heard] {
+        assert!(r.active.1 - r.active.0 >= 2.0, "{r}{}", logs(&peer));
+    }
+
+    assert_call_order(&peer.pcap, false);
+
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "peer", "{r}");
+    assert_eq!(r["egress_trunk"], "far", "{r}");
+    assert_eq!(r["called_in"], "5000", "{r}");
+    assert_eq!(r["calling_in"], "7000", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "caller", "{r}");
+    assert!(r["answer"].is_string(), "{r}");
+    assert_eq!(
+        r["ingress_call_id"], placed["call_id"],
+        "the CDR names the H.323 call identifier of the peer's Setup"
+    );
+}
+
+/// The peer calls `called`; the gateway refuses at once: the ReleaseComplete's cause.
+fn refused_call(test: &str, called: &str, range: &str) -> (Value, Daemon) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_ip = next_loopback_ip();
+    let p = Ports::free();
+    let gw = Daemon::start_with(p, &config_from_peer(p, peer_ip, None, range));
+    let to = format!("127.0.0.1:{}", p.h225);
+    let args = ["--to", &to, "--called", called, "--calling", "7000"];
+    let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
+    let logs = |peer: &H323Peer| format!("\n{}\n--- gatewayd:\n{}", peer.log(), gw.log_text());
+    let released = peer
+        .wait_event("released", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(released["by"], "remote", "{released}{}", logs(&peer));
+    let code = peer
+        .wait_exit(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(code, 0, "peer exit code{}", logs(&peer));
+    assert!(
+        peer.events().iter().all(|e| e["event"] != "connected"),
+        "{}",
+        logs(&peer)
+    );
+    let (bodies, cause) = h225_messages(&peer.pcap);
+    assert_eq!(bodies.first(), Some(&0), "{bodies:?}");
+    assert_eq!(bodies.last(), Some(&5), "{bodies:?}");
+    assert!(!bodies.contains(&2), "no connect: {bodies:?}");
+    assert_eq!(
+        cause,
+        released["cause"].as_u64().map(|c| c as u32),
+        "{bodies:?}"
+    );
+    (released, gw)
+}
+
+#[test]
+fn gateway_calls_the_h323_peer_with_fast_start() {
+    let test = "gateway_calls_the_h323_peer_with_fast_start";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        gateway_calls_peer(test, true, 16000);
+    }
+}
+
+#[test]
+fn gateway_calls_the_h323_peer_with_slow_start() {
+    let test = "gateway_calls_the_h323_peer_with_slow_start";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        gateway_calls_peer(test, false, 16800);
+    }
+}
+
+#[test]
+fn the_h323_peer_calls_through_the_gateway_with_fast_start() {
+    let test = "the_h323_peer_calls_through_the_gateway_with_fast_start";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        peer_calls_gateway(test, true, "16200-16399");
+    }
+}
+
+#[test]
+fn the_h323_peer_calls_through_the_gateway_with_slow_start() {
+    let test = "the_h323_peer_calls_through_the_gateway_with_slow_start";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        peer_calls_gateway(test, false, "16400-16599");
+    }
+}
+
+#[test]
+fn the_h323_peer_calling_a_busy_trunk_gets_cause_17() {
+    let test = "the_h323_peer_calling_a_busy_trunk_gets_cause_17";
+    if !ready(test, &["tshark"]) {
+        return;
+    }
+    let (released, gw) = refused_call(test, "1700", "16600-16699");
+    assert_eq!(released["cause"], 17, "{released}");
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "peer", "{r}");
+    assert_eq!(r["egress_trunk"], "busy", "{r}");
+    assert_eq!(r["cause"], 17, "{r}");
+    assert_eq!(r["initiator"], "callee", "{r}");
+    assert!(r.get("answer").is_none_or(Value::is_null), "{r}");
+}
+
+#[test]
+fn the_h323_peer_calling_an_unrouted_number_gets_cause_3() {
+    let test = "the_h323_peer_calling_an_unrouted_number_gets_cause_3";
+    if !ready(test, &["tshark"]) {
+        return;
+    }
+    let (released, gw) = refused_call(test, "999", "16700-16799");
+    assert_eq!(released["cause"], 3, "{released}");
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "peer", "{r}");
+    assert_eq!(r["cause"], 3, "{r}");
+    assert_eq!(r["initiator"], "gateway", "{r}");
+    assert!(r.get("egress_trunk").is_none_or(Value::is_null), "{r}");
+}
