@@ -176,8 +176,9 @@ fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     udp_send(ports.sip, b"\x00\x01 this is not SIP \xff\r\n\r\n");
     d.wait_metrics("a SIP decode error", |t| decode_errors(t, "sip") == 1.0);
 
-    // H.225.0: a Setup is decoded, counted and refused with RELEASE COMPLETE (cause 41);
-    // a non-TPKT stream is a decode error and closed.
+    // H.225.0: a Setup from a peer no H.323 trunk names is decoded, counted and refused
+    // with RELEASE COMPLETE (cause 21, call rejected); a non-TPKT stream is a decode error
+    // and closed.
     let mut h225 = connect(ports.h225).expect("connect H.225.0");
     h225.write_all(&h225_setup()).expect("write Setup");
     let mut head = [0u8; 4];
@@ -187,7 +188,7 @@ fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     h225.read_exact(&mut body).expect("the whole answer");
     let rc = Message::decode(&body, Dialect::H225).expect("Q.931 decodes");
     assert_eq!(rc.msg_type, MessageType::RELEASE_COMPLETE);
-    assert_eq!(rc.cause().map(|c| c.value.0), Some(41));
+    assert_eq!(rc.cause().map(|c| c.value.0), Some(21));
     let mut tpkt = head.to_vec();
     tpkt.extend_from_slice(&body);
     assert_tshark_reads_release_complete(&tpkt);
