@@ -760,6 +760,9 @@ fn refused_call(test: &str, called: &str, range: &str) -> (Value, Daemon) {
         logs(&peer)
     );
     let (bodies, cause) = h225_messages(&peer.pcap);
+    // FACILITY (6) may come last: the peer's own tunnelled H.245 answer to the TCS in our
+    // CALL PROCEEDING can cross our RELEASE COMPLETE on the wire.
+    let bodies: Vec<u32> = bodies.into_iter().filter(|b| *b != 6).collect();
     assert_eq!(bodies.first(), Some(&0), "{bodies:?}");
     assert_eq!(bodies.last(), Some(&5), "{bodies:?}");
     assert!(!bodies.contains(&2), "no connect: {bodies:?}");

@@ -1,6 +1,7 @@
 //! The media task on real loopback sockets: relay with SSRC/sequence/PT rewriting and
 //! RTCP from the RTCP port, a tone whose spectrum peaks where it should, echo, switching
-//! modes, repointing, and the report `close` returns.
+//! modes, repointing, the report `close` returns, and DTMF: RFC 4733 events taken out of
+//! a side and reported once per digit, digits played as events toward a side.
 //!
 //! Every wait is bounded by a timeout; nothing asserts timing or packet rates.
 
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use gateway::config::PortRange;
 use gateway::media::{
-    BoundPair, Law, MediaSession, Mode, PortPool, PtMap, RelayConfig, RtpHeader, RtpPacket,
-    SessionHandle, Side, SideConfig, SideUpdate,
+    BoundPair, DtmfPolicy, EventSink, Law, MediaEvent, MediaSession, Mode, PortPool, PtMap,
+    RelayConfig, RtpHeader, RtpPacket, SessionHandle, Side, SideConfig, SideUpdate,
 };
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
@@ -381,4 +382,212 @@ async fn wait_for(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+// ----- DTMF (RFC 4733) ------------------------------------------------------------------
+
+/// One RFC 4733 event block.
+fn event(event: u8, end: bool, duration: u16) -> [u8; 4] {
+    let d = duration.to_be_bytes();
+    [event, (u8::from(end) << 7) | 10, d[0], d[1]]
+}
+
+fn te_packet(seq: u16, ts: u32, marker: bool, block: [u8; 4]) -> Vec<u8> {
+    let mut v = RtpHeader::new(101, marker, seq, ts, 0x7777)
+        .as_bytes()
+        .to_vec();
+    v.extend_from_slice(&block);
+    v
+}
+
+#[tokio::test]
+async fn telephone_events_are_taken_out_and_reported_once() {
+    let (peer_a, _) = peer().await;
+    let (peer_b, peer_b_addr) = peer().await;
+    let b = SideConfig {
+        expected: Some(peer_b_addr),
+        ..SideConfig::latching(B_SSRC)
+    };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let handle = MediaSession::spawn_with_events(
+        reserve(),
+        Some(reserve()),
+        config(None, b, PtMap::new()),
+        Mode::Relay,
+        EventSink { call: 42, tx },
+    );
+    handle.set_dtmf(
+        Side::A,
+        DtmfPolicy {
+            telephone_event_pt: Some(101),
+            extract: true,
+        },
+    );
+    let local_a = local(&handle, Side::A);
+    // Audio, then '5' as a sender writes it (start three times, an update, the end three
+    // times, audio between), then '#' whose end never comes, then audio.
+    let send = |p: Vec<u8>| {
+        let s = &peer_a;
+        async move { s.send_to(&p, local_a).await.expect("send") }
+    };
+    let audio = |seq: u16| rtp(0, seq, u32::from(seq) * 160, 0x7777, &[0xd5; 160]);
+    send(audio(1)).await;
+    // The policy applies from the first packet it sees: wait for the audio to cross.
+    let (p, _) = recv(&peer_b).await;
+    assert_eq!(header(&p).payload_type(), 0);
+    for i in 0..3 {
+        send(te_packet(10 + i, 8000, true, event(5, false, 0))).await;
+    }
+    send(audio(2)).await;
+    send(te_packet(13, 8000, false, event(5, false, 400))).await;
+    for i in 0..3 {
+        send(te_packet(14 + i, 8000, false, event(5, true, 800))).await;
+    }
+    send(te_packet(20, 16000, true, event(11, false, 160))).await;
+    send(audio(3)).await;
+
+    let got = timeout(WAIT, events.recv())
+        .await
+        .expect("a digit before the timeout")
+        .expect("channel open");
+    assert_eq!(
+        got,
+        MediaEvent::Dtmf {
+            call: 42,
+            side: Side::A,
+            digit: '5',
+            duration_ms: 100
+        }
+    );
+    // '#' ends by the timeout (300 ms without an update).
+    let got = timeout(WAIT, events.recv())
+        .await
+        .expect("a digit before the timeout")
+        .expect("channel open");
+    assert!(
+        matches!(
+            got,
+            MediaEvent::Dtmf {
+                digit: '#',
+                duration_ms: 20,
+                ..
+            }
+        ),
+        "{got:?}"
+    );
+    // Only the audio crossed.
+    for _ in 0..2 {
+        let (p, _) = recv(&peer_b).await;
+        assert_eq!(header(&p).payload_type(), 0, "events are not relayed");
+    }
+    let report = handle.close().await;
+    assert_eq!(report.dtmf_in_a, 2);
+    assert_eq!(report.a.packets, 3 + 8, "events are counted as received");
+    assert_eq!(report.sent_b, 3);
+    assert!(events.try_recv().is_err(), "each digit once");
+}
+
+#[tokio::test]
+async fn digits_are_played_as_events_in_the_stream_toward_a_side() {
+    let (peer_a, _) = peer().await;
+    let (peer_b, peer_b_addr) = peer().await;
+    let b = SideConfig {
+        expected: Some(peer_b_addr),
+        ..SideConfig::latching(B_SSRC)
+    };
+    let handle = MediaSession::spawn(
+        reserve(),
+        Some(reserve()),
+        config(None, b, PtMap::new()),
+        Mode::Relay,
+    );
+    handle.set_dtmf(
+        Side::B,
+        DtmfPolicy {
+            telephone_event_pt: Some(96),
+            extract: false,
+        },
+    );
+    let local_a = local(&handle, Side::A);
+    // Audio A -> B first: the stream toward B has numbers the events must continue.
+    for seq in 1000..1003u16 {
+        let p = rtp(0, seq, u32::from(seq) * 160, 0x1111, &[0xd5; 160]);
+        peer_a.send_to(&p, local_a).await.expect("send");
+        recv(&peer_b).await;
+    }
+    handle.send_dtmf(Side::B, '#', 100);
+    handle.send_dtmf(Side::B, '1', 60);
+    // '#' 100 ms: 4 updates and 3 end copies; '1' 60 ms: 2 updates and 3 end copies.
+    let mut got = Vec::new();
+    for _ in 0..12 {
+        let (p, from) = recv(&peer_b).await;
+        assert_eq!(from, local(&handle, Side::B));
+        let parsed = RtpPacket::parse(&p).expect("valid RTP");
+        let h = *parsed.header;
+        assert_eq!(h.payload_type(), 96);
+        assert_eq!(h.ssrc.get(), B_SSRC, "the SSRC of the stream toward B");
+        let b = parsed.payload;
+        assert_eq!(b.len(), 4);
+        got.push((
+            h.sequence.get(),
+            h.timestamp.get(),
+            h.marker(),
+            b[0],
+            b[1] & 0x80 != 0,
+            u16::from_be_bytes([b[2], b[3]]),
+        ));
+    }
+    let seqs: Vec<u16> = got.iter().map(|g| g.0).collect();
+    assert_eq!(
+        seqs,
+        (1003..1015).collect::<Vec<u16>>(),
+        "numbers follow the audio"
+    );
+    let shape: Vec<(bool, u8, bool, u16)> = got.iter().map(|g| (g.2, g.3, g.4, g.5)).collect();
+    assert_eq!(
+        shape,
+        [
+            (true, 11, false, 160),
+            (false, 11, false, 320),
+            (false, 11, false, 480),
+            (false, 11, false, 640),
+            (false, 11, true, 800),
+            (false, 11, true, 800),
+            (false, 11, true, 800),
+            (true, 1, false, 160),
+            (false, 1, false, 320),
+            (false, 1, true, 480),
+            (false, 1, true, 480),
+            (false, 1, true, 480),
+        ]
+    );
+    // One timestamp per event, after the audio's, the second after the first one's end.
+    let (ts1, ts2) = (got[0].1, got[7].1);
+    assert!(got[..7].iter().all(|g| g.1 == ts1));
+    assert!(got[7..].iter().all(|g| g.1 == ts2));
+    assert!(
+        ts1.wrapping_sub(1002 * 160) as i32 > 0,
+        "after the last audio"
+    );
+    assert!(ts2.wrapping_sub(ts1) as i32 >= 800, "after the end of '#'");
+    // Audio after the events continues the numbering, without a duplicate.
+    let p = rtp(0, 1003, 1003 * 160, 0x1111, &[0xd5; 160]);
+    peer_a.send_to(&p, local_a).await.expect("send");
+    let (p, _) = recv(&peer_b).await;
+    assert_eq!(header(&p).sequence.get(), 1015);
+    assert_eq!(header(&p).timestamp.get(), 1003 * 160);
+    let report = handle.close().await;
+    assert_eq!(report.dtmf_out_b, 2);
+    assert_eq!(report.sent_b, 3 + 12 + 1);
+
+    // Without a telephone-event payload type nothing is played.
+    let handle = MediaSession::spawn(
+        reserve(),
+        Some(reserve()),
+        config(None, SideConfig::latching(B_SSRC), PtMap::new()),
+        Mode::Relay,
+    );
+    handle.send_dtmf(Side::A, '1', 100);
+    let report = handle.close().await;
+    assert_eq!((report.dtmf_out_a, report.sent_a), (0, 0));
 }

@@ -10,8 +10,8 @@ use crate::admission::{Admission, CallGuard};
 use crate::cdr::CdrSink;
 use crate::config::Config;
 use crate::h323::call_leg::{H323LegId, H323Output};
-use crate::media::PortPool;
 use crate::media::engine::{MediaEngine, figures};
+use crate::media::{MediaEvent, PortPool};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
@@ -86,6 +86,8 @@ enum Input {
     H225ConnectFailed {
         leg: H323LegId,
     },
+    /// What a call's media session reports (a DTMF digit taken out of the RTP).
+    Media(MediaEvent),
     Reconfigure(Box<Config>),
     Draining(bool),
     /// Clear every call, wait until their records are written, then answer.
@@ -119,7 +121,8 @@ impl SipHandle {
             .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |l| l.address.ip());
         let pool = PortPool::new(media_ip, config.media.rtp_port_range);
         let ptime = u16::try_from(config.media.ptime_ms).unwrap_or(20);
-        let (engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
+        let (mut engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
+        let media_events = engine.subscribe();
         let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
         let handle = SipHandle {
             tx,
@@ -129,6 +132,7 @@ impl SipHandle {
                 AtomicU32::new(config.sip.per_source_burst),
             )),
         };
+        tokio::spawn(forward_media_events(media_events, handle.tx.clone()));
         tokio::spawn(core(
             rx,
             handle.clone(),
@@ -228,6 +232,19 @@ impl SipHandle {
 
     async fn send(&self, input: Input) -> bool {
         self.tx.send(input).await.is_ok()
+    }
+}
+
+/// Moves the media sessions' events into the core's queue (waiting when it is full,
+/// like the socket tasks); ends with the engine or the core.
+async fn forward_media_events(
+    mut events: mpsc::UnboundedReceiver<MediaEvent>,
+    core: mpsc::Sender<Input>,
+) {
+    while let Some(e) = events.recv().await {
+        if core.send(Input::Media(e)).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -350,6 +367,12 @@ async fn core(
                 switch.h225_closed(now, wall, conn);
             }
             Some(Input::H225ConnectFailed { leg }) => switch.h225_connect_failed(now, wall, leg),
+            Some(Input::Media(MediaEvent::Dtmf {
+                call,
+                side,
+                digit,
+                duration_ms,
+            })) => switch.media_dtmf(now, wall, call, side, digit, duration_ms),
             Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {

@@ -1,15 +1,19 @@
 //! The shell side of the call core's media: binds the ports the switch reserves, runs a
-//! [`MediaSession`] per call for the switch's [`MediaCommand`]s, and hands back each
-//! call's RTP figures when it ends.
+//! [`MediaSession`] per call for the switch's [`MediaCommand`]s, hands back each call's
+//! RTP figures when it ends, and passes what the sessions report ([`MediaEvent`]: DTMF
+//! digits taken out of the media) to whoever [`MediaEngine::subscribe`]d.
 
 use super::ports::{BoundPair, PortPool};
 use super::relay::{PtMap, RelayConfig, Side, SideConfig};
-use super::session::{MediaSession, Mode, SessionHandle, SessionReport, SideUpdate};
+use super::session::{
+    EventSink, MediaEvent, MediaSession, Mode, SessionHandle, SessionReport, SideUpdate,
+};
 use crate::switch::media_plan::{MediaCommand, MediaMode, MediaPeer, MediaPorts, PtRule};
 use crate::switch::record::{DirectionStats, MediaFigures};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 use tracing::warn;
 
 /// Bound pairs waiting for their call's media to start.
@@ -51,6 +55,8 @@ pub struct MediaEngine {
     sessions: HashMap<u64, SessionHandle>,
     ptime_ms: u16,
     ssrc_seed: u32,
+    /// Where the sessions started from now on report their events.
+    events: Option<mpsc::UnboundedSender<MediaEvent>>,
 }
 
 /// Why a session could not start.
@@ -97,9 +103,18 @@ impl MediaEngine {
                 sessions: HashMap::new(),
                 ptime_ms,
                 ssrc_seed: ssrc_seed | 1,
+                events: None,
             },
             BoundPorts { pool, held },
         )
+    }
+
+    /// The events of the sessions started from now on (the call core's input). A second
+    /// call replaces the first receiver.
+    pub fn subscribe(&mut self) -> mpsc::UnboundedReceiver<MediaEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.events = Some(tx);
+        rx
     }
 
     fn take(&self, local: SocketAddr) -> Option<BoundPair> {
@@ -158,7 +173,19 @@ impl MediaEngine {
                         ptime_ms: self.ptime_ms,
                     },
                 };
-                let handle = MediaSession::spawn(pair_a, pair_b, config, mode);
+                let handle = match &self.events {
+                    Some(tx) => MediaSession::spawn_with_events(
+                        pair_a,
+                        pair_b,
+                        config,
+                        mode,
+                        EventSink {
+                            call,
+                            tx: tx.clone(),
+                        },
+                    ),
+                    None => MediaSession::spawn(pair_a, pair_b, config, mode),
+                };
                 self.sessions.insert(call, handle);
             }
             MediaCommand::Repoint { call, side, peer } => {
@@ -169,6 +196,21 @@ impl MediaEngine {
             MediaCommand::PtMap { call, pairs } => {
                 if let Some(h) = self.sessions.get(&call) {
                     h.set_pt_map(pt_map(&pairs));
+                }
+            }
+            MediaCommand::Dtmf { call, side, policy } => {
+                if let Some(h) = self.sessions.get(&call) {
+                    h.set_dtmf(side, policy);
+                }
+            }
+            MediaCommand::SendDtmf {
+                call,
+                side,
+                digit,
+                duration_ms,
+            } => {
+                if let Some(h) = self.sessions.get(&call) {
+                    h.send_dtmf(side, digit, duration_ms);
                 }
             }
         }

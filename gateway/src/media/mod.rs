@@ -5,6 +5,7 @@
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
 //! here allocates per packet.
 
+pub mod dtmf;
 pub mod engine;
 pub mod g711;
 pub mod ports;
@@ -14,10 +15,13 @@ pub mod session;
 pub mod stats;
 pub mod tone;
 
+pub use dtmf::DtmfPolicy;
 pub use g711::Law;
 pub use ports::{BoundPair, MediaError, PortPool};
-pub use relay::{Forward, PtMap, PtMapFull, Relay, RelayConfig, Side, SideConfig};
+pub use relay::{Forward, Originated, PtMap, PtMapFull, Relay, RelayConfig, Side, SideConfig};
 pub use rtp::{RtcpHeader, RtpError, RtpHeader, RtpPacket};
-pub use session::{MediaSession, Mode, SessionHandle, SessionReport, SideUpdate};
+pub use session::{
+    EventSink, MediaEvent, MediaSession, Mode, SessionHandle, SessionReport, SideUpdate,
+};
 pub use stats::StreamStats;
 pub use tone::{RtpSender, ToneGenerator};

@@ -296,6 +296,48 @@ impl Continuity {
         }
         (out_seq, out_ts, rebased)
     }
+
+    /// Numbers one packet the gateway originates in this direction's stream at `now`:
+    /// the sequence number after the last one emitted (the current source's numbers move
+    /// up by one, so the packets relayed after it follow it), and the stream's timestamp
+    /// now (the last emitted one moved on by the time since). A stream that emitted
+    /// nothing yet starts from numbers derived from its SSRC, and its first source is
+    /// re-based onto them.
+    fn originate(&mut self, now: Instant, clock_rate: u32) -> (u16, u32) {
+        let (seq, timestamp) = match self.last {
+            Some(last) => {
+                let elapsed = now.saturating_duration_since(last.at);
+                let ticks = (elapsed.as_nanos() * u128::from(clock_rate) / 1_000_000_000) as u32;
+                (last.seq.wrapping_add(1), last.timestamp.wrapping_add(ticks))
+            }
+            None => {
+                // Unpredictable starting numbers (RFC 3550 §5.1) from the random SSRC.
+                let mixed = self.out_ssrc.wrapping_mul(0x9e37_79b9);
+                ((mixed >> 16) as u16, mixed.rotate_left(7))
+            }
+        };
+        if let Some(source) = self.source.as_mut() {
+            source.seq_offset = source.seq_offset.wrapping_add(1);
+        }
+        self.last = Some(Emitted {
+            seq,
+            timestamp,
+            at: now,
+        });
+        (seq, timestamp)
+    }
+}
+
+/// The numbers of a packet the gateway originates toward a side (RFC 4733 events)
+/// inside the stream the relay emits there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Originated {
+    /// The SSRC the relay emits toward that side.
+    pub ssrc: u32,
+    /// The packet's sequence number.
+    pub sequence: u16,
+    /// The stream's RTP timestamp at that moment.
+    pub timestamp: u32,
 }
 
 /// State per side, indexed by [`Side`]: `latch`/`config` describe the peer on that side,
@@ -357,6 +399,22 @@ impl Relay {
         s.config.expected_rtcp = expected_rtcp;
         s.rtp_latch = Latch::default();
         s.rtcp_latch = Latch::default();
+    }
+
+    /// Numbers a packet the gateway itself sends toward `toward` at `now` (RFC 4733
+    /// events generated from signalling) in the stream the relay emits there: same SSRC,
+    /// the next sequence number, the timestamp the stream's clock has now. Relayed
+    /// packets after it continue the numbering after it (RFC 3550 §5.1: one sequence per
+    /// SSRC, no duplicates).
+    pub fn originate(&mut self, now: Instant, toward: Side) -> Originated {
+        // Packets toward `toward` are the direction arriving on the other side.
+        let s = &mut self.sides[toward.other().idx()];
+        let (sequence, timestamp) = s.continuity.originate(now, s.config.clock_rate);
+        Originated {
+            ssrc: s.continuity.out_ssrc,
+            sequence,
+            timestamp,
+        }
     }
 
     /// Replaces the payload-type map (new answer after a re-INVITE or H.245 exchange).
@@ -548,6 +606,59 @@ mod tests {
         let mut v = RtpHeader::new(pt, false, seq, ts, ssrc).as_bytes().to_vec();
         v.extend_from_slice(&[0xd5; 160]);
         v
+    }
+
+    #[test]
+    fn originated_packets_take_their_place_in_the_stream() {
+        let a = addr("192.0.2.1:4000");
+        let b = addr("198.51.100.1:5000");
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig {
+                expected: Some(b),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        for seq in [100u16, 101] {
+            let mut p = packet(0, seq, u32::from(seq) * 160, 0x1234);
+            relay
+                .handle_packet(t0, a, Side::A, &mut p)
+                .expect("relayed");
+        }
+        // 30 ms after the last relayed packet: the next number, the clock 240 ticks on.
+        let o = relay.originate(t0 + std::time::Duration::from_millis(30), Side::B);
+        assert_eq!(
+            o,
+            Originated {
+                ssrc: 0xbbbb,
+                sequence: 102,
+                timestamp: 101 * 160 + 240
+            }
+        );
+        assert_eq!(relay.originate(t0, Side::B).sequence, 103);
+        // The source's next packet follows the originated ones.
+        let mut p = packet(0, 102, 102 * 160, 0x1234);
+        relay
+            .handle_packet(t0, a, Side::A, &mut p)
+            .expect("relayed");
+        let h = RtpPacket::parse(&p).expect("valid").header;
+        assert_eq!((h.sequence.get(), h.timestamp.get()), (104, 102 * 160));
+        assert!(!h.marker());
+
+        // Toward A nothing was emitted yet: numbers from the SSRC, and the first source
+        // is re-based after them.
+        let first = relay.originate(t0, Side::A);
+        assert_eq!(first.ssrc, 0xaaaa);
+        let mut p = packet(0, 7, 7, 0x5678);
+        relay
+            .handle_packet(t0, b, Side::B, &mut p)
+            .expect("relayed");
+        let h = RtpPacket::parse(&p).expect("valid").header;
+        assert_eq!(h.sequence.get(), first.sequence.wrapping_add(1));
+        assert_eq!(h.ssrc.get(), 0xaaaa);
+        assert!(h.marker(), "re-based onto the originated numbers");
     }
 
     #[test]

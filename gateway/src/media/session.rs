@@ -9,6 +9,12 @@
 //! The task reads into one reusable buffer and sends with `try_send_to`: nothing on the
 //! packet path allocates or waits. A send that fails (a full socket buffer, or
 //! `ECONNREFUSED` after an ICMP port unreachable) loses that packet only.
+//!
+//! DTMF (RFC 4733): a side told to take telephone-events out of band
+//! ([`SessionHandle::set_dtmf`]) has its events decoded instead of relayed, and each
+//! digit goes to the call core as a [`MediaEvent`]; [`SessionHandle::send_dtmf`] plays a
+//! digit toward a side as RFC 4733 packets, numbered inside the stream the relay emits
+//! there ([`Relay::originate`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -19,10 +25,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use zerocopy::FromBytes;
 
+use super::dtmf::{DtmfDetector, DtmfGenerator, DtmfPolicy, EVENT_CLOCK_RATE, Numbering};
 use super::g711::Law;
 use super::ports::BoundPair;
 use super::relay::{PtMap, Relay, RelayConfig, Side};
-use super::rtp::{RtpHeader, looks_like_rtcp};
+use super::rtp::{RtpHeader, RtpPacket, looks_like_rtcp};
 use super::stats::StreamStats;
 use super::tone::{RtpSender, SAMPLE_RATE, ToneGenerator};
 
@@ -34,6 +41,11 @@ const BURST: usize = 32;
 const TONE_AMPLITUDE: f32 = 0.25;
 /// Bounds for a tone's packetisation time, in milliseconds.
 const PTIME_RANGE: (u16, u16) = (5, 120);
+/// Interval between the RFC 4733 packets of a generated digit (the usual 20 ms ptime).
+const DTMF_PTIME_MS: u16 = 20;
+/// Digits waiting to be played toward one side; more are dropped (signalling does not
+/// deliver faster than a person dials, so this is never reached in a call).
+const DTMF_QUEUE: usize = 32;
 
 /// What the session does with the media.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,6 +79,31 @@ pub struct SideUpdate {
     pub expected_rtcp: Option<SocketAddr>,
 }
 
+/// What a session tells the call core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// A DTMF digit taken out of the RFC 4733 events arriving on `side`.
+    Dtmf {
+        /// The call the session belongs to.
+        call: u64,
+        /// The side the events arrived on.
+        side: Side,
+        /// `0-9 * # A-D`.
+        digit: char,
+        /// Its length.
+        duration_ms: u32,
+    },
+}
+
+/// Where a session sends its [`MediaEvent`]s, and the call they are about.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    /// The call.
+    pub call: u64,
+    /// The channel to the call core.
+    pub tx: mpsc::UnboundedSender<MediaEvent>,
+}
+
 /// What a session counted, handed back by [`SessionHandle::close`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionReport {
@@ -80,6 +117,14 @@ pub struct SessionReport {
     pub sent_b: u64,
     /// Datagrams the OS refused to send (lost, the session went on).
     pub send_errors: u64,
+    /// DTMF digits taken out of the events arriving on side A.
+    pub dtmf_in_a: u64,
+    /// DTMF digits taken out of the events arriving on side B.
+    pub dtmf_in_b: u64,
+    /// DTMF digits played toward side A's peer as RFC 4733 events.
+    pub dtmf_out_a: u64,
+    /// DTMF digits played toward side B's peer as RFC 4733 events.
+    pub dtmf_out_b: u64,
 }
 
 /// Starts media tasks. See [`MediaSession::spawn`].
@@ -96,13 +141,35 @@ impl MediaSession {
         config: RelayConfig,
         mode: Mode,
     ) -> SessionHandle {
+        Self::start(a, b, config, mode, None)
+    }
+
+    /// [`MediaSession::spawn`] for a session that reports [`MediaEvent`]s (DTMF digits
+    /// taken out of the media) to `events`.
+    pub fn spawn_with_events(
+        a: BoundPair,
+        b: Option<BoundPair>,
+        config: RelayConfig,
+        mode: Mode,
+        events: EventSink,
+    ) -> SessionHandle {
+        Self::start(a, b, config, mode, Some(events))
+    }
+
+    fn start(
+        a: BoundPair,
+        b: Option<BoundPair>,
+        config: RelayConfig,
+        mode: Mode,
+        events: Option<EventSink>,
+    ) -> SessionHandle {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = SessionHandle {
             tx,
             local_a: a.local,
             local_b: b.as_ref().map(|p| p.local),
         };
-        tokio::spawn(run(a, b, config, mode, rx));
+        tokio::spawn(run(a, b, config, mode, events, rx));
         handle
     }
 }
@@ -138,6 +205,21 @@ impl SessionHandle {
     /// Switches what the session does with the media. Does not wait.
     pub fn set_mode(&self, mode: Mode) {
         self.command(Command::Mode(mode));
+    }
+
+    /// How `side` handles RFC 4733 telephone-events: their payload type there, and
+    /// whether those arriving on it are taken out of band (decoded and reported as
+    /// [`MediaEvent::Dtmf`] instead of relayed). Does not wait.
+    pub fn set_dtmf(&self, side: Side, policy: DtmfPolicy) {
+        self.command(Command::Dtmf(side, policy));
+    }
+
+    /// Plays `digit` for `duration_ms` (0: the default 100 ms) toward `side`'s peer as
+    /// RFC 4733 events with that side's telephone-event payload type, after the digits
+    /// already waiting. Ignored when the side has no telephone-event payload type. Does
+    /// not wait.
+    pub fn send_dtmf(&self, side: Side, digit: char, duration_ms: u32) {
+        self.command(Command::SendDtmf(side, digit, duration_ms));
     }
 
     /// What the session counted so far; zeros when the task is gone.
@@ -176,6 +258,8 @@ enum Command {
     Repoint(Side, SideUpdate),
     PtMap(PtMap),
     Mode(Mode),
+    Dtmf(Side, DtmfPolicy),
+    SendDtmf(Side, char, u32),
     Report(oneshot::Sender<SessionReport>),
     Close(oneshot::Sender<SessionReport>),
 }
@@ -218,6 +302,8 @@ enum Event {
     Readable(Side, Port, io::Result<()>),
     Command(Option<Command>),
     Tick,
+    /// A DTMF packet is due, or a received event timed out.
+    Deadline,
 }
 
 /// The task: wait, dispatch, repeat.
@@ -226,9 +312,10 @@ async fn run(
     b: Option<BoundPair>,
     config: RelayConfig,
     mode: Mode,
+    events: Option<EventSink>,
     mut rx: mpsc::UnboundedReceiver<Command>,
 ) {
-    let mut engine = Engine::new(config, mode);
+    let mut engine = Engine::new(config, mode, events);
     let sockets = match Sockets::new(a, b) {
         Ok(s) => s,
         Err(e) => {
@@ -238,6 +325,7 @@ async fn run(
     };
     let mut ticker = engine.ticker();
     let reply = loop {
+        let deadline = engine.deadline();
         let event = tokio::select! {
             r = readable(sockets.get(Side::A, Port::Rtp)) => Event::Readable(Side::A, Port::Rtp, r),
             r = readable(sockets.get(Side::A, Port::Rtcp)) => Event::Readable(Side::A, Port::Rtcp, r),
@@ -245,6 +333,7 @@ async fn run(
             r = readable(sockets.get(Side::B, Port::Rtcp)) => Event::Readable(Side::B, Port::Rtcp, r),
             command = rx.recv() => Event::Command(command),
             () = tick(ticker.as_mut()) => Event::Tick,
+            () = sleep_until(deadline) => Event::Deadline,
         };
         match event {
             Event::Readable(side, port, Ok(())) => engine.drain(&sockets, side, port),
@@ -261,6 +350,7 @@ async fn run(
                 }
             }
             Event::Tick => engine.send_tone(&sockets),
+            Event::Deadline => engine.on_deadline(&sockets),
         }
     };
     // The ports are free again before the caller hears the session is closed.
@@ -303,6 +393,107 @@ async fn tick(ticker: Option<&mut Interval>) {
     }
 }
 
+/// Until `deadline`, or never.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Digits waiting to be played toward one side, without allocation.
+#[derive(Debug, Clone, Copy)]
+struct DigitQueue {
+    items: [(char, u32); DTMF_QUEUE],
+    head: usize,
+    len: usize,
+}
+
+impl DigitQueue {
+    fn new() -> Self {
+        DigitQueue {
+            items: [('0', 0); DTMF_QUEUE],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, digit: (char, u32)) -> bool {
+        if self.len == DTMF_QUEUE {
+            return false;
+        }
+        self.items[(self.head + self.len) % DTMF_QUEUE] = digit;
+        self.len += 1;
+        true
+    }
+
+    fn pop(&mut self) -> Option<(char, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        let d = self.items[self.head];
+        self.head = (self.head + 1) % DTMF_QUEUE;
+        self.len -= 1;
+        Some(d)
+    }
+}
+
+/// DTMF on one side: what the call core asked for, the events arriving there, the digit
+/// being played toward it and those waiting.
+#[derive(Debug)]
+struct SideDtmf {
+    policy: DtmfPolicy,
+    detector: DtmfDetector,
+    playing: Option<DtmfGenerator>,
+    /// When the next packet toward the side is due.
+    next_at: Option<Instant>,
+    waiting: DigitQueue,
+    /// Digits taken out of the events arriving on the side.
+    received: u64,
+    /// Digits played toward the side.
+    played: u64,
+}
+
+impl SideDtmf {
+    fn new() -> Self {
+        SideDtmf {
+            policy: DtmfPolicy::default(),
+            detector: DtmfDetector::new(EVENT_CLOCK_RATE),
+            playing: None,
+            next_at: None,
+            waiting: DigitQueue::new(),
+            received: 0,
+            played: 0,
+        }
+    }
+
+    /// The payload type of the events taken out of this side, if it extracts.
+    fn extracting(&self) -> Option<u8> {
+        self.policy
+            .telephone_event_pt
+            .filter(|_| self.policy.extract)
+    }
+
+    /// Starts the next waiting digit, if any, at `at`.
+    fn start_next(&mut self, at: Instant) {
+        self.playing = None;
+        self.next_at = None;
+        let Some(pt) = self.policy.telephone_event_pt else {
+            return;
+        };
+        while let Some((digit, duration_ms)) = self.waiting.pop() {
+            if let Some(g) =
+                DtmfGenerator::new(digit, duration_ms, pt, EVENT_CLOCK_RATE, DTMF_PTIME_MS)
+            {
+                self.playing = Some(g);
+                self.next_at = Some(at);
+                self.played += 1;
+                return;
+            }
+        }
+    }
+}
+
 /// The tone being played and the stream carrying it.
 struct Playing {
     tone: ToneGenerator,
@@ -323,11 +514,21 @@ struct Engine {
     a_ssrc: u32,
     sent: [u64; 2],
     send_errors: u64,
+    /// DTMF per side, indexed like `sent`.
+    dtmf: [SideDtmf; 2],
+    events: Option<EventSink>,
     buf: [u8; BUF_LEN],
 }
 
+fn idx(side: Side) -> usize {
+    match side {
+        Side::A => 0,
+        Side::B => 1,
+    }
+}
+
 impl Engine {
-    fn new(config: RelayConfig, mode: Mode) -> Self {
+    fn new(config: RelayConfig, mode: Mode, events: Option<EventSink>) -> Self {
         let a_ssrc = config.a.send_ssrc;
         let mut engine = Engine {
             relay: Relay::new(config),
@@ -338,6 +539,8 @@ impl Engine {
             a_ssrc,
             sent: [0; 2],
             send_errors: 0,
+            dtmf: [SideDtmf::new(), SideDtmf::new()],
+            events,
             buf: [0; BUF_LEN],
         };
         engine.set_mode(mode);
@@ -356,6 +559,23 @@ impl Engine {
             Command::Mode(mode) => {
                 self.set_mode(mode);
                 return true;
+            }
+            Command::Dtmf(side, policy) => {
+                let d = &mut self.dtmf[idx(side)];
+                if d.policy.telephone_event_pt != policy.telephone_event_pt {
+                    d.detector = DtmfDetector::new(EVENT_CLOCK_RATE);
+                }
+                d.policy = policy;
+            }
+            Command::SendDtmf(side, digit, duration_ms) => {
+                let d = &mut self.dtmf[idx(side)];
+                if d.policy.telephone_event_pt.is_none() {
+                    tracing::debug!(?side, %digit, "media session: no telephone-event payload type, digit not played");
+                } else if !d.waiting.push((digit, duration_ms)) {
+                    tracing::warn!(?side, %digit, "media session: too many DTMF digits waiting, digit dropped");
+                } else if d.playing.is_none() {
+                    d.start_next(Instant::now());
+                }
             }
             // Handled by the loop.
             Command::Close(_) => {}
@@ -408,7 +628,121 @@ impl Engine {
             sent_a: self.sent[0],
             sent_b: self.sent[1],
             send_errors: self.send_errors,
+            dtmf_in_a: self.dtmf[0].received,
+            dtmf_in_b: self.dtmf[1].received,
+            dtmf_out_a: self.dtmf[0].played,
+            dtmf_out_b: self.dtmf[1].played,
         }
+    }
+
+    /// The earliest DTMF deadline: a packet to play, or a received event to end.
+    fn deadline(&self) -> Option<Instant> {
+        self.dtmf
+            .iter()
+            .flat_map(|d| [d.next_at, d.detector.poll_timeout().map(Instant::from_std)])
+            .flatten()
+            .min()
+    }
+
+    /// Plays the DTMF packets that are due and ends received events that timed out.
+    fn on_deadline(&mut self, sockets: &Sockets) {
+        let now = Instant::now();
+        for side in [Side::A, Side::B] {
+            self.dtmf[idx(side)].detector.handle_timeout(now.into_std());
+            self.report_digits(side);
+            while self.dtmf[idx(side)].next_at.is_some_and(|t| t <= now) {
+                self.play_dtmf(sockets, side, now);
+            }
+        }
+    }
+
+    /// Sends the next packet of the digit playing toward `side`, and schedules the one
+    /// after it (or the next digit, one interval later).
+    fn play_dtmf(&mut self, sockets: &Sockets, side: Side, now: Instant) {
+        let d = &mut self.dtmf[idx(side)];
+        let Some(g) = d.playing.as_mut() else {
+            d.next_at = None;
+            return;
+        };
+        let interval = g.interval();
+        let o = self.relay.originate(now.into_std(), side);
+        let n = Numbering {
+            ssrc: o.ssrc,
+            sequence: o.sequence,
+            timestamp: o.timestamp,
+        };
+        let written = g.write_next(n, &mut self.buf);
+        let done = g.is_done();
+        // The schedule keeps its pace; after a late wake-up the next packet waits a
+        // whole interval (no bunching).
+        let next = match d.next_at {
+            Some(t) if t + interval > now => t + interval,
+            _ => now + interval,
+        };
+        if done {
+            d.start_next(next + interval);
+        } else {
+            d.next_at = Some(next);
+        }
+        if let (Some(p), Some(to)) = (written, self.relay.peer(side)) {
+            self.send(sockets, side, Port::Rtp, p.len, to);
+        }
+    }
+
+    /// Hands the digits detected on `side` to the call core.
+    fn report_digits(&mut self, side: Side) {
+        let d = &mut self.dtmf[idx(side)];
+        while let Some(digit) = d.detector.poll_digit() {
+            d.received += 1;
+            tracing::debug!(?side, digit = %digit.digit, duration_ms = digit.duration_ms, ended = digit.ended, "media session: DTMF digit received");
+            if let Some(events) = &self.events {
+                // A call core that is gone has no use for it.
+                let _ = events.tx.send(MediaEvent::Dtmf {
+                    call: events.call,
+                    side,
+                    digit: digit.digit,
+                    duration_ms: digit.duration_ms,
+                });
+            }
+        }
+    }
+
+    /// Takes a telephone-event packet out of the media when `side` extracts them: it is
+    /// latched and counted but not relayed, and its digit is reported. Returns whether
+    /// the packet was taken.
+    fn extract_dtmf(
+        &mut self,
+        now: std::time::Instant,
+        side: Side,
+        from: SocketAddr,
+        len: usize,
+    ) -> bool {
+        let Some(pt) = self.dtmf[idx(side)].extracting() else {
+            return false;
+        };
+        let packet = &self.buf[..len];
+        if looks_like_rtcp(packet) {
+            return false;
+        }
+        let Ok(p) = RtpPacket::parse(packet) else {
+            return false;
+        };
+        if p.header.payload_type() != pt {
+            return false;
+        }
+        if self.relay.receive(now, from, side, packet) {
+            let h = p.header;
+            if let Err(e) = self.dtmf[idx(side)].detector.handle_packet(
+                now,
+                h.marker(),
+                h.timestamp.get(),
+                p.payload,
+            ) {
+                tracing::trace!(error = %e, ?side, "media session: bad telephone-event");
+            }
+            self.report_digits(side);
+        }
+        true
     }
 
     /// Reads what is waiting on one socket, up to [`BURST`] datagrams.
@@ -430,6 +764,9 @@ impl Engine {
     /// One datagram of `len` bytes in the buffer, from `from` on `side`.
     fn on_datagram(&mut self, sockets: &Sockets, side: Side, len: usize, from: SocketAddr) {
         let now = Instant::now().into_std();
+        if self.extract_dtmf(now, side, from, len) {
+            return;
+        }
         let packet = &mut self.buf[..len];
         match self.mode {
             Mode::Relay => {
@@ -489,12 +826,8 @@ impl Engine {
         let Some(socket) = sockets.get(side, port) else {
             return;
         };
-        let idx = match side {
-            Side::A => 0,
-            Side::B => 1,
-        };
         match socket.try_send_to(&self.buf[..len], to) {
-            Ok(_) => self.sent[idx] += 1,
+            Ok(_) => self.sent[idx(side)] += 1,
             // Full socket buffer, or ECONNREFUSED from an earlier ICMP port unreachable:
             // this packet is lost, the call goes on.
             Err(e) => {

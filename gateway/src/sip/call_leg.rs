@@ -11,13 +11,24 @@
 //!   (media stays anchored at the gateway, so the other leg need not know);
 //! - UAC: ACKs every 2xx, retransmitted ones too (§13.2.2.4); CANCELs before answer and
 //!   BYEs after (§15); ACK + BYE for a 2xx that arrives after our CANCEL;
-//!   answers 401/407 once with the trunk's credentials (§22.2, RFC 7616).
+//!   answers 401/407 once with the trunk's credentials (§22.2, RFC 7616);
+//! - both: RFC 3262 reliable provisionals (module [`crate::sip::reliable`]): a UAS leg
+//!   whose caller supports `100rel` sends 180/183 reliably and answers PRACK; a UAC leg
+//!   PRACKs reliable provisionals in order;
+//! - both: RFC 4028 session timers (module [`crate::sip::session_timer`]), per leg: the
+//!   refresher side refreshes at half the interval (UPDATE when the peer allows it, else
+//!   a re-INVITE with the current SDP), the other side sends BYE and reports a release
+//!   with cause 102 when no refresh came before the interval minus min(32 s, 1/3);
+//! - both: re-INVITE glare (§14.1): a peer's re-INVITE that crosses our refresh gets
+//!   491; a 491 to ours is retried after 2.1-4 s (we own the Call-ID) or 0-2 s.
 
 use crate::sip::dialog::{Dialog, DialogError};
 use crate::sip::digest::{self, Challenge};
 use crate::sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId, Transport};
-use crate::sip::message::{CSeq, Method, NameAddr, Request, Response, SipMessage, Uri};
+use crate::sip::message::{CSeq, Method, NameAddr, RAck, Request, Response, SipMessage, Uri};
+use crate::sip::reliable::{self, ReliableUac, ReliableUas, UacVerdict, UasOutput};
 use crate::sip::sdp::{Origin, SessionDescription};
+use crate::sip::session_timer::{self, DEFAULT_SE, Due, MIN_SE, SessionTimer};
 use crate::sip::transaction::{Retransmit2xx, Timer, TxOutput};
 use mapping::cause::{Cause, Q850Cause};
 use mapping::model::{
@@ -29,7 +40,35 @@ use mapping::sip::messages::{
 use mapping::sip::reason::ReasonValue;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The extensions we support: the Supported header of our INVITEs, 2xx and OPTIONS.
+pub const SUPPORTED: &str = "100rel, timer, replaces";
+
+/// The option tags a request may require of us (RFC 3261 §8.2.2.3).
+const REQUIRE_OK: [&str; 3] = [reliable::OPTION_TAG, session_timer::OPTION_TAG, "replaces"];
+
+/// The option tags of a request's Require that we do not support (for a 420 with
+/// Unsupported, RFC 3261 §8.2.2.3).
+pub fn unsupported_required(req: &Request) -> Vec<String> {
+    req.headers
+        .require()
+        .into_iter()
+        .filter(|t| !REQUIRE_OK.iter().any(|ok| t.eq_ignore_ascii_case(ok)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// RFC 3261 §14.1: how long to wait before retrying a re-INVITE that got 491, in units
+/// of 10 ms: 2.1-4 s when we own the Call-ID (we sent the dialog's INVITE), else 0-2 s.
+fn glare_delay(owns_call_id: bool, random: u64) -> Duration {
+    let tens = if owns_call_id {
+        210 + random % 191
+    } else {
+        random % 201
+    };
+    Duration::from_millis(tens * 10)
+}
 
 /// A call leg, as the call core names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,9 +196,97 @@ struct Leg {
     auth_tried: bool,
     /// The call core has been told the call ended on this leg.
     release_reported: bool,
+    /// RFC 3262 on a UAS leg whose caller supports `100rel`.
+    rel_uas: Option<ReliableUas>,
+    /// RFC 3262 on a UAC leg: which reliable provisionals we PRACK.
+    rel_uac: ReliableUac,
+    /// Early dialogs of other forks (by To tag), only to PRACK their provisionals.
+    forks: HashMap<String, Dialog>,
+    /// Our SDP answer went out in a reliable provisional (RFC 3262 §5): the offer/answer
+    /// is complete, later provisionals carry no SDP and the 2xx repeats it unchanged.
+    early_answer: bool,
+    /// The call core answered; the 2xx waits for a PRACK (RFC 3262 §3).
+    pending_answer: Option<Option<MediaExchange>>,
+    /// RFC 4028: negotiated from the INVITE (UAS) or the 2xx (UAC); runs once answered.
+    session: Option<SessionTimer>,
+    /// UAC: the Session-Expires and Min-SE our INVITE asks for (raised by a 422).
+    se_asked: (u32, u32),
+    /// UAC: the INVITE was already sent again after a 422.
+    se_retried: bool,
+    /// Our session refresh in flight.
+    refresh: Option<Refresh>,
+    /// The ACK of our last re-INVITE's 2xx, resent for its retransmissions.
+    reinvite_ack: Option<(ClientTxId, Vec<u8>)>,
+    /// The peer allows UPDATE (the Allow of its INVITE or 2xx).
+    peer_update: bool,
+    /// RFC 3261 §14.1: when our refresh is tried again after a 491.
+    glare_retry: Option<Instant>,
+}
+
+/// A session refresh we sent (RFC 4028 §7.4, §9).
+#[derive(Debug, Clone)]
+struct Refresh {
+    tx: ClientTxId,
+    method: Method,
+    /// Its CSeq number (the ACK of a re-INVITE's 2xx carries it).
+    seq: u32,
 }
 
 impl Leg {
+    fn new(role: Role, peer: Peer, invite: Request, local_tag: String, sdp: LocalSdp) -> Leg {
+        Leg {
+            role,
+            peer,
+            offer_in_invite: false,
+            invite,
+            local_tag,
+            dialog: None,
+            server_tx: None,
+            client_tx: None,
+            final_done: false,
+            answered: false,
+            sdp,
+            retransmit: None,
+            ack: None,
+            bye_tx: None,
+            released: false,
+            credentials: None,
+            auth_tried: false,
+            release_reported: false,
+            rel_uas: None,
+            rel_uac: ReliableUac::default(),
+            forks: HashMap::new(),
+            early_answer: false,
+            pending_answer: None,
+            session: None,
+            se_asked: (DEFAULT_SE, MIN_SE),
+            se_retried: false,
+            refresh: None,
+            reinvite_ack: None,
+            peer_update: false,
+            glare_retry: None,
+        }
+    }
+
+    fn invite_seq(&self) -> u32 {
+        invite_seq_of(&self.invite)
+    }
+
+    /// The earliest deadline of the leg's own timers.
+    fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.retransmit
+                .as_ref()
+                .and_then(|(rt, _)| rt.poll_timeout()),
+            self.rel_uas.as_ref().and_then(ReliableUas::poll_timeout),
+            self.session.as_ref().and_then(SessionTimer::poll_timeout),
+            self.glare_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     fn dialog_request(&mut self, method: Method) -> Option<Request> {
         let d = self.dialog.as_mut()?;
         Some(d.request(method))
@@ -205,6 +332,28 @@ fn media_of(body: &[u8], content_type: Option<&str>) -> Result<Option<Media>, ()
     }
     let sdp = SessionDescription::parse(body).map_err(|_| ())?;
     sdp.to_media().map(Some).map_err(|_| ())
+}
+
+/// The UAC dialog of a response to our INVITE (§12.1.2). A provisional without the
+/// Contact §12.1.1 asks for (seen from linphone 5.1 with a broken contact setting) gets
+/// the Request-URI as remote target, so it can still be PRACKed; the 2xx's Contact
+/// replaces it.
+fn uac_dialog(invite: &Request, resp: &Response) -> Option<Dialog> {
+    match Dialog::uac(invite, resp) {
+        Ok(d) => Some(d),
+        Err(DialogError::Header("Contact")) if !resp.headers.contains("Contact") => {
+            let mut patched = resp.clone();
+            patched
+                .headers
+                .push("Contact", &NameAddr::new(invite.uri.clone()).to_string());
+            Dialog::uac(invite, &patched).ok()
+        }
+        Err(_) => None,
+    }
+}
+
+fn invite_seq_of(req: &Request) -> u32 {
+    req.headers.cseq().ok().flatten().map_or(1, |c| c.seq)
 }
 
 fn q850_reason(cause: Cause) -> String {
@@ -253,34 +402,39 @@ impl CallLegs {
         let media = media_of(&invite.body, ct.as_deref()).map_err(|()| 488u16)?;
         let id = self.alloc();
         let local_tag = endpoint.ids().tag();
-        let session = endpoint.ids().next_u64() >> 2;
+        let session_id = endpoint.ids().next_u64() >> 2;
         let call_id = invite.headers.call_id().unwrap_or_default().to_owned();
         self.by_server.insert(tx, id);
         self.by_dialog.insert((call_id, local_tag.clone()), id);
-        let _ = local;
-        self.legs.insert(
-            id,
-            Leg {
-                role: Role::Uas,
-                peer,
-                offer_in_invite: media.is_some(),
-                invite,
-                local_tag,
-                dialog: None,
-                server_tx: Some(tx),
-                client_tx: None,
-                final_done: false,
-                answered: false,
-                sdp: LocalSdp::new(session, local.ip()),
-                retransmit: None,
-                ack: None,
-                bye_tx: None,
-                released: false,
-                credentials: None,
-                auth_tried: false,
-                release_reported: false,
-            },
+        // RFC 3262 §3: reliable provisionals when the caller supports or requires them.
+        let h = &invite.headers;
+        let wants_100rel = h.has_option_tag("Supported", reliable::OPTION_TAG)
+            || h.has_option_tag("Require", reliable::OPTION_TAG);
+        let rseq = reliable::first_rseq(endpoint.ids().next_u64());
+        let rel_uas = wants_100rel.then(|| {
+            ReliableUas::new(
+                rseq,
+                invite_seq_of(&invite),
+                peer.transport.reliability(),
+                endpoint.config().timers,
+            )
+        });
+        // RFC 4028 §9 (the service already refused an interval below our minimum).
+        let session = SessionTimer::negotiate_uas(&invite, None);
+        let peer_update = invite.headers.allow().contains(&Method::Update);
+        let mut leg = Leg::new(
+            Role::Uas,
+            peer,
+            invite,
+            local_tag,
+            LocalSdp::new(session_id, local.ip()),
         );
+        leg.offer_in_invite = media.is_some();
+        leg.server_tx = Some(tx);
+        leg.rel_uas = rel_uas;
+        leg.session = Some(session);
+        leg.peer_update = peer_update;
+        self.legs.insert(id, leg);
         Ok((id, media))
     }
 
@@ -295,10 +449,10 @@ impl CallLegs {
         let id = self.alloc();
         let local_tag = endpoint.ids().tag();
         let call_id = endpoint.ids().call_id();
-        let session = endpoint.ids().next_u64() >> 2;
+        let session_id = endpoint.ids().next_u64() >> 2;
         let mut from = call.from.clone();
         from.set_tag(&local_tag);
-        let mut sdp = LocalSdp::new(session, local.ip());
+        let mut sdp = LocalSdp::new(session_id, local.ip());
         let mut invite = Request::new(Method::Invite, call.request_uri.clone());
         invite.headers.push("Max-Forwards", "70");
         invite.headers.push("From", &from.to_string());
@@ -320,7 +474,19 @@ impl CallLegs {
             invite.headers.push(name, value);
         }
         invite.headers.push("Allow", crate::sip::service::ALLOW);
-        invite.headers.push("Supported", "replaces");
+        // RFC 3262: 100rel only with an offer (an offer in a reliable provisional would
+        // need an answer in the PRACK, which the call core cannot give at once).
+        let supported = if call.media.is_some() {
+            SUPPORTED
+        } else {
+            "timer, replaces"
+        };
+        invite.headers.push("Supported", supported);
+        // RFC 4028 §7.1: the interval we ask for; the UAS picks the refresher.
+        invite
+            .headers
+            .push("Session-Expires", &DEFAULT_SE.to_string());
+        invite.headers.push("Min-SE", &MIN_SE.to_string());
         if let Some(m) = &call.media {
             let body = sdp.body(m);
             invite = invite.with_body("application/sdp", body);
@@ -328,29 +494,11 @@ impl CallLegs {
         self.by_dialog.insert((call_id, local_tag.clone()), id);
         let tx = endpoint.send_request(now, invite.clone(), call.peer);
         self.by_client.insert(tx, id);
-        self.legs.insert(
-            id,
-            Leg {
-                role: Role::Uac,
-                peer: call.peer,
-                offer_in_invite: call.media.is_some(),
-                invite,
-                local_tag,
-                dialog: None,
-                server_tx: None,
-                client_tx: Some(tx),
-                final_done: false,
-                answered: false,
-                sdp,
-                retransmit: None,
-                ack: None,
-                bye_tx: None,
-                released: false,
-                credentials: call.credentials,
-                auth_tried: false,
-                release_reported: false,
-            },
-        );
+        let mut leg = Leg::new(Role::Uac, call.peer, invite, local_tag, sdp);
+        leg.offer_in_invite = call.media.is_some();
+        leg.client_tx = Some(tx);
+        leg.credentials = call.credentials;
+        self.legs.insert(id, leg);
         id
     }
 
@@ -427,9 +575,12 @@ impl CallLegs {
         let mut r = Self::with_contact(endpoint, leg, Self::response_for(leg, status));
         if let Some(MediaExchange::Answer(m) | MediaExchange::Offer(m)) = &p.media
             && leg.offer_in_invite
+            && !leg.early_answer
         {
             let body = leg.sdp.body(m);
             r = r.with_body("application/sdp", body);
+            // RFC 3262 §5: an answer in a reliable provisional completes the exchange.
+            leg.early_answer = leg.rel_uas.is_some();
         }
         if leg.dialog.is_none() {
             let contact = contact_for(
@@ -438,6 +589,15 @@ impl CallLegs {
             );
             leg.dialog = Dialog::uas(&leg.invite, &r, contact).ok();
         }
+        let r = match leg.rel_uas.as_mut() {
+            // Numbered and retransmitted until its PRACK, or queued behind the one
+            // still unacknowledged.
+            Some(rel) => match rel.send(now, r) {
+                Some(r) => r,
+                None => return,
+            },
+            None => r,
+        };
         endpoint.send_response(now, tx, r);
     }
 
@@ -455,13 +615,36 @@ impl CallLegs {
         if leg.final_done {
             return;
         }
+        // RFC 3262 §3: no 2xx while a provisional with SDP waits for its PRACK.
+        if leg.rel_uas.as_ref().is_some_and(ReliableUas::holds_2xx) {
+            leg.pending_answer = Some(media);
+            return;
+        }
+        leg.pending_answer = None;
+        if let Some(rel) = leg.rel_uas.as_mut() {
+            rel.final_sent();
+        }
         let mut r = Self::with_contact(endpoint, leg, Self::response_for(leg, 200));
         r.headers.push("Allow", crate::sip::service::ALLOW);
-        if let Some(MediaExchange::Answer(m) | MediaExchange::Offer(m)) = &media {
+        r.headers.push("Supported", SUPPORTED);
+        if leg.early_answer {
+            // The answer went in a reliable provisional: repeat it unchanged.
+            if let Some(body) = leg.sdp.current() {
+                r = r.with_body("application/sdp", body);
+            }
+        } else if let Some(MediaExchange::Answer(m) | MediaExchange::Offer(m)) = &media {
             let body = leg.sdp.body(m);
             r = r.with_body("application/sdp", body);
         } else if let Some(body) = leg.sdp.current() {
             r = r.with_body("application/sdp", body);
+        }
+        // RFC 4028 §9: the interval and refresher; the timer runs from this 2xx.
+        if let Some(st) = leg.session.as_mut() {
+            r.headers.push("Session-Expires", &st.header_value(false));
+            if st.response_requires_timer() {
+                r.headers.push("Require", session_timer::OPTION_TAG);
+            }
+            st.start(now);
         }
         if !r.headers.contains("Server") {
             r.headers
@@ -703,35 +886,7 @@ impl CallLegs {
                 self.report(id, CallEvent::Release(release));
                 self.finish(id);
             }
-            Method::Invite | Method::Update => {
-                // A re-offer: the relay stays where it is, so the answer is our current
-                // description, with the direction answering theirs (RFC 3264 §6.1).
-                let ct = req.headers.get("Content-Type");
-                let offered = media_of(&req.body, ct);
-                let mut resp =
-                    Self::with_contact(endpoint, leg, Response::for_request(req, 200, ""));
-                match offered {
-                    Ok(Some(m)) => {
-                        if let Some(mut ours) = leg.sdp.media.clone() {
-                            ours.direction = answer_direction(m.direction);
-                            let body = leg.sdp.body(&ours);
-                            resp = resp.with_body("application/sdp", body);
-                        }
-                        let event = match m.direction {
-                            MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
-                            _ => CallEvent::Media(MediaExchange::Offer(m)),
-                        };
-                        self.report(id, event);
-                    }
-                    Ok(None) => {
-                        if let Some(body) = leg.sdp.current() {
-                            resp = resp.with_body("application/sdp", body);
-                        }
-                    }
-                    Err(()) => resp = Response::for_request(req, 488, ""),
-                }
-                endpoint.send_response(now, tx, resp);
-            }
+            Method::Invite | Method::Update => self.reoffer(now, endpoint, tx, id, req),
             Method::Info => {
                 endpoint.send_response(now, tx, Response::for_request(req, 200, ""));
                 if let Some(digit) = dtmf_relay_digit(&req.body) {
@@ -749,10 +904,7 @@ impl CallLegs {
                     .with_header("Allow", crate::sip::service::ALLOW);
                 endpoint.send_response(now, tx, r);
             }
-            Method::Prack => {
-                // We never send reliable provisionals (no 100rel yet): nothing to PRACK.
-                endpoint.send_response(now, tx, Response::for_request(req, 481, ""));
-            }
+            Method::Prack => self.prack_received(now, endpoint, tx, id, req),
             _ => {
                 let r = Response::for_request(req, 405, "")
                     .with_header("Allow", crate::sip::service::ALLOW);
@@ -760,6 +912,130 @@ impl CallLegs {
             }
         }
         Some(())
+    }
+
+    /// A re-INVITE or UPDATE in the dialog: a re-offer, a session refresh, or both.
+    fn reoffer(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ServerTxId,
+        id: LegId,
+        req: &Request,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        // RFC 3261 §14.2, RFC 3311 §5.2: glare with our re-INVITE in progress.
+        let ours_pending = leg
+            .refresh
+            .as_ref()
+            .is_some_and(|r| r.method == Method::Invite);
+        if ours_pending && (req.method == Method::Invite || !req.body.is_empty()) {
+            endpoint.send_response(now, tx, Response::for_request(req, 491, ""));
+            return;
+        }
+        let unsupported = unsupported_required(req);
+        if !unsupported.is_empty() {
+            let resp = Response::for_request(req, 420, "")
+                .with_header("Unsupported", &unsupported.join(", "));
+            endpoint.send_response(now, tx, resp);
+            return;
+        }
+        let timed = leg.session.is_some() || req.headers.contains("Session-Expires");
+        if timed && let Some(min_se) = session_timer::too_small(req) {
+            let resp =
+                Response::for_request(req, 422, "").with_header("Min-SE", &min_se.to_string());
+            endpoint.send_response(now, tx, resp);
+            return;
+        }
+        // A re-offer: the relay stays where it is, so the answer is our current
+        // description, with the direction answering theirs (RFC 3264 §6.1).
+        let ct = req.headers.get("Content-Type");
+        let offered = media_of(&req.body, ct);
+        let mut resp = Self::with_contact(endpoint, leg, Response::for_request(req, 200, ""));
+        let mut event = None;
+        match offered {
+            Ok(Some(m)) => {
+                if let Some(mut ours) = leg.sdp.media.clone() {
+                    ours.direction = answer_direction(m.direction);
+                    let body = leg.sdp.body(&ours);
+                    resp = resp.with_body("application/sdp", body);
+                }
+                event = Some(match m.direction {
+                    MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
+                    _ => CallEvent::Media(MediaExchange::Offer(m)),
+                });
+            }
+            // An UPDATE without SDP is a plain refresh (RFC 4028 §7.4); a re-INVITE
+            // without one gets our description as the offer.
+            Ok(None) if req.method == Method::Update => {}
+            Ok(None) => {
+                if let Some(body) = leg.sdp.current() {
+                    resp = resp.with_body("application/sdp", body);
+                }
+            }
+            Err(()) => {
+                endpoint.send_response(now, tx, Response::for_request(req, 488, ""));
+                return;
+            }
+        }
+        if req.headers.contains("Allow") {
+            leg.peer_update = req.headers.allow().contains(&Method::Update);
+        }
+        // RFC 4028 §9: a session refresh; the timer restarts with this 2xx.
+        if timed && leg.answered {
+            let mut st = SessionTimer::negotiate_uas(req, leg.session.as_ref());
+            resp.headers
+                .push("Session-Expires", &st.header_value(false));
+            if st.response_requires_timer() {
+                resp.headers.push("Require", session_timer::OPTION_TAG);
+            }
+            resp.headers.push("Supported", SUPPORTED);
+            st.start(now);
+            leg.session = Some(st);
+            // Refreshed by the peer: a retry of ours after a 491 is not needed.
+            leg.glare_retry = None;
+        }
+        endpoint.send_response(now, tx, resp);
+        if let Some(event) = event {
+            self.report(id, event);
+        }
+    }
+
+    /// A PRACK (RFC 3262 §3): 200 when its RAck names our unacknowledged reliable
+    /// provisional, 481 otherwise; then the next queued provisional or the held 2xx.
+    fn prack_received(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: ServerTxId,
+        id: LegId,
+        req: &Request,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let rack: Option<RAck> = req.headers.rack().ok().flatten();
+        let matched = match (leg.rel_uas.as_mut(), rack) {
+            (Some(rel), Some(rack)) => rel.prack(&rack),
+            _ => false,
+        };
+        if !matched {
+            endpoint.send_response(now, tx, Response::for_request(req, 481, ""));
+            return;
+        }
+        // The offer/answer of the early session is complete (we never offer in a
+        // provisional), so a PRACK carries no answer for us; an offer in it is not
+        // taken (the relay stays anchored) and gets no SDP back.
+        endpoint.send_response(now, tx, Response::for_request(req, 200, ""));
+        if let Some(media) = leg.pending_answer.take() {
+            self.answer(now, endpoint, id, media);
+        } else if let (Some(rel), Some(itx)) = (leg.rel_uas.as_mut(), leg.server_tx)
+            && let Some(next) = rel.next(now)
+        {
+            endpoint.send_response(now, itx, next);
+        }
     }
 
     /// A response on a client transaction. False when it belongs to no leg.
@@ -782,8 +1058,21 @@ impl CallLegs {
             }
             return true;
         }
+        if leg.refresh.as_ref().is_some_and(|r| r.tx == tx) {
+            self.refresh_response(now, endpoint, id, &resp);
+            return true;
+        }
+        if let Some((rtx, bytes)) = &leg.reinvite_ack
+            && *rtx == tx
+        {
+            // A retransmitted 2xx of our re-INVITE: the same ACK again (§13.2.2.4).
+            if resp.status.is_success() {
+                endpoint.resend(leg.peer, bytes.clone(), "ACK");
+            }
+            return true;
+        }
         if leg.client_tx != Some(tx) {
-            return true; // INFO and the like: nothing to do with the answer.
+            return true; // INFO, PRACK and the like: nothing to do with the answer.
         }
         let status = resp.status.0;
         if status == 100 {
@@ -794,6 +1083,9 @@ impl CallLegs {
             && leg.credentials.is_some()
             && self.retry_with_credentials(now, endpoint, id, &resp)
         {
+            return true;
+        }
+        if status == 422 && self.retry_with_session_expires(now, endpoint, id, &resp) {
             return true;
         }
         let Some(leg) = self.legs.get_mut(&id) else {
@@ -811,7 +1103,29 @@ impl CallLegs {
                     }
                 }
                 Some(_) => {}
-                None => leg.dialog = Dialog::uac(&leg.invite, &resp).ok(),
+                None => leg.dialog = uac_dialog(&leg.invite, &resp),
+            }
+        }
+        // RFC 3262 §4: PRACK the next reliable provisional of each early dialog; drop
+        // retransmissions and ones out of order.
+        if status > 100 && status < 200 {
+            match leg.rel_uac.receive(&resp, leg.invite_seq()) {
+                UacVerdict::Discard => return true,
+                UacVerdict::Prack(rack) => self.send_prack(now, endpoint, id, &resp, &rack),
+                UacVerdict::Unreliable => {}
+            }
+        }
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return true;
+        };
+        if resp.status.is_success() {
+            // RFC 4028 §7.2: the 2xx says whether a session timer runs and who refreshes.
+            leg.session = SessionTimer::from_2xx(&resp, leg.se_asked.1);
+            if let Some(st) = leg.session.as_mut() {
+                st.start(now);
+            }
+            if resp.headers.contains("Allow") {
+                leg.peer_update = resp.headers.allow().contains(&Method::Update);
             }
         }
         let ct = resp.headers.get("Content-Type").map(str::to_owned);
@@ -853,6 +1167,290 @@ impl CallLegs {
         true
     }
 
+    /// Sends PRACK for a reliable provisional (RFC 3262 §4), in the early dialog of its
+    /// To tag.
+    fn send_prack(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        resp: &Response,
+        rack: &RAck,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(tag) = resp
+            .headers
+            .to()
+            .ok()
+            .flatten()
+            .and_then(|t| t.tag().map(str::to_owned))
+        else {
+            return;
+        };
+        let peer = leg.peer;
+        let dialog = if leg.dialog.as_ref().is_some_and(|d| d.id.remote_tag == tag) {
+            leg.dialog.as_mut()
+        } else {
+            // Another fork's early dialog (§12.1.2 makes one per To tag).
+            if !leg.forks.contains_key(&tag)
+                && let Some(d) = uac_dialog(&leg.invite, resp)
+            {
+                leg.forks.insert(tag.clone(), d);
+            }
+            leg.forks.get_mut(&tag)
+        };
+        let Some(dialog) = dialog else {
+            return;
+        };
+        let mut prack = dialog.request(Method::Prack);
+        prack.headers.push("RAck", &rack.to_string());
+        let tx = endpoint.send_request(now, prack, peer);
+        self.by_client.insert(tx, id);
+    }
+
+    /// RFC 4028 §7.4 / §8.2: a 422 to our INVITE: once, again with the interval raised
+    /// to the Min-SE it names.
+    fn retry_with_session_expires(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        resp: &Response,
+    ) -> bool {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        let Some(min_se) = resp.headers.min_se().ok().flatten() else {
+            return false;
+        };
+        if leg.se_retried || min_se <= leg.se_asked.0 {
+            return false;
+        }
+        leg.se_retried = true;
+        leg.se_asked = (min_se, min_se.max(leg.se_asked.1));
+        let mut invite = Self::next_invite(leg);
+        invite
+            .headers
+            .replace("Session-Expires", &leg.se_asked.0.to_string());
+        invite
+            .headers
+            .replace("Min-SE", &leg.se_asked.1.to_string());
+        self.send_invite_again(now, endpoint, id, invite);
+        true
+    }
+
+    /// The INVITE again for a retry (§8.1.3.5): no Via, the next CSeq.
+    fn next_invite(leg: &Leg) -> Request {
+        let mut invite = leg.invite.clone();
+        invite.headers.remove("Via");
+        let seq = leg.invite_seq() + 1;
+        invite.headers.replace(
+            "CSeq",
+            &CSeq {
+                seq,
+                method: Method::Invite,
+            }
+            .to_string(),
+        );
+        invite
+    }
+
+    /// Sends a retried INVITE in a new transaction in place of the old one (whose ACK
+    /// for the 4xx the transaction sent).
+    fn send_invite_again(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        invite: Request,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if let Some(old) = leg.client_tx.take() {
+            self.by_client.remove(&old);
+        }
+        leg.invite = invite.clone();
+        let tx = endpoint.send_request(now, invite, leg.peer);
+        leg.client_tx = Some(tx);
+        self.by_client.insert(tx, id);
+    }
+
+    /// Sends a session refresh (RFC 4028 §7.4 as UAC, §9 as UAS): UPDATE without SDP
+    /// when the peer allows it, else a re-INVITE with our current description.
+    fn refresh(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if !leg.answered || leg.released || leg.bye_tx.is_some() || leg.refresh.is_some() {
+            return;
+        }
+        let Some(st) = leg.session.as_ref() else {
+            return;
+        };
+        let se = st.header_value(true);
+        let min_se = st.min_se;
+        let method = if leg.peer_update {
+            Method::Update
+        } else {
+            Method::Invite
+        };
+        let body = leg.sdp.current();
+        let Some(mut req) = leg.dialog_request(method.clone()) else {
+            return;
+        };
+        let seq = req.headers.cseq().ok().flatten().map_or(0, |c| c.seq);
+        req.headers.push("Session-Expires", &se);
+        req.headers.push("Min-SE", &min_se.to_string());
+        req.headers.push("Supported", SUPPORTED);
+        if method == Method::Invite {
+            req.headers.push("Allow", crate::sip::service::ALLOW);
+            if let Some(body) = body {
+                req = req.with_body("application/sdp", body);
+            }
+        }
+        let tx = endpoint.send_request(now, req, leg.peer);
+        leg.refresh = Some(Refresh { tx, method, seq });
+        leg.glare_retry = None;
+        self.by_client.insert(tx, id);
+    }
+
+    /// The final response to our session refresh.
+    fn refresh_response(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        id: LegId,
+        resp: &Response,
+    ) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let status = resp.status.0;
+        if status < 200 {
+            return;
+        }
+        let Some(rf) = leg.refresh.take() else {
+            return;
+        };
+        match status {
+            200..=299 => {
+                if rf.method == Method::Invite
+                    && let Some(d) = leg.dialog.as_ref()
+                {
+                    let bytes = endpoint.send_ack(d.ack(rf.seq), leg.peer);
+                    leg.reinvite_ack = Some((rf.tx, bytes));
+                }
+                if resp.headers.contains("Allow") {
+                    leg.peer_update = resp.headers.allow().contains(&Method::Update);
+                }
+                // §7.2: the 2xx restarts the timer; without Session-Expires from a peer
+                // that knows the extension, it ends it. A peer without the extension
+                // (§9: we refresh for it) never sends one: our timer goes on.
+                let min_se = leg.session.as_ref().map_or(MIN_SE, |s| s.min_se);
+                let knows_timer = resp
+                    .headers
+                    .has_option_tag("Supported", session_timer::OPTION_TAG)
+                    || leg.session.as_ref().is_some_and(|s| s.peer_supports);
+                leg.session = match SessionTimer::from_2xx(resp, min_se) {
+                    Some(st) => Some(st),
+                    None if !knows_timer => leg.session.take(),
+                    None => None,
+                };
+                if let Some(st) = leg.session.as_mut() {
+                    st.start(now);
+                }
+            }
+            491 => {
+                // §14.1: the peer's re-INVITE crossed ours; try again after a while.
+                let delay = glare_delay(leg.role == Role::Uac, endpoint.ids().next_u64());
+                leg.glare_retry = Some(now + delay);
+            }
+            422 => {
+                let min_se = resp.headers.min_se().ok().flatten().unwrap_or(0);
+                if let Some(st) = leg.session.as_mut()
+                    && min_se > st.interval
+                {
+                    st.interval = min_se;
+                    st.min_se = min_se;
+                    self.refresh(now, endpoint, id);
+                }
+            }
+            405 | 501 if rf.method == Method::Update => {
+                leg.peer_update = false;
+                self.refresh(now, endpoint, id);
+            }
+            408 | 481 => {
+                // RFC 4028 §10 (and RFC 3261 §12.2.1.2): the dialog is gone.
+                leg.released = true;
+                let cause = Cause::user(Q850Cause::RECOVERY_ON_TIMER_EXPIRY);
+                self.report(
+                    id,
+                    CallEvent::Release(Release {
+                        cause,
+                        initiator: Initiator::Gateway,
+                        sip_status: Some(status),
+                    }),
+                );
+                self.bye(now, endpoint, id, Some(q850_reason(cause)));
+            }
+            // Refused otherwise: the session is not refreshed and runs out (§10).
+            _ => {}
+        }
+    }
+
+    /// No refresh came in time (RFC 4028 §10): BYE, and a release with cause 102 for
+    /// the call core.
+    fn session_expired(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if !leg.answered || leg.bye_tx.is_some() {
+            return;
+        }
+        leg.released = true;
+        let cause = Cause::user(Q850Cause::RECOVERY_ON_TIMER_EXPIRY);
+        self.report(
+            id,
+            CallEvent::Release(Release {
+                cause,
+                initiator: Initiator::Gateway,
+                sip_status: None,
+            }),
+        );
+        self.bye(now, endpoint, id, Some(q850_reason(cause)));
+    }
+
+    /// A reliable provisional went unacknowledged for 64*T1 (RFC 3262 §3): a 5xx for the
+    /// INVITE, and a release with cause 102 for the call core.
+    fn prack_timeout(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(tx) = leg.server_tx else {
+            return;
+        };
+        if leg.final_done {
+            return;
+        }
+        leg.final_done = true;
+        leg.pending_answer = None;
+        let cause = Cause::user(Q850Cause::RECOVERY_ON_TIMER_EXPIRY);
+        let resp = Self::response_for(leg, 500).with_header("Reason", &q850_reason(cause));
+        endpoint.send_response(now, tx, resp);
+        self.report(
+            id,
+            CallEvent::Release(Release {
+                cause,
+                initiator: Initiator::Gateway,
+                sip_status: Some(500),
+            }),
+        );
+        self.finish(id);
+    }
+
     fn retry_with_credentials(
         &mut self,
         now: Instant,
@@ -883,36 +1481,15 @@ impl CallLegs {
             return false;
         };
         leg.auth_tried = true;
-        let mut invite = leg.invite.clone();
-        invite.headers.remove("Via");
-        let seq = invite
-            .headers
-            .cseq()
-            .ok()
-            .flatten()
-            .map_or(1, |c| c.seq + 1);
-        invite.headers.replace(
-            "CSeq",
-            &CSeq {
-                seq,
-                method: Method::Invite,
-            }
-            .to_string(),
-        );
+        let mut invite = Self::next_invite(leg);
         let uri = invite.uri.to_string();
         let cnonce = endpoint.ids().token(16);
         let credentials = digest::answer(&challenge, &user, &password, "INVITE", &uri, &cnonce, 1);
         invite
             .headers
             .push(answer_header, &credentials.to_header_value());
-        // §8.1.3.5: the new request's ACK for the 401/407 was sent by the transaction.
-        if let Some(old) = leg.client_tx.take() {
-            self.by_client.remove(&old);
-        }
-        leg.invite = invite.clone();
-        let tx = endpoint.send_request(now, invite, leg.peer);
-        leg.client_tx = Some(tx);
-        self.by_client.insert(tx, id);
+        // §8.1.3.5: the ACK for the 401/407 was sent by the transaction.
+        self.send_invite_again(now, endpoint, id, invite);
         true
     }
 
@@ -1017,49 +1594,92 @@ impl CallLegs {
 
     /// The earliest deadline of the legs' own timers (2xx retransmission).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.legs
-            .values()
-            .filter_map(|l| l.retransmit.as_ref().and_then(|(rt, _)| rt.poll_timeout()))
-            .min()
+        self.legs.values().filter_map(Leg::poll_timeout).min()
     }
 
     /// Fires the legs' timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
-        let due: Vec<LegId> = self
+        let mut due: Vec<LegId> = self
             .legs
             .iter()
-            .filter(|(_, l)| {
-                l.retransmit
-                    .as_ref()
-                    .and_then(|(rt, _)| rt.poll_timeout())
-                    .is_some_and(|t| t <= now)
-            })
+            .filter(|(_, l)| l.poll_timeout().is_some_and(|t| t <= now))
             .map(|(id, _)| *id)
             .collect();
+        // A fixed order, so runs on simulated time repeat exactly.
+        due.sort_unstable();
         for id in due {
-            let mut timed_out = false;
-            if let Some(leg) = self.legs.get_mut(&id)
-                && let Some((rt, resp)) = leg.retransmit.as_mut()
-            {
-                rt.handle_timeout(now);
-                while let Some(o) = rt.poll_output() {
-                    match o {
-                        TxOutput::Transmit(_) => {
-                            if let Some(tx) = leg.server_tx {
-                                endpoint.send_response(now, tx, resp.clone());
-                            }
-                        }
-                        TxOutput::Timeout(_) => timed_out = true,
-                        _ => {}
+            self.retransmit_timeout(now, endpoint, id);
+            self.reliable_timeout(now, endpoint, id);
+            self.session_timeout(now, endpoint, id);
+        }
+    }
+
+    /// Reliable provisionals: retransmit, or give up (RFC 3262 §3).
+    fn reliable_timeout(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(rel) = leg.rel_uas.as_mut() else {
+            return;
+        };
+        rel.handle_timeout(now);
+        let mut gave_up = false;
+        while let Some(o) = rel.poll_output() {
+            match o {
+                UasOutput::Transmit(r) => {
+                    if let Some(tx) = leg.server_tx {
+                        endpoint.send_response(now, tx, r);
                     }
                 }
-                if rt.is_done() {
-                    leg.retransmit = None;
+                UasOutput::GaveUp => gave_up = true,
+            }
+        }
+        if gave_up {
+            self.prack_timeout(now, endpoint, id);
+        }
+    }
+
+    /// The session timer and the glare retry.
+    fn session_timeout(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let glare = leg.glare_retry.is_some_and(|t| t <= now);
+        if glare {
+            leg.glare_retry = None;
+        }
+        match leg.session.as_mut().and_then(|s| s.handle_timeout(now)) {
+            Some(Due::Expired) => self.session_expired(now, endpoint, id),
+            Some(Due::Refresh) => self.refresh(now, endpoint, id),
+            None if glare => self.refresh(now, endpoint, id),
+            None => {}
+        }
+    }
+
+    /// The 2xx retransmission until the ACK (§13.3.1.4).
+    fn retransmit_timeout(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
+        let mut timed_out = false;
+        if let Some(leg) = self.legs.get_mut(&id)
+            && let Some((rt, resp)) = leg.retransmit.as_mut()
+        {
+            rt.handle_timeout(now);
+            while let Some(o) = rt.poll_output() {
+                match o {
+                    TxOutput::Transmit(_) => {
+                        if let Some(tx) = leg.server_tx {
+                            endpoint.send_response(now, tx, resp.clone());
+                        }
+                    }
+                    TxOutput::Timeout(_) => timed_out = true,
+                    _ => {}
                 }
             }
-            if timed_out {
-                self.no_ack(now, endpoint, id);
+            if rt.is_done() {
+                leg.retransmit = None;
             }
+        }
+        if timed_out {
+            self.no_ack(now, endpoint, id);
         }
     }
 }

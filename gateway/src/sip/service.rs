@@ -594,16 +594,17 @@ impl SipService {
                 reply(&request, 503, "Service Unavailable").with_header("Retry-After", "60")
             );
         }
-        // RFC 3261 §8.2.2.3: extensions we do not support cannot be required.
-        let unsupported: Vec<&str> = request
-            .headers
-            .require()
-            .into_iter()
-            .filter(|t| !t.eq_ignore_ascii_case("replaces"))
-            .collect();
+        // RFC 3261 §8.2.2.3: extensions we do not support cannot be required (we do
+        // 100rel, timer and replaces).
+        let unsupported = crate::sip::call_leg::unsupported_required(&request);
         if !unsupported.is_empty() {
             let list = unsupported.join(", ");
             return Err(reply(&request, 420, "Bad Extension").with_header("Unsupported", &list));
+        }
+        // RFC 4028 §8.1: a session interval below our minimum is refused with our Min-SE.
+        if let Some(min_se) = crate::sip::session_timer::too_small(&request) {
+            return Err(reply(&request, 422, "Session Interval Too Small")
+                .with_header("Min-SE", &min_se.to_string()));
         }
         let (trunk, trusted) = match self.trunks.ingress(peer.addr) {
             Some(t) => (t.name.clone(), t.trusted),
@@ -683,7 +684,7 @@ impl SipService {
         reply(req, 200, "OK")
             .with_header("Allow", ALLOW)
             .with_header("Accept", "application/sdp")
-            .with_header("Supported", "100rel, timer, replaces")
+            .with_header("Supported", crate::sip::call_leg::SUPPORTED)
     }
 
     /// §10.3: authenticate, then update the bindings of the To user.

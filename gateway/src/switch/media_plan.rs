@@ -4,6 +4,7 @@
 //! peers are and how payload types map. No sockets here: the shell carries out the
 //! [`MediaCommand`]s.
 
+pub use crate::media::dtmf::DtmfPolicy;
 use crate::media::g711::Law;
 use crate::media::relay::Side;
 use mapping::model::{Codec, CodecName, Media, MediaDirection};
@@ -150,6 +151,28 @@ pub enum MediaCommand {
         call: u64,
         /// The pairs.
         pairs: Vec<PtRule>,
+    },
+    /// How a side handles RFC 4733 telephone-events: their payload type there, and
+    /// whether those arriving on it are taken out of the media and reported as digits.
+    Dtmf {
+        /// The call.
+        call: u64,
+        /// The side.
+        side: Side,
+        /// The policy.
+        policy: DtmfPolicy,
+    },
+    /// Play a DTMF digit toward a side's peer as RFC 4733 events (its telephone-event
+    /// payload type, in the stream the gateway emits there).
+    SendDtmf {
+        /// The call.
+        call: u64,
+        /// The side whose peer hears it.
+        side: Side,
+        /// `0-9 * # A-D`.
+        digit: char,
+        /// Its length (0: the default).
+        duration_ms: u32,
     },
 }
 
@@ -310,6 +333,52 @@ fn g711(name: CodecName, payload_type: u8) -> Codec {
     }
 }
 
+/// The telephone-event codec of a description (8 kHz, the one DTMF uses), if any.
+pub fn telephone_event(m: &Media) -> Option<&Codec> {
+    m.codecs
+        .iter()
+        .find(|c| c.name == CodecName::TelephoneEvent && c.clock_rate == 8000)
+}
+
+/// `m` without telephone-event (toward a leg that takes DTMF as signalling, so that it
+/// sends its digits that way too).
+pub fn without_telephone_event(m: &Media) -> Media {
+    Media {
+        codecs: m
+            .codecs
+            .iter()
+            .filter(|c| c.name != CodecName::TelephoneEvent)
+            .cloned()
+            .collect(),
+        ..m.clone()
+    }
+}
+
+/// `m` with telephone-event 0-15 added after its other codecs, unless it has it: in
+/// payload type `preferred` when that is free in `m`, else the first free dynamic one
+/// (96-127, RFC 3551 §3). Unchanged when no dynamic payload type is free.
+pub fn with_telephone_event(m: &Media, preferred: u8) -> Media {
+    if telephone_event(m).is_some() {
+        return m.clone();
+    }
+    let used = |pt: u8| m.codecs.iter().any(|c| c.payload_type == pt);
+    let pt = std::iter::once(preferred)
+        .filter(|pt| (96..=127).contains(pt))
+        .chain(96..=127)
+        .find(|pt| !used(*pt));
+    let mut out = m.clone();
+    if let Some(pt) = pt {
+        out.codecs.push(Codec {
+            name: CodecName::TelephoneEvent,
+            clock_rate: 8000,
+            channels: 1,
+            payload_type: pt,
+            fmtp: Some("0-15".to_owned()),
+        });
+    }
+    out
+}
+
 /// The built-in endpoint's answer to `offer`: the offerer's first G.711 codec (and its
 /// telephone-event), at `local`. `None` when the offer has no G.711.
 pub fn local_answer(offer: &Media, local: SocketAddr) -> Option<(Media, u8, Law)> {
@@ -434,6 +503,25 @@ mod tests {
         assert_eq!((pt, law), (8, Law::Pcma));
         assert_eq!(m.codecs.len(), 2);
         assert!(local_answer(&media(1, &[(CodecName::Opus, 111)]), local).is_none());
+    }
+
+    #[test]
+    fn telephone_event_added_and_removed() {
+        let m = media(
+            4000,
+            &[(CodecName::Pcmu, 0), (CodecName::Other("x".into()), 101)],
+        );
+        let with = with_telephone_event(&m, 101);
+        let te = telephone_event(&with).expect("added");
+        assert_eq!((te.payload_type, te.fmtp.as_deref()), (96, Some("0-15")));
+        assert_eq!(with_telephone_event(&with, 101), with, "already there");
+        let without = without_telephone_event(&with);
+        assert_eq!(without.codecs, m.codecs);
+        let m = media(4000, &[(CodecName::Pcmu, 0)]);
+        assert_eq!(
+            telephone_event(&with_telephone_event(&m, 101)).map(|c| c.payload_type),
+            Some(101)
+        );
     }
 
     #[test]

@@ -9,12 +9,21 @@
 //!
 //! Legs: SIP (incoming and outgoing) and the built-in endpoint (`kind: local` trunks:
 //! tone, echo or refusal). H.323 and TDM legs join through the same events.
+//!
+//! DTMF crosses in the form each leg's trunk wants (`dtmf:`): RFC 4733 events in the
+//! media, or signalling (SIP INFO, H.245 UserInputIndication, Q.931 keypad). Two legs
+//! that both negotiated telephone-event keep the events in the relay (payload types
+//! renumbered by the [`PtRule`](media_plan::PtRule)s); otherwise the media task takes
+//! the events out of the side that sends them ([`MediaCommand::Dtmf`]) and the switch
+//! hands each digit to the other leg ([`Switch::media_dtmf`]), and digits that arrive as
+//! signalling are played as events toward a leg that wants them
+//! ([`MediaCommand::SendDtmf`]).
 
 pub mod media_plan;
 pub mod record;
 pub mod routing;
 
-use crate::config::{Config, LocalAnswer, LocalTrunk, TrunkParams};
+use crate::config::{Config, H323Dtmf, LocalAnswer, LocalTrunk, SipDtmf, TrunkParams};
 use crate::h323::call_leg::{ConnId, H323Calls, H323LegId, H323Options, H323Output};
 use crate::media::relay::Side;
 use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
@@ -23,13 +32,13 @@ use crate::sip::message::{NameAddr, Uri};
 use crate::sip::service::{ServiceOutput, SipService};
 use mapping::cause::{Cause, Q850Cause};
 use mapping::model::{
-    CallEvent, Initiator, Media, MediaExchange, Progress, ProgressDescription, Release, Setup,
+    CallEvent, Info, Initiator, Media, MediaExchange, Progress, ProgressDescription, Release, Setup,
 };
 use mapping::sip::caller_id::{SipIdentityPolicy, caller_to_sip};
 use mapping::sip::number_form::NumberForm;
 use media_plan::{
-    MediaCommand, MediaMode, MediaPeer, MediaPorts, anchored, answer_toward_a, local_answer,
-    own_offer,
+    DtmfPolicy, MediaCommand, MediaMode, MediaPeer, MediaPorts, anchored, answer_toward_a,
+    local_answer, own_offer, telephone_event, with_telephone_event, without_telephone_event,
 };
 pub use record::CallRecord;
 use routing::{RoutePlan, number_text};
@@ -82,6 +91,36 @@ enum CallTimer {
 /// Connect (H.245 TCS/MSD/OLC take a few round trips).
 const CONNECT_MEDIA_WAIT: Duration = Duration::from_secs(3);
 
+/// The telephone-event payload type the gateway offers when it adds telephone-event
+/// itself, and assumes for an H.323 `rfc4733` trunk whose leg named none (H.245 fast
+/// start carries no telephone-event; 101 is what Cisco gateways use).
+const DEFAULT_TELEPHONE_EVENT_PT: u8 = 101;
+
+/// How a trunk wants DTMF (its `dtmf:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DtmfWant {
+    /// RFC 4733 events in the RTP (SIP and H.323 `rfc4733`).
+    Rfc4733,
+    /// Call signalling: SIP INFO, H.245 UserInputIndication, Q.931 keypad.
+    Signalling,
+    /// In-band tones in the audio (SIP `inband`): relayed as audio, not converted.
+    Inband,
+    /// No DTMF (the built-in endpoint, or no leg yet).
+    None,
+}
+
+/// How DTMF is carried on one side of a call, once its media is negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DtmfMode {
+    /// RFC 4733 events with payload type `pt`; `negotiated` when the leg's media
+    /// description named it (not when it is assumed for an H.323 leg).
+    Rfc4733 { pt: u8, negotiated: bool },
+    /// Call signalling.
+    Signalling,
+    /// In-band tones, or nothing: digits toward it are not converted.
+    Unconverted,
+}
+
 /// A call leg of either signalling protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Leg {
@@ -127,6 +166,13 @@ struct MediaState {
     codec: Option<String>,
     /// The voice codec side B settled on (its payload type).
     b_voice: Option<mapping::model::Codec>,
+    /// The telephone-event payload type side A negotiated (in our answer to it, or its
+    /// answer to our offer).
+    te_a: Option<u8>,
+    /// The telephone-event payload type side B negotiated (in its answer).
+    te_b: Option<u8>,
+    /// The DTMF policy last sent to the media task, per side (A, B).
+    dtmf: [Option<DtmfPolicy>; 2],
 }
 
 #[derive(Debug)]
@@ -695,6 +741,7 @@ impl Switch {
                 b_local,
             ),
         };
+        let offer = self.dtmf_offer(trunk, offer);
         let local = self.sip.local_address(peer.transport);
         let domain = local.ip().to_string();
         let policy = SipIdentityPolicy::new(&domain, info.trusted);
@@ -897,7 +944,11 @@ impl Switch {
     fn ingress_event(&mut self, now: Instant, wall: SystemTime, id: CallId, event: CallEvent) {
         match event {
             CallEvent::Release(mut r) => {
-                r.initiator = Initiator::Caller;
+                // The caller cleared, unless the leg itself gave up (a timer: the
+                // gateway is the initiator, and the caller is told too).
+                if r.initiator != Initiator::Gateway {
+                    r.initiator = Initiator::Caller;
+                }
                 self.clear(now, wall, id, r);
             }
             CallEvent::Media(MediaExchange::Offer(m) | MediaExchange::Answer(m)) => {
@@ -929,6 +980,18 @@ impl Switch {
                         }));
                     }
                 }
+                // Side A's telephone-event (the answer to our delayed offer, a re-INVITE).
+                if let Some(te) = telephone_event(&m)
+                    && let Some(c) = self.calls.get(&id)
+                    && self.trunk_dtmf(&c.ingress_trunk) == DtmfWant::Rfc4733
+                    && let Some(c) = self.calls.get_mut(&id)
+                {
+                    c.media.te_a = Some(te.payload_type);
+                }
+                self.update_dtmf(id);
+            }
+            CallEvent::Info(Info::Dtmf { digit, duration_ms }) => {
+                self.deliver_dtmf(now, wall, id, Side::B, digit, duration_ms)
             }
             CallEvent::Info(info) => {
                 if let Some(Egress::Net { leg }) =
@@ -984,9 +1047,18 @@ impl Switch {
                         }
                     }
                     MediaExchange::Offer(m) | MediaExchange::Answer(m) => {
-                        self.repoint(id, Side::B, &m)
+                        self.repoint(id, Side::B, &m);
+                        if let Some(te) = telephone_event(&m)
+                            && let Some(c) = self.calls.get_mut(&id)
+                        {
+                            c.media.te_b = Some(te.payload_type);
+                        }
+                        self.update_dtmf(id);
                     }
                 }
+            }
+            CallEvent::Info(Info::Dtmf { digit, duration_ms }) => {
+                self.deliver_dtmf(now, wall, id, Side::A, digit, duration_ms)
             }
             CallEvent::Info(info) => {
                 let leg = self.calls.get(&id).map(|c| c.ingress);
@@ -1044,6 +1116,7 @@ impl Switch {
             }
         };
         let c = self.calls.get_mut(&id)?;
+        c.media.te_b = telephone_event(&answer_b).map(|k| k.payload_type);
         c.media.codec = answer_b.codecs.first().map(|k| mapping_codec_name(&k.name));
         c.media.b_voice = answer_b
             .codecs
@@ -1077,7 +1150,252 @@ impl Switch {
                 mode: MediaMode::Relay,
             }));
         }
+        let toward_a = self.dtmf_toward_a(id, toward_a);
+        self.update_dtmf(id);
         Some(toward_a)
+    }
+
+    // ----- DTMF ------------------------------------------------------------------------
+
+    /// A DTMF digit the media task took out of the RFC 4733 events arriving on `side`
+    /// of `call`: it goes to the other leg in the form that leg wants.
+    pub fn media_dtmf(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        call: CallId,
+        side: Side,
+        digit: char,
+        duration_ms: u32,
+    ) {
+        debug!(call, ?side, %digit, duration_ms, "DTMF digit from the media");
+        self.deliver_dtmf(now, wall, call, side.other(), digit, duration_ms);
+        self.pump(now, wall);
+    }
+
+    /// How trunk `name` wants DTMF.
+    fn trunk_dtmf(&self, name: &str) -> DtmfWant {
+        match self.cfg.trunk(name).map(|t| &t.params) {
+            Some(TrunkParams::Sip(s)) => match s.dtmf {
+                SipDtmf::Rfc4733 => DtmfWant::Rfc4733,
+                SipDtmf::Info => DtmfWant::Signalling,
+                SipDtmf::Inband => DtmfWant::Inband,
+            },
+            Some(TrunkParams::H323(h)) => match h.dtmf {
+                H323Dtmf::Rfc4733 => DtmfWant::Rfc4733,
+                H323Dtmf::H245Alphanumeric | H323Dtmf::H245Signal | H323Dtmf::Q931Keypad => {
+                    DtmfWant::Signalling
+                }
+            },
+            // TDM legs carry digits in signalling (keypad, INFO) when they are wired.
+            Some(TrunkParams::Pri(_) | TrunkParams::Ss7(_) | TrunkParams::R2(_)) => {
+                DtmfWant::Signalling
+            }
+            Some(TrunkParams::Local(_)) | None => DtmfWant::None,
+        }
+    }
+
+    /// How DTMF is carried on `side` of `c`: its trunk's wish against what its leg
+    /// negotiated. A SIP leg that wants RFC 4733 without having negotiated
+    /// telephone-event gets INFO; an H.323 leg is assumed to use
+    /// [`DEFAULT_TELEPHONE_EVENT_PT`].
+    fn dtmf_mode(&self, c: &Call, side: Side) -> DtmfMode {
+        let (trunk, te, h323) = match side {
+            Side::A => (
+                Some(c.ingress_trunk.as_str()),
+                c.media.te_a,
+                matches!(c.ingress, Leg::H323(_)),
+            ),
+            Side::B => match &c.egress {
+                Some(Egress::Net { leg }) => (
+                    c.egress_trunk.as_deref(),
+                    c.media.te_b,
+                    matches!(leg, Leg::H323(_)),
+                ),
+                _ => (None, None, false),
+            },
+        };
+        match trunk.map_or(DtmfWant::None, |t| self.trunk_dtmf(t)) {
+            DtmfWant::Rfc4733 => match te {
+                Some(pt) => DtmfMode::Rfc4733 {
+                    pt,
+                    negotiated: true,
+                },
+                None if h323 => DtmfMode::Rfc4733 {
+                    pt: DEFAULT_TELEPHONE_EVENT_PT,
+                    negotiated: false,
+                },
+                None => DtmfMode::Signalling,
+            },
+            DtmfWant::Signalling => DtmfMode::Signalling,
+            DtmfWant::Inband | DtmfWant::None => DtmfMode::Unconverted,
+        }
+    }
+
+    /// Our offer toward an egress on `trunk`: telephone-event added for a trunk that
+    /// wants RFC 4733, removed for one that wants signalling or in-band tones (so its
+    /// peer sends DTMF the way the trunk says).
+    fn dtmf_offer(&self, trunk: &str, offer: Media) -> Media {
+        match self.trunk_dtmf(trunk) {
+            DtmfWant::Rfc4733 => with_telephone_event(&offer, DEFAULT_TELEPHONE_EVENT_PT),
+            DtmfWant::Signalling | DtmfWant::Inband => without_telephone_event(&offer),
+            DtmfWant::None => offer,
+        }
+    }
+
+    /// Our answer (or delayed offer) toward side A with telephone-event as A's trunk
+    /// wants it: kept or added (A's own payload type) when A wants RFC 4733 and side B
+    /// takes DTMF in some form the gateway converts, removed when A wants signalling.
+    /// Notes the telephone-event side A ends up with.
+    fn dtmf_toward_a(&mut self, id: CallId, ex: MediaExchange) -> MediaExchange {
+        let Some(c) = self.calls.get(&id) else {
+            return ex;
+        };
+        let want = self.trunk_dtmf(&c.ingress_trunk);
+        let b_converts = self.dtmf_mode(c, Side::B) != DtmfMode::Unconverted;
+        let a_te = c.media.offer_a.as_ref().and_then(telephone_event).cloned();
+        let adjust = |m: Media, offer: bool| match want {
+            DtmfWant::Rfc4733 if b_converts => match (&a_te, offer) {
+                (_, true) => with_telephone_event(&m, DEFAULT_TELEPHONE_EVENT_PT),
+                (Some(te), false) if telephone_event(&m).is_none() => {
+                    let mut m = m;
+                    m.codecs.push(te.clone());
+                    m
+                }
+                _ => m,
+            },
+            DtmfWant::Signalling => without_telephone_event(&m),
+            _ => m,
+        };
+        let ex = match ex {
+            MediaExchange::Answer(m) => MediaExchange::Answer(adjust(m, false)),
+            MediaExchange::Offer(m) => MediaExchange::Offer(adjust(m, true)),
+        };
+        if let MediaExchange::Answer(m) = &ex
+            && let Some(c) = self.calls.get_mut(&id)
+        {
+            c.media.te_a = telephone_event(m)
+                .filter(|_| want == DtmfWant::Rfc4733)
+                .map(|k| k.payload_type);
+        }
+        ex
+    }
+
+    /// Tells the media task how each side handles telephone-events, when that changed:
+    /// both sides RFC 4733 with telephone-event negotiated on both: relayed as they are
+    /// (nothing to tell; the payload type follows with the first digit played, see
+    /// [`Switch::deliver_dtmf`]); otherwise a side that sends RFC 4733 has its events
+    /// taken out and reported.
+    fn update_dtmf(&mut self, id: CallId) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        if !c.media.started || !matches!(c.egress, Some(Egress::Net { .. })) {
+            return;
+        }
+        let modes = [self.dtmf_mode(c, Side::A), self.dtmf_mode(c, Side::B)];
+        let relayed = modes.iter().all(|m| {
+            matches!(
+                m,
+                DtmfMode::Rfc4733 {
+                    negotiated: true,
+                    ..
+                }
+            )
+        });
+        let policy = |m: DtmfMode| match m {
+            DtmfMode::Rfc4733 { pt, .. } => DtmfPolicy {
+                telephone_event_pt: Some(pt),
+                extract: !relayed,
+            },
+            _ => DtmfPolicy::default(),
+        };
+        let wanted = modes.map(policy);
+        let sent = c.media.dtmf;
+        let mut now_sent = sent;
+        for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+            let changed = match sent[i] {
+                Some(p) => p != wanted[i],
+                // A side the task was never told about extracts nothing already.
+                None => wanted[i].extract,
+            };
+            if changed {
+                debug!(call = id, ?side, policy = ?wanted[i], "DTMF policy");
+                self.out.push_back(SwitchOutput::Media(MediaCommand::Dtmf {
+                    call: id,
+                    side,
+                    policy: wanted[i],
+                }));
+                now_sent[i] = Some(wanted[i]);
+            }
+        }
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.media.dtmf = now_sent;
+        }
+    }
+
+    /// A digit toward `to` (A: the ingress leg, B: the egress leg): RFC 4733 events in
+    /// the media or signalling, as that leg takes DTMF.
+    fn deliver_dtmf(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        id: CallId,
+        to: Side,
+        digit: char,
+        duration_ms: u32,
+    ) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        let leg = match to {
+            Side::A => Some(c.ingress),
+            Side::B => match &c.egress {
+                Some(Egress::Net { leg }) => Some(*leg),
+                _ => None,
+            },
+        };
+        let Some(leg) = leg else {
+            debug!(call = id, %digit, "DTMF toward the built-in endpoint: ignored");
+            return;
+        };
+        match self.dtmf_mode(c, to) {
+            DtmfMode::Rfc4733 { pt, .. } if c.media.started => {
+                // The task learns the side's payload type with the first digit it plays.
+                let i = usize::from(to == Side::B);
+                let told = c.media.dtmf[i];
+                if told.and_then(|p| p.telephone_event_pt) != Some(pt) {
+                    let policy = DtmfPolicy {
+                        telephone_event_pt: Some(pt),
+                        extract: told.is_some_and(|p| p.extract),
+                    };
+                    self.out.push_back(SwitchOutput::Media(MediaCommand::Dtmf {
+                        call: id,
+                        side: to,
+                        policy,
+                    }));
+                    if let Some(c) = self.calls.get_mut(&id) {
+                        c.media.dtmf[i] = Some(policy);
+                    }
+                }
+                self.out
+                    .push_back(SwitchOutput::Media(MediaCommand::SendDtmf {
+                        call: id,
+                        side: to,
+                        digit,
+                        duration_ms,
+                    }));
+            }
+            DtmfMode::Rfc4733 { .. } | DtmfMode::Signalling => self.send_leg(
+                now,
+                wall,
+                leg,
+                CallEvent::Info(Info::Dtmf { digit, duration_ms }),
+            ),
+            DtmfMode::Unconverted => {
+                debug!(call = id, %leg, %digit, "DTMF toward an in-band leg: not converted");
+            }
+        }
     }
 
     fn media_started(&self, id: CallId) -> bool {
