@@ -104,6 +104,9 @@ pub struct Metrics {
     pub sip_registrations: IntGauge,
     /// `gateway_sip_auth_failures_total`: digest credentials missing, wrong or stale.
     pub sip_auth_failures: IntCounter,
+    /// `gateway_sip_retransmissions_total{type}`: SIP messages sent again (RFC 3261 Timers
+    /// A, E, G, and answers to retransmitted requests), by method or status class.
+    pub sip_retransmissions: IntCounterVec,
     /// `gateway_sip_rate_limited_total`: SIP datagrams and stream messages dropped by the
     /// per-source limit.
     pub sip_rate_limited: IntCounter,
@@ -194,6 +197,14 @@ impl Metrics {
                 "SIP requests whose digest credentials were missing, wrong or stale.",
             )
             .expect(VALID),
+            sip_retransmissions: IntCounterVec::new(
+                Opts::new(
+                    "gateway_sip_retransmissions_total",
+                    "SIP messages retransmitted (RFC 3261 Timers A, E, G; answers to retransmitted requests), by method or status class.",
+                ),
+                &["type"],
+            )
+            .expect(VALID),
             sip_rate_limited: IntCounter::new(
                 "gateway_sip_rate_limited_total",
                 "SIP messages dropped because their source exceeded sip.per_source_rate.",
@@ -232,7 +243,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 15] = [
+        let all: [Box<dyn prometheus::core::Collector>; 16] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -246,6 +257,7 @@ impl Metrics {
             Box::new(self.sip_auth_failures.clone()),
             Box::new(self.sip_transaction_timeouts.clone()),
             Box::new(self.sip_rate_limited.clone()),
+            Box::new(self.sip_retransmissions.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),
         ];
@@ -283,6 +295,9 @@ impl Metrics {
         }
         for p in PROTOCOLS {
             self.decode_errors.with_label_values(&[p]);
+        }
+        for t in SIP_METHODS.iter().chain(&SIP_STATUS_CLASSES) {
+            self.sip_retransmissions.with_label_values(&[t]);
         }
         for timer in ["B", "F", "H"] {
             self.sip_transaction_timeouts.with_label_values(&[timer]);

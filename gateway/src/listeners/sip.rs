@@ -403,6 +403,12 @@ async fn core(
                         switch.sip_transport_error(now, wall, peer);
                     }
                 }
+                SwitchOutput::Sip(ServiceOutput::Endpoint(Output::Retransmitted { label: l })) => {
+                    metrics
+                        .sip_retransmissions
+                        .with_label_values(&[label(&l)])
+                        .inc()
+                }
                 SwitchOutput::Sip(ServiceOutput::Endpoint(Output::Received { label: l })) => {
                     metrics.message("sip", label(&l), "in")
                 }

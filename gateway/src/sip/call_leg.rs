@@ -1628,7 +1628,7 @@ impl CallLegs {
             match o {
                 UasOutput::Transmit(r) => {
                     if let Some(tx) = leg.server_tx {
-                        endpoint.send_response(now, tx, r);
+                        endpoint.retransmit_response(now, tx, r);
                     }
                 }
                 UasOutput::GaveUp => gave_up = true,
@@ -1667,7 +1667,7 @@ impl CallLegs {
                 match o {
                     TxOutput::Transmit(_) => {
                         if let Some(tx) = leg.server_tx {
-                            endpoint.send_response(now, tx, resp.clone());
+                            endpoint.retransmit_response(now, tx, resp.clone());
                         }
                     }
                     TxOutput::Timeout(_) => timed_out = true,

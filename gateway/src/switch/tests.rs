@@ -35,6 +35,8 @@ struct Harness {
     sent: Vec<(SocketAddr, SipMessage)>,
     media: Vec<MediaCommand>,
     ended: Vec<CallRecord>,
+    /// Labels of the retransmissions the endpoint marked.
+    retransmitted: Vec<String>,
     /// A far H.323 endpoint (the gateway's own H.323 layer), wired to the switch's
     /// H.225.0 outputs.
     peer: H323Calls,
@@ -72,6 +74,7 @@ impl Harness {
             sent: Vec::new(),
             media: Vec::new(),
             ended: Vec::new(),
+            retransmitted: Vec::new(),
             peer: H323Calls::new(11),
             peer_incoming: Vec::new(),
             peer_events: Vec::new(),
@@ -132,6 +135,9 @@ impl Harness {
                 peer.addr,
                 SipMessage::parse(&bytes).expect("we send valid SIP"),
             )),
+            SwitchOutput::Sip(ServiceOutput::Endpoint(
+                crate::sip::endpoint::Output::Retransmitted { label },
+            )) => self.retransmitted.push(label),
             SwitchOutput::Media(m) => self.media.push(m),
             SwitchOutput::Ended { record, .. } => self.ended.push(*record),
             _ => {}
@@ -301,6 +307,11 @@ fn unanswered_2xx_is_retransmitted_until_the_ack() {
     // T1 = 500 ms: retransmissions at 0.5, 1.5 s after the first.
     let oks = h.statuses(pbx().addr).iter().filter(|s| **s == 200).count();
     assert_eq!(oks, 3);
+    assert_eq!(
+        h.retransmitted,
+        ["2xx", "2xx"],
+        "both counted as retransmissions"
+    );
 }
 
 #[test]

@@ -120,6 +120,12 @@ pub enum Output {
         /// Why.
         error: ParseError,
     },
+    /// The `Transmit` just before was a retransmission (a timer's, or the answer to a
+    /// retransmitted request), for metrics.
+    Retransmitted {
+        /// Method or status class.
+        label: String,
+    },
     /// An event for the transaction user.
     Event(Event),
 }
@@ -367,6 +373,7 @@ impl Endpoint {
             _ => {
                 if let Some(id) = self.server_keys.get(&key).copied() {
                     // §17.2.1/§17.2.2: a retransmission.
+                    let from = self.out.len();
                     if let Some(e) = self.servers.get_mut(&id) {
                         match &mut e.machine {
                             ServerMachine::Invite(m) => m.handle_request_retransmission(now),
@@ -374,6 +381,7 @@ impl Endpoint {
                         }
                     }
                     self.drain_server(id);
+                    self.mark_retransmissions(from);
                     return;
                 }
                 if let Some(merge) = merge_key(&req)
@@ -546,6 +554,15 @@ impl Endpoint {
         self.drain_server(tx);
     }
 
+    /// Sends a response again on behalf of the transaction user (the 2xx until its ACK,
+    /// RFC 3261 §13.3.1.4; a reliable provisional until its PRACK, RFC 3262 §3), counted
+    /// as a retransmission.
+    pub fn retransmit_response(&mut self, now: Instant, tx: ServerTxId, resp: Response) {
+        let from = self.out.len();
+        self.respond(now, tx, resp);
+        self.mark_retransmissions(from);
+    }
+
     /// Answers a request that the transport could not take (e.g. no Content-Length on a
     /// stream, RFC 3261 §18.3) with `status`, when its head is readable; counts it as a
     /// decode error.
@@ -684,6 +701,29 @@ impl Endpoint {
 
     /// Fires every transaction timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let from = self.out.len();
+        self.fire_timers(now);
+        // Whatever a timer sends is a retransmission (Timers A, E, G).
+        self.mark_retransmissions(from);
+    }
+
+    /// Marks each `Transmit` queued since `from` as a retransmission.
+    fn mark_retransmissions(&mut self, from: usize) {
+        let labels: Vec<String> = self
+            .out
+            .iter()
+            .skip(from)
+            .filter_map(|o| match o {
+                Output::Transmit { label, .. } => Some(label.clone()),
+                _ => None,
+            })
+            .collect();
+        for label in labels {
+            self.out.push_back(Output::Retransmitted { label });
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         let servers: Vec<ServerTxId> = self
             .servers

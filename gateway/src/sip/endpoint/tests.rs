@@ -45,7 +45,8 @@ fn drain(ep: &mut Endpoint) -> (Vec<(Peer, SipMessage)>, Vec<Event>) {
                 sent.push((peer, SipMessage::parse(&bytes).expect("we send valid SIP")))
             }
             Output::Event(e) => events.push(e),
-            Output::Received { .. } | Output::DecodeError { .. } => {}
+            Output::Received { .. } | Output::DecodeError { .. } | Output::Retransmitted { .. } => {
+            }
         }
     }
     (sent, events)
