@@ -42,7 +42,8 @@ fn config_with(
         "trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
          \x20 - {{ name: tone, kind: local, answer: tone, tone_hz: 1200, ring_ms: 200 }}\n\
          \x20 - {{ name: echo, kind: local, answer: echo }}\n\
-         \x20 - {{ name: busy, kind: local, answer: refuse, cause: 17 }}\n"
+         \x20 - {{ name: busy, kind: local, answer: refuse, cause: 17 }}\n\
+         \x20 - {{ name: congested, kind: local, answer: refuse, cause: 34 }}\n"
     ));
     if let Some(far) = callee {
         c.push_str(&format!(
@@ -53,7 +54,8 @@ fn config_with(
         "routes:\n  default:\n\
          \x20   - { name: tone, match: {called: {prefix: \"1\"}}, egress: [tone] }\n\
          \x20   - { name: echo, match: {called: {prefix: \"2\"}}, egress: [echo] }\n\
-         \x20   - { name: busy, match: {called: {pattern: \"486\"}}, egress: [busy] }\n",
+         \x20   - { name: busy, match: {called: {pattern: \"486\"}}, egress: [busy] }\n\
+         \x20   - { name: failover, match: {called: {prefix: \"3\"}}, egress: [congested, tone] }\n",
     );
     if callee.is_some() {
         c.push_str(
@@ -301,4 +303,45 @@ fn busy_endpoint_is_486_for_the_caller() {
         1,
         "the same record in the CSV file"
     );
+}
+
+/// Failover: the first egress trunk refuses with cause 34 (no circuit), a default
+/// failover cause, and the call completes on the second; one record, on the second
+/// trunk.
+#[test]
+fn a_refused_first_trunk_fails_over_to_the_second() {
+    if !peers_available(
+        "a_refused_first_trunk_fails_over_to_the_second",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = caller(dir.path(), 440.0);
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, a.sip_addr(), None));
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- gatewayd log:\n{}",
+            a.log(),
+            gw.log_text()
+        )
+    };
+    a.dial(&format!("sip:3000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs());
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    let (dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    check_tone(&dec, 1200.0, 10.0).unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let cdrs = gw.wait_cdrs(1);
+    assert_eq!(cdrs[0]["egress_trunk"], "tone", "{}", cdrs[0]);
+    assert_eq!(cdrs[0]["route"], "failover", "{}", cdrs[0]);
+    assert_eq!(cdrs[0]["cause"], 16, "{}", cdrs[0]);
 }

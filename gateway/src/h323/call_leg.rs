@@ -54,7 +54,8 @@ use h323_asn1::h225::{
 };
 use mapping::cause::{Cause, Location, Q850Cause};
 use mapping::model::{
-    CallEvent, Info, Initiator, Media, MediaExchange, ProgressDescription, Release, Setup,
+    CallEvent, CodecName, Info, Initiator, Media, MediaExchange, ProgressDescription, Release,
+    Setup,
 };
 use mapping::number::{Digits, PartyNumber, Presentation, Screening};
 use mapping::q931::ies::{CallState, CallStateValue, CauseIe, Layer1Protocol};
@@ -327,8 +328,26 @@ impl Leg {
         Outgoing {
             dialect: Dialect::H225,
             call_ref: self.call_ref(),
-            speech_law: Layer1Protocol::G711_ALAW,
+            speech_law: self.speech_law(),
             location: Location::PRIVATE_LOCAL,
+        }
+    }
+
+    /// The G.711 law of the bearer capability (Q.931 §4.5.5 octet 5): u-law when our
+    /// media's first G.711 codec is PCMU, else A-law.
+    fn speech_law(&self) -> Layer1Protocol {
+        let media = self
+            .local
+            .as_ref()
+            .or_else(|| self.setup.as_ref().and_then(|s| s.media.as_ref()));
+        let first = media.and_then(|m| {
+            m.codecs
+                .iter()
+                .find(|c| matches!(c.name, CodecName::Pcmu | CodecName::Pcma))
+        });
+        match first {
+            Some(c) if c.name == CodecName::Pcmu => Layer1Protocol::G711_ULAW,
+            _ => Layer1Protocol::G711_ALAW,
         }
     }
 

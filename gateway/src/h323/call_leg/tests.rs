@@ -1454,3 +1454,28 @@ proptest! {
         drain(&mut calls);
     }
 }
+
+/// Q.931 §4.5.5 octet 5: the Setup's bearer capability names the law of our first
+/// G.711 codec.
+#[test]
+fn setup_bearer_capability_follows_the_offered_law() {
+    use mapping::q931::ies::{BearerCapability, Layer1Protocol};
+    let now = Instant::now();
+    for (codecs, law) in [
+        (
+            vec![codec(CodecName::Pcmu, 0), codec(CodecName::Pcma, 8)],
+            Layer1Protocol::G711_ULAW,
+        ),
+        (gw_offer().codecs, Layer1Protocol::G711_ALAW),
+    ] {
+        let mut calls = H323Calls::new(5);
+        let m = media("192.0.2.10:20000", codecs);
+        let (_, setup) = outgoing(&mut calls, now, opts(), Some(m));
+        let bc = setup
+            .msg
+            .get::<BearerCapability>()
+            .expect("bearer capability")
+            .expect("decodes");
+        assert_eq!(bc.layer1, Some(law));
+    }
+}
