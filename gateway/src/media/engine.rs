@@ -4,7 +4,7 @@
 //! digits taken out of the media) to whoever [`MediaEngine::subscribe`]d.
 
 use super::ports::{BoundPair, PortPool};
-use super::relay::{PtMap, RelayConfig, Side, SideConfig};
+use super::relay::{PtMap, RelayConfig, SideConfig};
 use super::session::{
     EventSink, MediaEvent, MediaSession, Mode, SessionHandle, SessionReport, SideUpdate,
 };
@@ -220,15 +220,5 @@ impl MediaEngine {
     /// Stops a call's session; the returned handle's `close()` gives its figures.
     pub fn stop(&mut self, call: u64) -> Option<SessionHandle> {
         self.sessions.remove(&call)
-    }
-
-    /// Running sessions.
-    pub fn active(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// Our local address of a session's side (tests, logs).
-    pub fn local(&self, call: u64, side: Side) -> Option<SocketAddr> {
-        self.sessions.get(&call).and_then(|h| h.local(side))
     }
 }

@@ -958,7 +958,8 @@ impl CallLegs {
         match offered {
             Ok(Some(m)) => {
                 if let Some(mut ours) = leg.sdp.media.clone() {
-                    ours.direction = answer_direction(m.direction);
+                    ours.direction =
+                        crate::sip::sdp::answer_direction(m.direction, MediaDirection::SendRecv);
                     let body = leg.sdp.body(&ours);
                     resp = resp.with_body("application/sdp", body);
                 }
@@ -1570,8 +1571,6 @@ impl CallLegs {
             return true;
         }
         let status = if timer.is_some() { 408 } else { 503 };
-        let mut resp = Response::new(status, "");
-        resp.headers.push("Content-Length", "0");
         if let Some(event) = invite_response_to_event(InviteResponseIn {
             status,
             offer_sent: leg.offer_in_invite,
@@ -1684,16 +1683,6 @@ impl CallLegs {
     }
 }
 
-/// RFC 3264 §6.1: the answer's direction for an offered one.
-fn answer_direction(offered: MediaDirection) -> MediaDirection {
-    match offered {
-        MediaDirection::SendOnly => MediaDirection::RecvOnly,
-        MediaDirection::RecvOnly => MediaDirection::SendOnly,
-        MediaDirection::Inactive => MediaDirection::Inactive,
-        MediaDirection::SendRecv => MediaDirection::SendRecv,
-    }
-}
-
 /// The digit and duration of an `application/dtmf-relay` INFO body (`Signal=5`,
 /// `Duration=160`), the de-facto format of Cisco and most SIP trunks.
 fn dtmf_relay_digit(body: &[u8]) -> Option<(char, u32)> {
@@ -1738,17 +1727,5 @@ mod tests {
         );
         assert_eq!(dtmf_relay_digit(b"Signal=x\r\n"), None);
         assert_eq!(dtmf_relay_digit(b"\xff"), None);
-    }
-
-    #[test]
-    fn hold_is_answered_in_the_opposite_direction() {
-        assert_eq!(
-            answer_direction(MediaDirection::SendOnly),
-            MediaDirection::RecvOnly
-        );
-        assert_eq!(
-            answer_direction(MediaDirection::Inactive),
-            MediaDirection::Inactive
-        );
     }
 }

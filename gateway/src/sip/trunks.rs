@@ -2,7 +2,7 @@
 //! comes from (ingress trunk by source address) and where a call to a trunk goes.
 
 use crate::config::{Config, SipTransport, TrunkParams};
-use crate::sip::endpoint::{Peer, Transport};
+use crate::sip::endpoint::Transport;
 use std::net::SocketAddr;
 
 /// One SIP trunk.
@@ -20,17 +20,6 @@ pub struct SipTrunkInfo {
     pub has_users: bool,
     /// Digest credentials for its challenges: user, password.
     pub credentials: Option<(String, String)>,
-}
-
-impl SipTrunkInfo {
-    /// The first peer to send a call to, when the trunk has one.
-    pub fn first_peer(&self) -> Option<Peer> {
-        self.remotes.first().map(|addr| Peer {
-            transport: self.transport,
-            addr: *addr,
-            connection: None,
-        })
-    }
 }
 
 /// The SIP trunks.

@@ -382,15 +382,10 @@ pub fn with_telephone_event(m: &Media, preferred: u8) -> Media {
 /// The built-in endpoint's answer to `offer`: the offerer's first G.711 codec (and its
 /// telephone-event), at `local`. `None` when the offer has no G.711.
 pub fn local_answer(offer: &Media, local: SocketAddr) -> Option<(Media, u8, Law)> {
-    let voice = offer
+    let (voice, law) = offer
         .codecs
         .iter()
-        .find(|c| matches!(c.name, CodecName::Pcmu | CodecName::Pcma) && c.clock_rate == 8000)?;
-    let law = if voice.name == CodecName::Pcmu {
-        Law::Pcmu
-    } else {
-        Law::Pcma
-    };
+        .find_map(|c| law_of(c).map(|law| (c, law)))?;
     let mut codecs = vec![voice.clone()];
     if let Some(te) = offer
         .codecs
@@ -399,11 +394,7 @@ pub fn local_answer(offer: &Media, local: SocketAddr) -> Option<(Media, u8, Law)
     {
         codecs.push(te.clone());
     }
-    let direction = match offer.direction {
-        MediaDirection::SendOnly => MediaDirection::RecvOnly,
-        MediaDirection::RecvOnly => MediaDirection::SendOnly,
-        d => d,
-    };
+    let direction = crate::sip::sdp::answer_direction(offer.direction, MediaDirection::SendRecv);
     Some((
         Media {
             rtp: Some(local),

@@ -347,14 +347,6 @@ impl Switch {
         self.out.pop_front()
     }
 
-    fn random(&mut self, n: u32) -> u32 {
-        // xorshift64: load sharing needs spread, not secrecy.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng % u64::from(n.max(1))) as u32
-    }
-
     fn set_timer(&mut self, call: CallId, at: Instant, timer: CallTimer) {
         if let Some(c) = self.calls.get_mut(&call) {
             c.timers.push((at, timer));
@@ -537,13 +529,9 @@ impl Switch {
             },
         );
         let cfg = self.cfg.clone();
-        // attempt_order takes a closure; draw up front to keep `self` free.
-        let draws: Vec<u32> = (0..8).map(|_| self.random(u32::MAX)).collect();
-        let mut draws = draws.into_iter();
+        let rng = &mut self.rng;
         let setup = &self.calls[&id].setup;
-        let plan = routing::route(&cfg, &trunk, setup, |n| {
-            draws.next().unwrap_or(0) % n.max(1)
-        });
+        let plan = routing::route(&cfg, &trunk, setup, |n| xorshift(rng, n));
         match plan {
             Ok(plan) => {
                 info!(call = id, %leg, ingress = %trunk, rule = %plan.rule, "call routed");
@@ -1612,6 +1600,14 @@ impl Switch {
             media: c.media.started,
         });
     }
+}
+
+/// A draw in `0..n` (xorshift64: load sharing needs spread, not secrecy).
+fn xorshift(state: &mut u64, n: u32) -> u32 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % u64::from(n.max(1))) as u32
 }
 
 /// The `egress` metrics label of a trunk kind.
