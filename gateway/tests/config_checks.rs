@@ -338,4 +338,11 @@ fn sip_timers_and_registrar_limits_are_ordered() {
             "t.yaml:9:63: sip.registrar.max_expires_seconds: must not be shorter than min_expires_seconds",
         ],
     );
+    assert_errors(
+        "sip:\n  session_timer: { interval_seconds: 20, min_se_seconds: 30 }\n",
+        &[
+            "t.yaml:7:38: sip.session_timer.interval_seconds: must not be shorter than min_se_seconds",
+            "t.yaml:7:58: sip.session_timer.min_se_seconds: must be at least 90 (RFC 4028 §4)",
+        ],
+    );
 }

@@ -28,6 +28,39 @@ pub struct Sip {
     /// Burst a source may send at once above its rate. Default 10000.
     #[serde(default = "default_per_source_burst")]
     pub per_source_burst: u32,
+    /// Session timers (RFC 4028) on every SIP call leg.
+    #[serde(default)]
+    pub session_timer: SessionTimerSettings,
+}
+
+/// `sip.session_timer:` the RFC 4028 intervals of our SIP call legs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionTimerSettings {
+    /// Session-Expires we ask for in our INVITEs and pick when a caller names none.
+    /// Default 1800 (RFC 4028 §4).
+    #[serde(default = "default_session_interval")]
+    pub interval_seconds: u32,
+    /// Min-SE: the shortest interval accepted (a smaller Session-Expires gets 422).
+    /// At least 90 (RFC 4028 §4). Default 90.
+    #[serde(default = "default_min_se")]
+    pub min_se_seconds: u32,
+}
+
+impl Default for SessionTimerSettings {
+    fn default() -> Self {
+        SessionTimerSettings {
+            interval_seconds: default_session_interval(),
+            min_se_seconds: default_min_se(),
+        }
+    }
+}
+
+fn default_session_interval() -> u32 {
+    1800
+}
+fn default_min_se() -> u32 {
+    90
 }
 
 fn default_per_source_rate() -> u32 {
@@ -46,6 +79,7 @@ impl Default for Sip {
             registrar: RegistrarLimits::default(),
             per_source_rate: default_per_source_rate(),
             per_source_burst: default_per_source_burst(),
+            session_timer: SessionTimerSettings::default(),
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId, Transport};
 use crate::sip::message::{CSeq, Method, NameAddr, RAck, Request, Response, SipMessage, Uri};
 use crate::sip::reliable::{self, ReliableUac, ReliableUas, UacVerdict, UasOutput};
 use crate::sip::sdp::{Origin, SessionDescription};
-use crate::sip::session_timer::{self, DEFAULT_SE, Due, MIN_SE, SessionTimer};
+use crate::sip::session_timer::{self, Due, Policy, SessionTimer};
 use crate::sip::transaction::{Retransmit2xx, Timer, TxOutput};
 use mapping::cause::{Cause, Q850Cause};
 use mapping::model::{
@@ -233,7 +233,14 @@ struct Refresh {
 }
 
 impl Leg {
-    fn new(role: Role, peer: Peer, invite: Request, local_tag: String, sdp: LocalSdp) -> Leg {
+    fn new(
+        role: Role,
+        peer: Peer,
+        invite: Request,
+        local_tag: String,
+        sdp: LocalSdp,
+        policy: Policy,
+    ) -> Leg {
         Leg {
             role,
             peer,
@@ -259,7 +266,7 @@ impl Leg {
             early_answer: false,
             pending_answer: None,
             session: None,
-            se_asked: (DEFAULT_SE, MIN_SE),
+            se_asked: (policy.interval, policy.min_se),
             se_retried: false,
             refresh: None,
             reinvite_ack: None,
@@ -303,6 +310,8 @@ pub struct CallLegs {
     by_dialog: HashMap<(String, String), LegId>,
     next: u64,
     out: VecDeque<LegNotice>,
+    /// Our RFC 4028 intervals (`sip.session_timer`).
+    pub session_policy: Policy,
 }
 
 /// A SIP URI on our address for Contact headers.
@@ -420,7 +429,7 @@ impl CallLegs {
             )
         });
         // RFC 4028 §9 (the service already refused an interval below our minimum).
-        let session = SessionTimer::negotiate_uas(&invite, None);
+        let session = SessionTimer::negotiate_uas(&invite, None, self.session_policy);
         let peer_update = invite.headers.allow().contains(&Method::Update);
         let mut leg = Leg::new(
             Role::Uas,
@@ -428,6 +437,7 @@ impl CallLegs {
             invite,
             local_tag,
             LocalSdp::new(session_id, local.ip()),
+            self.session_policy,
         );
         leg.offer_in_invite = media.is_some();
         leg.server_tx = Some(tx);
@@ -485,8 +495,10 @@ impl CallLegs {
         // RFC 4028 §7.1: the interval we ask for; the UAS picks the refresher.
         invite
             .headers
-            .push("Session-Expires", &DEFAULT_SE.to_string());
-        invite.headers.push("Min-SE", &MIN_SE.to_string());
+            .push("Session-Expires", &self.session_policy.interval.to_string());
+        invite
+            .headers
+            .push("Min-SE", &self.session_policy.min_se.to_string());
         if let Some(m) = &call.media {
             let body = sdp.body(m);
             invite = invite.with_body("application/sdp", body);
@@ -494,7 +506,14 @@ impl CallLegs {
         self.by_dialog.insert((call_id, local_tag.clone()), id);
         let tx = endpoint.send_request(now, invite.clone(), call.peer);
         self.by_client.insert(tx, id);
-        let mut leg = Leg::new(Role::Uac, call.peer, invite, local_tag, sdp);
+        let mut leg = Leg::new(
+            Role::Uac,
+            call.peer,
+            invite,
+            local_tag,
+            sdp,
+            self.session_policy,
+        );
         leg.offer_in_invite = call.media.is_some();
         leg.client_tx = Some(tx);
         leg.credentials = call.credentials;
@@ -943,7 +962,7 @@ impl CallLegs {
             return;
         }
         let timed = leg.session.is_some() || req.headers.contains("Session-Expires");
-        if timed && let Some(min_se) = session_timer::too_small(req) {
+        if timed && let Some(min_se) = session_timer::too_small(req, self.session_policy) {
             let resp =
                 Response::for_request(req, 422, "").with_header("Min-SE", &min_se.to_string());
             endpoint.send_response(now, tx, resp);
@@ -986,7 +1005,8 @@ impl CallLegs {
         }
         // RFC 4028 §9: a session refresh; the timer restarts with this 2xx.
         if timed && leg.answered {
-            let mut st = SessionTimer::negotiate_uas(req, leg.session.as_ref());
+            let mut st =
+                SessionTimer::negotiate_uas(req, leg.session.as_ref(), self.session_policy);
             resp.headers
                 .push("Session-Expires", &st.header_value(false));
             if st.response_requires_timer() {
@@ -1350,7 +1370,10 @@ impl CallLegs {
                 // §7.2: the 2xx restarts the timer; without Session-Expires from a peer
                 // that knows the extension, it ends it. A peer without the extension
                 // (§9: we refresh for it) never sends one: our timer goes on.
-                let min_se = leg.session.as_ref().map_or(MIN_SE, |s| s.min_se);
+                let min_se = leg
+                    .session
+                    .as_ref()
+                    .map_or(self.session_policy.min_se, |s| s.min_se);
                 let knows_timer = resp
                     .headers
                     .has_option_tag("Supported", session_timer::OPTION_TAG)

@@ -246,6 +246,7 @@ impl SipService {
             out: VecDeque::new(),
             clock: now,
         };
+        s.calls.session_policy = crate::sip::session_timer::Policy::from_config(cfg);
         s.client_events();
         s
     }
@@ -264,6 +265,7 @@ impl SipService {
     pub fn reconfigure_at(&mut self, now: Instant, wall: u64, cfg: &Config) {
         self.users = users_of(cfg);
         self.trunks = TrunkDirectory::from_config(cfg);
+        self.calls.session_policy = crate::sip::session_timer::Policy::from_config(cfg);
         self.endpoint.set_timers(endpoint_config(cfg).timers);
         let ecfg = endpoint_config(cfg);
         self.registrations.reconfigure(
@@ -602,7 +604,9 @@ impl SipService {
             return Err(reply(&request, 420, "Bad Extension").with_header("Unsupported", &list));
         }
         // RFC 4028 §8.1: a session interval below our minimum is refused with our Min-SE.
-        if let Some(min_se) = crate::sip::session_timer::too_small(&request) {
+        if let Some(min_se) =
+            crate::sip::session_timer::too_small(&request, self.calls.session_policy)
+        {
             return Err(reply(&request, 422, "Session Interval Too Small")
                 .with_header("Min-SE", &min_se.to_string()));
         }

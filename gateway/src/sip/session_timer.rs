@@ -19,13 +19,42 @@ use std::time::{Duration, Instant};
 /// The option tag (RFC 4028 §3).
 pub const OPTION_TAG: &str = "timer";
 
-/// Our smallest acceptable interval in seconds (RFC 4028 §4: at least 90; also what we
-/// put in Min-SE).
+/// The floor of any Min-SE (RFC 4028 §4: "MUST NOT be less than 90 seconds").
 pub const MIN_SE: u32 = 90;
 
-/// The interval we ask for and pick when the peer asks for none (RFC 4028 §4 suggests
-/// 1800 s).
+/// The interval RFC 4028 §4 recommends, 1800 s.
 pub const DEFAULT_SE: u32 = 1800;
+
+/// Our session-timer settings (`sip.session_timer` in the YAML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The interval we ask for and pick when the peer asks for none.
+    pub interval: u32,
+    /// Our smallest acceptable interval (what we put in Min-SE and answer in a 422).
+    pub min_se: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            interval: DEFAULT_SE,
+            min_se: MIN_SE,
+        }
+    }
+}
+
+impl Policy {
+    /// The policy a configuration asks for (validated: `min_se` >= 90, `interval` >=
+    /// `min_se`; clamped here too so a policy never breaks §4).
+    pub fn from_config(cfg: &crate::config::Config) -> Policy {
+        let st = &cfg.sip.session_timer;
+        let min_se = st.min_se_seconds.max(MIN_SE);
+        Policy {
+            interval: st.interval_seconds.max(min_se),
+            min_se,
+        }
+    }
+}
 
 /// Who sends the refreshes of a dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +105,11 @@ fn peer_supports(h: &crate::sip::message::Headers) -> bool {
 /// RFC 4028 §8.1 / §9: the Min-SE to answer in a 422 when the request's
 /// Session-Expires is below our minimum (the larger of ours and the request's
 /// Min-SE); `None` when the request is acceptable (or has no Session-Expires).
-pub fn too_small(req: &Request) -> Option<u32> {
+pub fn too_small(req: &Request, policy: Policy) -> Option<u32> {
     let se = req.headers.session_expires().ok().flatten()?;
     let theirs = req.headers.min_se().ok().flatten().unwrap_or(0);
-    let floor = MIN_SE.max(theirs);
-    (se.delta < MIN_SE).then_some(floor)
+    let floor = policy.min_se.max(theirs);
+    (se.delta < policy.min_se).then_some(floor)
 }
 
 impl SessionTimer {
@@ -88,15 +117,22 @@ impl SessionTimer {
     /// ours, or the one running), and the refresher: as the request says when it says,
     /// else the UAC when it supports timers (keeping the running choice on a refresh),
     /// else us. Check [`too_small`] first.
-    pub fn negotiate_uas(req: &Request, current: Option<&SessionTimer>) -> SessionTimer {
+    pub fn negotiate_uas(
+        req: &Request,
+        current: Option<&SessionTimer>,
+        policy: Policy,
+    ) -> SessionTimer {
         let h = &req.headers;
         let supports = peer_supports(h);
         let theirs_min = h.min_se().ok().flatten().unwrap_or(0);
-        let min_se = MIN_SE.max(theirs_min).max(current.map_or(0, |c| c.min_se));
+        let min_se = policy
+            .min_se
+            .max(theirs_min)
+            .max(current.map_or(0, |c| c.min_se));
         let se = h.session_expires().ok().flatten();
         let interval = match &se {
-            Some(se) => se.delta.max(MIN_SE),
-            None => current.map_or(DEFAULT_SE, |c| c.interval).max(min_se),
+            Some(se) => se.delta.max(policy.min_se),
+            None => current.map_or(policy.interval, |c| c.interval).max(min_se),
         };
         let asked = se.as_ref().and_then(|s| s.refresher.as_deref());
         let refresher = if !supports {
@@ -196,6 +232,11 @@ mod tests {
     use super::*;
     use crate::sip::message::SipMessage;
 
+    const P: Policy = Policy {
+        interval: DEFAULT_SE,
+        min_se: MIN_SE,
+    };
+
     fn req(extra: &str) -> Request {
         let text = format!(
             "INVITE sip:1@gw SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx\r\n\
@@ -216,36 +257,41 @@ mod tests {
 
     #[test]
     fn uas_negotiation() {
-        assert_eq!(too_small(&req("Session-Expires: 60\r\n")), Some(90));
+        assert_eq!(too_small(&req("Session-Expires: 60\r\n"), P), Some(90));
         assert_eq!(
-            too_small(&req("Session-Expires: 60\r\nMin-SE: 120\r\n")),
+            too_small(&req("Session-Expires: 60\r\nMin-SE: 120\r\n"), P),
             Some(120)
         );
-        assert_eq!(too_small(&req("Session-Expires: 90\r\n")), None);
-        let t =
-            SessionTimer::negotiate_uas(&req("Supported: timer\r\nSession-Expires: 300\r\n"), None);
+        assert_eq!(too_small(&req("Session-Expires: 90\r\n"), P), None);
+        let t = SessionTimer::negotiate_uas(
+            &req("Supported: timer\r\nSession-Expires: 300\r\n"),
+            None,
+            P,
+        );
         assert_eq!((t.interval, t.refresher), (300, Refresher::Remote));
         assert_eq!(t.header_value(false), "300;refresher=uac");
         assert!(t.response_requires_timer());
         let t = SessionTimer::negotiate_uas(
             &req("Supported: timer\r\nSession-Expires: 300;refresher=uas\r\n"),
             None,
+            P,
         );
         assert_eq!(t.refresher, Refresher::Local);
         assert_eq!(t.header_value(false), "300;refresher=uas");
         assert_eq!(t.header_value(true), "300;refresher=uac");
         // No support: we refresh whatever the request says.
-        let t = SessionTimer::negotiate_uas(&req("Session-Expires: 300;refresher=uac\r\n"), None);
+        let t =
+            SessionTimer::negotiate_uas(&req("Session-Expires: 300;refresher=uac\r\n"), None, P);
         assert_eq!(t.refresher, Refresher::Local);
         assert!(!t.response_requires_timer());
-        let t = SessionTimer::negotiate_uas(&req(""), None);
+        let t = SessionTimer::negotiate_uas(&req(""), None, P);
         assert_eq!((t.interval, t.refresher), (DEFAULT_SE, Refresher::Local));
     }
 
     #[test]
     fn deadlines() {
         let now = Instant::now();
-        let mut t = SessionTimer::negotiate_uas(&req("Session-Expires: 120\r\n"), None);
+        let mut t = SessionTimer::negotiate_uas(&req("Session-Expires: 120\r\n"), None, P);
         t.start(now);
         assert_eq!(t.poll_timeout(), Some(now + Duration::from_secs(60)));
         assert_eq!(t.handle_timeout(now + Duration::from_secs(59)), None);
@@ -259,5 +305,17 @@ mod tests {
             Some(Due::Expired)
         );
         assert!(!t.is_running());
+    }
+
+    #[test]
+    fn configured_policy() {
+        let p = Policy {
+            interval: 600,
+            min_se: 300,
+        };
+        assert_eq!(too_small(&req("Session-Expires: 200\r\n"), p), Some(300));
+        assert_eq!(too_small(&req("Session-Expires: 300\r\n"), p), None);
+        let t = SessionTimer::negotiate_uas(&req(""), None, p);
+        assert_eq!((t.interval, t.min_se), (600, 300));
     }
 }

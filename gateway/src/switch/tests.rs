@@ -1348,6 +1348,33 @@ mod sip_extensions {
     }
 
     #[test]
+    fn configured_session_timer_intervals() {
+        let cfg = CONFIG.replace(
+            "metrics:",
+            "sip: {session_timer: {interval_seconds: 600, min_se_seconds: 300}}\nmetrics:",
+        );
+        let mut h = Harness::with(&cfg);
+        // Below the configured minimum: 422 naming it.
+        h.input(pbx(), &invite_ext("1000", "c1", "Session-Expires: 200\r\n"));
+        let rs = responses_of(&h, pbx().addr, "c1");
+        assert_eq!(rs.last().map(|r| r.status.0), Some(422));
+        assert_eq!(rs.last().unwrap().headers.get("Min-SE"), Some("300"));
+        // No interval asked: ours.
+        h.input(pbx(), &invite_ext("1000", "c2", ""));
+        h.advance(Duration::from_millis(100));
+        let ok = responses_of(&h, pbx().addr, "c2").pop().unwrap();
+        assert_eq!(ok.status.0, 200);
+        assert_eq!(ok.headers.get("Session-Expires"), Some("600;refresher=uas"));
+        // Our own INVITEs ask for it.
+        h.input(pbx(), &invite("9555", "c3"));
+        let inv = requests_of(&h, carrier().addr, Method::Invite)
+            .pop()
+            .unwrap();
+        assert_eq!(inv.headers.get("Session-Expires"), Some("600"));
+        assert_eq!(inv.headers.get("Min-SE"), Some("300"));
+    }
+
+    #[test]
     fn incoming_leg_ends_the_call_when_the_caller_stops_refreshing() {
         let mut h = Harness::new();
         h.input(

@@ -111,7 +111,8 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
     }
 }
 
-/// `sip:`: timers in order (RFC 3261 §17.1.2.2 needs T1 <= T2), registrar limits in order.
+/// `sip:`: timers in order (RFC 3261 §17.1.2.2 needs T1 <= T2), registrar limits and
+/// session-timer intervals in order.
 fn check_sip(sip: &crate::config::sip::Sip, path: &FieldPath, report: &mut Report) {
     let t = &sip.timers;
     let timers = path.key("timers");
@@ -154,5 +155,19 @@ fn check_sip(sip: &crate::config::sip::Sip, path: &FieldPath, report: &mut Repor
     }
     if r.nonce_lifetime_seconds == 0 {
         report.value(&reg.key("nonce_lifetime_seconds"), "must be at least 1");
+    }
+    let st = &sip.session_timer;
+    let stp = path.key("session_timer");
+    if st.min_se_seconds < 90 {
+        report.value(
+            &stp.key("min_se_seconds"),
+            "must be at least 90 (RFC 4028 §4)",
+        );
+    }
+    if st.interval_seconds < st.min_se_seconds {
+        report.value(
+            &stp.key("interval_seconds"),
+            "must not be shorter than min_se_seconds",
+        );
     }
 }
