@@ -92,15 +92,44 @@ fn check_config_accepts_the_embedded_default() {
     assert!(stdout.contains("OK"), "{stdout}");
 }
 
+/// The example is checked as deployed: with its TLS listener's certificate and key in
+/// place (made here), and without them (check-config names the missing file and field).
 #[test]
 fn check_config_accepts_the_example() {
-    let example = concat!(
+    let example = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../deploy/gateway.example.yaml"
+    ))
+    .expect("example config");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tls = dir.path().join("tls");
+    std::fs::create_dir_all(&tls).expect("tls dir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["gw.example.net".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    write_file(&tls, "fullchain.pem", &cert.pem());
+    write_file(&tls, "privkey.pem", &key.serialize_pem());
+    let placed = example.replace(
+        "/etc/gateway/tls/",
+        &format!("{}/", tls.to_str().expect("utf-8 path")),
     );
-    let out = run(&["check-config", example]);
+    let file = write_file(dir.path(), "example.yaml", &placed);
+    let out = run(&["check-config", file.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(0), "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("OK"));
+
+    let file = write_file(dir.path(), "as-shipped.yaml", &example);
+    let out = run(&["check-config", file.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "as-shipped.yaml:35:9: listeners.sip[2].tls: /etc/gateway/tls/fullchain.pem: "
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 const BROKEN: &str = "\

@@ -6,7 +6,7 @@ use crate::cdr::CdrWriter;
 use crate::cli::RunArgs;
 use crate::config::{Config, ConfigError};
 use crate::listeners::sip::SipHandle;
-use crate::listeners::{BindError, Context, ListenerSet, endpoints};
+use crate::listeners::{BindError, Context, ListenerSet, TlsServers, endpoints};
 use crate::metrics::Metrics;
 use std::path::Path;
 use std::process::ExitCode;
@@ -101,7 +101,9 @@ impl Daemon {
             metrics,
             admission,
             sip,
+            tls: TlsServers::default(),
         });
+        ctx.tls.load(&config);
         let mut daemon = Daemon {
             listeners: ListenerSet::new(ctx.clone()),
             args,
@@ -155,6 +157,7 @@ impl Daemon {
                 return;
             }
         };
+        self.ctx.tls.load(&new);
         match self.listeners.reconcile(&endpoints(&new)).await {
             Ok(changes) => {
                 self.ctx.sip.reconfigure(&new).await;
@@ -169,6 +172,7 @@ impl Daemon {
                 );
             }
             Err(e) => {
+                self.ctx.tls.load(&self.config);
                 self.ctx.metrics.reload(false);
                 error!("configuration reload refused: {e}; the running configuration stays");
             }

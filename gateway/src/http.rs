@@ -156,6 +156,7 @@ mod tests {
             metrics,
             admission,
             sip: crate::listeners::sip::SipHandle::detached(),
+            tls: crate::listeners::TlsServers::default(),
         }
     }
 

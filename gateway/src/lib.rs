@@ -17,3 +17,4 @@ pub mod media;
 pub mod metrics;
 pub mod sip;
 pub mod switch;
+pub mod tls;

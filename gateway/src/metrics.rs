@@ -110,6 +110,9 @@ pub struct Metrics {
     /// `gateway_sip_rate_limited_total`: SIP datagrams and stream messages dropped by the
     /// per-source limit.
     pub sip_rate_limited: IntCounter,
+    /// `gateway_sip_tls_handshake_failures_total`: SIP/TLS handshakes that failed or
+    /// timed out, accepted or opened.
+    pub sip_tls_handshake_failures: IntCounter,
     /// `gateway_sip_transaction_timeouts_total{timer}`: RFC 3261 Timer B, F or H fired.
     pub sip_transaction_timeouts: IntCounterVec,
     /// `gateway_trunk_up{trunk}`: 1 while a SIP trunk with OPTIONS pings has a remote that
@@ -210,6 +213,11 @@ impl Metrics {
                 "SIP messages dropped because their source exceeded sip.per_source_rate.",
             )
             .expect(VALID),
+            sip_tls_handshake_failures: IntCounter::new(
+                "gateway_sip_tls_handshake_failures_total",
+                "SIP/TLS handshakes that failed or timed out (either direction).",
+            )
+            .expect(VALID),
             sip_transaction_timeouts: IntCounterVec::new(
                 Opts::new(
                     "gateway_sip_transaction_timeouts_total",
@@ -243,7 +251,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 16] = [
+        let all: [Box<dyn prometheus::core::Collector>; 17] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -257,6 +265,7 @@ impl Metrics {
             Box::new(self.sip_auth_failures.clone()),
             Box::new(self.sip_transaction_timeouts.clone()),
             Box::new(self.sip_rate_limited.clone()),
+            Box::new(self.sip_tls_handshake_failures.clone()),
             Box::new(self.sip_retransmissions.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),

@@ -134,6 +134,8 @@ pub struct BaresipOptions {
     /// Extra account parameters appended verbatim, each without the leading `;`
     /// (e.g. `"auth_pass=secret"`, `"ptime=30"`). `regint=0` is always set first.
     pub account_params: Vec<String>,
+    /// Extra lines of baresip's `config` (e.g. `"sip_certificate\t/path"`).
+    pub config_lines: Vec<String>,
 }
 
 impl BaresipOptions {
@@ -153,6 +155,7 @@ impl BaresipOptions {
             outbound: None,
             dtmf: DtmfMode::Rfc4733,
             account_params: Vec::new(),
+            config_lines: Vec::new(),
         }
     }
 
@@ -201,6 +204,12 @@ impl BaresipOptions {
     /// Sends every request through `uri` (e.g. `"sip:127.0.0.1:5060"`).
     pub fn outbound(mut self, uri: &str) -> Self {
         self.outbound = Some(uri.to_owned());
+        self
+    }
+
+    /// Appends a line to baresip's `config`.
+    pub fn config_line(mut self, line: &str) -> Self {
+        self.config_lines.push(line.to_owned());
         self
     }
 
@@ -476,6 +485,11 @@ impl Baresip {
             rmax = rtp_ports.1,
             snd = utf8(&snd_path),
         );
+        let mut config = config;
+        for line in &opts.config_lines {
+            config.push_str(line);
+            config.push('\n');
+        }
         super::write_file(dir, "config", &config);
         let mut account = format!(
             "<sip:{user}@{ip}:{sip_port}>;regint=0;answermode={mode};audio_codecs={codecs}",
@@ -567,7 +581,13 @@ impl Baresip {
         format!("sip:{}@{}:{}", self.user, self.ip, self.sip_port)
     }
 
-    /// The SIP listen address.
+    /// The SIP/TLS listen address (baresip 1.0 puts TLS on the SIP port + 1; it
+    /// listens there only with a `sip_certificate`).
+    pub fn sip_tls_addr(&self) -> SocketAddr {
+        SocketAddr::V4(SocketAddrV4::new(self.ip, self.sip_port + 1))
+    }
+
+    /// The SIP UDP/TCP address.
     pub fn sip_addr(&self) -> SocketAddr {
         SocketAddr::V4(SocketAddrV4::new(self.ip, self.sip_port))
     }

@@ -31,6 +31,43 @@ pub struct Context {
     pub admission: Admission,
     /// The SIP core task.
     pub sip: sip::SipHandle,
+    /// The certificates of the SIP/TLS listeners, read at each accept (so a reload
+    /// with a renewed certificate applies to new connections).
+    pub tls: TlsServers,
+}
+
+/// The server TLS configuration of each SIP/TLS listener, by configured address.
+#[derive(Clone, Default)]
+pub struct TlsServers(Arc<std::sync::RwLock<HashMap<SocketAddr, Arc<rustls::ServerConfig>>>>);
+
+impl TlsServers {
+    /// Loads the certificates of `config`'s TLS listeners. One that cannot be loaded
+    /// (a file changed since `check-config`) is logged; its listener then closes every
+    /// connection until a reload gives it a usable one.
+    pub fn load(&self, config: &Config) {
+        let mut map = HashMap::new();
+        for l in &config.listeners.sip {
+            let (SipTransport::Tls, Some(files)) = (l.transport, &l.tls) else {
+                continue;
+            };
+            match crate::tls::server_config(files) {
+                Ok(c) => {
+                    map.insert(l.address, c);
+                }
+                Err(e) => {
+                    warn!(address = %l.address, error = %e, "SIP/TLS listener has no usable certificate")
+                }
+            }
+        }
+        if let Ok(mut w) = self.0.write() {
+            *w = map;
+        }
+    }
+
+    /// The configuration of the listener configured at `addr`.
+    pub fn get(&self, addr: SocketAddr) -> Option<Arc<rustls::ServerConfig>> {
+        self.0.read().ok()?.get(&addr).cloned()
+    }
 }
 
 /// Open connections per TCP listener; past this, new connections are closed at once.
@@ -43,6 +80,8 @@ pub enum Kind {
     SipUdp,
     /// SIP over TCP.
     SipTcp,
+    /// SIP over TLS over TCP.
+    SipTls,
     /// H.225.0 call signalling over TCP.
     H225,
     /// The HTTP listener for `/metrics` and `/healthz`.
@@ -63,6 +102,7 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::SipUdp => "SIP/UDP",
             Kind::SipTcp => "SIP/TCP",
+            Kind::SipTls => "SIP/TLS",
             Kind::H225 => "H.225.0/TCP",
             Kind::Metrics => "metrics HTTP",
         })
@@ -94,10 +134,7 @@ pub fn endpoints(config: &Config) -> Vec<Endpoint> {
         let kind = match l.transport {
             SipTransport::Udp => Kind::SipUdp,
             SipTransport::Tcp => Kind::SipTcp,
-            SipTransport::Tls => {
-                warn!(address = %l.address, "SIP/TLS is not implemented yet; listener skipped");
-                continue;
-            }
+            SipTransport::Tls => Kind::SipTls,
         };
         out.push(Endpoint {
             kind,
@@ -123,6 +160,7 @@ pub fn endpoints(config: &Config) -> Vec<Endpoint> {
 enum Bound {
     SipUdp(UdpSocket),
     SipTcp(TcpListener),
+    SipTls(TcpListener),
     H225(TcpListener),
     Metrics(TcpListener),
 }
@@ -133,6 +171,7 @@ impl Bound {
         let r = match endpoint.kind {
             Kind::SipUdp => UdpSocket::bind(addr).await.map(Bound::SipUdp),
             Kind::SipTcp => TcpListener::bind(addr).await.map(Bound::SipTcp),
+            Kind::SipTls => TcpListener::bind(addr).await.map(Bound::SipTls),
             Kind::H225 => TcpListener::bind(addr).await.map(Bound::H225),
             Kind::Metrics => TcpListener::bind(addr).await.map(Bound::Metrics),
         };
@@ -142,14 +181,17 @@ impl Bound {
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
         match self {
             Bound::SipUdp(s) => s.local_addr(),
-            Bound::SipTcp(l) | Bound::H225(l) | Bound::Metrics(l) => l.local_addr(),
+            Bound::SipTcp(l) | Bound::SipTls(l) | Bound::H225(l) | Bound::Metrics(l) => {
+                l.local_addr()
+            }
         }
     }
 
-    fn serve(self, ctx: Arc<Context>) -> JoinHandle<()> {
+    fn serve(self, endpoint: Endpoint, ctx: Arc<Context>) -> JoinHandle<()> {
         match self {
             Bound::SipUdp(s) => tokio::spawn(sip::serve_udp(s, ctx)),
             Bound::SipTcp(l) => tokio::spawn(sip::serve_tcp(l, ctx)),
+            Bound::SipTls(l) => tokio::spawn(sip::serve_tls(l, endpoint.addr, ctx)),
             Bound::H225(l) => tokio::spawn(h225::serve(l, ctx)),
             Bound::Metrics(l) => tokio::spawn(crate::http::serve(l, ctx)),
         }
@@ -247,7 +289,7 @@ impl ListenerSet {
             let address = socket.local_addr().unwrap_or(endpoint.addr);
             info!(listener = %endpoint.kind, %address, "listening");
             self.running
-                .insert(endpoint, socket.serve(self.ctx.clone()));
+                .insert(endpoint, socket.serve(endpoint, self.ctx.clone()));
         }
     }
 }
@@ -302,6 +344,7 @@ mod tests {
             metrics,
             admission,
             sip: sip::SipHandle::detached(),
+            tls: TlsServers::default(),
         })
     }
 

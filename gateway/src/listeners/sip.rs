@@ -17,6 +17,7 @@ use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
 use crate::sip::source_limit::SourceLimiter;
 use crate::switch::{CallRecord, Switch, SwitchOutput};
+use crate::tls::{TlsClients, TlsTarget};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +59,8 @@ enum Input {
     },
     ConnUp {
         id: ConnectionId,
+        /// TCP or TLS.
+        transport: Transport,
         /// The far end (responses and requests to it reuse the connection).
         addr: SocketAddr,
         writer: mpsc::Sender<Vec<u8>>,
@@ -65,8 +68,9 @@ enum Input {
     ConnDown {
         id: ConnectionId,
     },
-    /// An outbound SIP/TCP connection could not be made.
+    /// An outbound SIP/TCP or SIP/TLS connection could not be made.
     ConnectFailed {
+        transport: Transport,
         addr: SocketAddr,
     },
     H225Up {
@@ -124,6 +128,7 @@ impl SipHandle {
         let (mut engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
         let media_events = engine.subscribe();
         let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
+        let tls = TlsClients::from_config(config, resolve_literal);
         let handle = SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -138,9 +143,12 @@ impl SipHandle {
             handle.clone(),
             switch,
             engine,
-            metrics,
-            admission,
-            cdr,
+            Sinks {
+                metrics,
+                admission,
+                cdr,
+            },
+            tls,
         ));
         handle
     }
@@ -283,15 +291,26 @@ fn label(l: &str) -> &str {
 }
 
 /// The core task: owns the switch, the media engine and the sockets' send sides.
+/// Where the core's results go: metrics, call admission, call records.
+struct Sinks {
+    metrics: Metrics,
+    admission: Admission,
+    cdr: Option<CdrSink>,
+}
+
 async fn core(
     mut rx: mpsc::Receiver<Input>,
     switch_handle: SipHandle,
     mut switch: Switch,
     mut media: MediaEngine,
-    metrics: Metrics,
-    admission: Admission,
-    cdr: Option<CdrSink>,
+    sinks: Sinks,
+    mut tls: TlsClients,
 ) {
+    let Sinks {
+        metrics,
+        admission,
+        cdr,
+    } = sinks;
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut streams = Streams::default();
@@ -326,18 +345,23 @@ async fn core(
             Some(Input::Unframed { peer, head }) => switch.reject_unframed(now, wall, peer, &head),
             Some(Input::UdpUp { local, socket }) => udp.push((local, socket)),
             Some(Input::UdpDown { local }) => udp.retain(|(l, _)| *l != local),
-            Some(Input::ConnUp { id, addr, writer }) => {
+            Some(Input::ConnUp {
+                id,
+                transport,
+                addr,
+                writer,
+            }) => {
                 // RFC 3261 §18.1.1 / RFC 5923 spirit: one connection per peer, reused.
-                streams.up(id, addr);
-                for bytes in streams.take_pending(addr) {
+                streams.up(id, transport, addr);
+                for bytes in streams.take_pending(transport, addr) {
                     let _ = writer.try_send(bytes);
                 }
                 conns.insert(id, writer);
             }
-            Some(Input::ConnectFailed { addr }) => {
-                streams.take_pending(addr);
+            Some(Input::ConnectFailed { transport, addr }) => {
+                streams.take_pending(transport, addr);
                 let peer = Peer {
-                    transport: Transport::Tcp,
+                    transport,
                     addr,
                     connection: None,
                 };
@@ -373,7 +397,10 @@ async fn core(
                 digit,
                 duration_ms,
             })) => switch.media_dtmf(now, wall, call, side, digit, duration_ms),
-            Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
+            Some(Input::Reconfigure(cfg)) => {
+                tls = TlsClients::from_config(&cfg, resolve_literal);
+                switch.reconfigure(Arc::new(*cfg))
+            }
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {
                 switch.clear_all(now, wall, mapping::cause::Q850Cause::NORMAL_UNSPECIFIED);
@@ -388,17 +415,15 @@ async fn core(
                     label: l,
                 })) => {
                     metrics.message("sip", label(&l), "out");
-                    if !send(
-                        &udp,
-                        &conns,
-                        &mut streams,
-                        &switch_handle,
-                        &metrics,
-                        peer,
-                        bytes,
-                    )
-                    .await
-                    {
+                    let mut links = Links {
+                        udp: &udp,
+                        conns: &conns,
+                        streams: &mut streams,
+                        tls: &mut tls,
+                        core: &switch_handle,
+                        metrics: &metrics,
+                    };
+                    if !links.send(peer, bytes).await {
                         debug!(%peer, "SIP send failed");
                         switch.sip_transport_error(now, wall, peer);
                     }
@@ -585,92 +610,138 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// transport error (RFC 3261 §8.1.3.1: as a 503).
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The SIP/TCP connections by peer address, and what waits for a connection being
-/// opened.
+/// How long a TLS handshake may take, either way; a peer that stalls it is dropped.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The SIP/TCP and SIP/TLS connections by transport and peer address, and what waits
+/// for a connection being opened.
 #[derive(Default)]
 struct Streams {
-    by_addr: HashMap<SocketAddr, ConnectionId>,
-    addr_of: HashMap<ConnectionId, SocketAddr>,
-    pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
+    by_addr: HashMap<(Transport, SocketAddr), ConnectionId>,
+    addr_of: HashMap<ConnectionId, (Transport, SocketAddr)>,
+    pending: HashMap<(Transport, SocketAddr), Vec<Vec<u8>>>,
 }
 
 impl Streams {
-    fn up(&mut self, id: ConnectionId, addr: SocketAddr) {
-        self.by_addr.insert(addr, id);
-        self.addr_of.insert(id, addr);
+    fn up(&mut self, id: ConnectionId, transport: Transport, addr: SocketAddr) {
+        self.by_addr.insert((transport, addr), id);
+        self.addr_of.insert(id, (transport, addr));
     }
 
     fn down(&mut self, id: ConnectionId) {
-        if let Some(addr) = self.addr_of.remove(&id)
-            && self.by_addr.get(&addr) == Some(&id)
+        if let Some(key) = self.addr_of.remove(&id)
+            && self.by_addr.get(&key) == Some(&id)
         {
-            self.by_addr.remove(&addr);
+            self.by_addr.remove(&key);
         }
     }
 
-    fn take_pending(&mut self, addr: SocketAddr) -> Vec<Vec<u8>> {
-        self.pending.remove(&addr).unwrap_or_default()
+    fn take_pending(&mut self, transport: Transport, addr: SocketAddr) -> Vec<Vec<u8>> {
+        self.pending.remove(&(transport, addr)).unwrap_or_default()
     }
 }
 
-/// Opens a SIP/TCP connection toward `addr` and serves it like an accepted one.
-fn open_stream(core: SipHandle, metrics: Metrics, addr: SocketAddr) {
+/// The addresses of a configured host when it is an IP literal (names are resolved
+/// by the trunk directory's resolver).
+fn resolve_literal(hp: &crate::config::HostPort) -> Vec<SocketAddr> {
+    hp.ip()
+        .map(|ip| SocketAddr::new(ip, hp.port))
+        .into_iter()
+        .collect()
+}
+
+/// Opens a SIP/TCP connection toward `addr` (TLS on top when `tls` says how) and
+/// serves it like an accepted one.
+fn open_stream(core: SipHandle, metrics: Metrics, addr: SocketAddr, tls: Option<TlsTarget>) {
+    let transport = if tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
     tokio::spawn(async move {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => connection(stream, addr, core, metrics).await,
+        let failed = |why: &str| {
+            debug!(%addr, ?transport, why, "SIP connect failed");
+            Input::ConnectFailed { transport, addr }
+        };
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
             _ => {
-                debug!(%addr, "SIP/TCP connect failed");
-                let _ = core.send(Input::ConnectFailed { addr }).await;
+                let _ = core.send(failed("tcp")).await;
+                return;
+            }
+        };
+        let Some(target) = tls else {
+            connection(stream, transport, addr, core, metrics).await;
+            return;
+        };
+        let connector = tokio_rustls::TlsConnector::from(target.config);
+        match tokio::time::timeout(
+            TLS_HANDSHAKE_TIMEOUT,
+            connector.connect(target.name, stream),
+        )
+        .await
+        {
+            Ok(Ok(tls)) => connection(tls, transport, addr, core, metrics).await,
+            Ok(Err(e)) => {
+                metrics.sip_tls_handshake_failures.inc();
+                let _ = core.send(failed(&e.to_string())).await;
+            }
+            Err(_) => {
+                metrics.sip_tls_handshake_failures.inc();
+                let _ = core.send(failed("handshake timeout")).await;
             }
         }
     });
 }
 
-/// Sends to a peer: UDP from a socket of the peer's address family, streams on their
-/// connection, else on the connection open to that address, else on a new one (the
-/// message waits for it). False when there is no way to send.
-async fn send(
-    udp: &[(SocketAddr, Arc<UdpSocket>)],
-    conns: &HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
-    streams: &mut Streams,
-    core: &SipHandle,
-    metrics: &Metrics,
-    peer: Peer,
-    bytes: Vec<u8>,
-) -> bool {
-    match peer.transport {
-        Transport::Udp => {
-            let socket = udp
+/// What the core sends SIP on.
+struct Links<'a> {
+    udp: &'a [(SocketAddr, Arc<UdpSocket>)],
+    conns: &'a HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    streams: &'a mut Streams,
+    tls: &'a mut TlsClients,
+    core: &'a SipHandle,
+    metrics: &'a Metrics,
+}
+
+impl Links<'_> {
+    /// Sends to a peer: UDP from a socket of the peer's address family, streams on
+    /// their connection, else on the connection open to that address over the same
+    /// transport, else on a new one (the message waits for it). False when there is no
+    /// way to send.
+    async fn send(&mut self, peer: Peer, bytes: Vec<u8>) -> bool {
+        if peer.transport == Transport::Udp {
+            let socket = self
+                .udp
                 .iter()
                 .find(|(l, _)| l.is_ipv4() == peer.addr.is_ipv4())
-                .or(udp.first());
-            match socket {
+                .or(self.udp.first());
+            return match socket {
                 Some((_, s)) => s.send_to(&bytes, peer.addr).await.is_ok(),
                 None => false,
-            }
+            };
         }
-        Transport::Tcp => {
-            let known = peer
-                .connection
-                .filter(|c| conns.contains_key(c))
-                .or_else(|| streams.by_addr.get(&peer.addr).copied());
-            match known.and_then(|c| conns.get(&c)) {
-                Some(w) => w.try_send(bytes).is_ok(),
-                None => {
-                    let first = !streams.pending.contains_key(&peer.addr);
-                    streams.pending.entry(peer.addr).or_default().push(bytes);
-                    if first {
-                        open_stream(core.clone(), metrics.clone(), peer.addr);
-                    }
-                    true
-                }
-            }
+        let key = (peer.transport, peer.addr);
+        let known = peer
+            .connection
+            .filter(|c| self.conns.contains_key(c))
+            .or_else(|| self.streams.by_addr.get(&key).copied());
+        if let Some(w) = known.and_then(|c| self.conns.get(&c)) {
+            return w.try_send(bytes).is_ok();
         }
-        // TLS (rustls) is not built yet: only connections a peer opened could carry it.
-        Transport::Tls => match peer.connection.and_then(|c| conns.get(&c)) {
-            Some(w) => w.try_send(bytes).is_ok(),
-            None => false,
-        },
+        let tls = match peer.transport {
+            Transport::Tls => match self.tls.target(peer.addr) {
+                Some(t) => Some(t),
+                None => return false,
+            },
+            _ => None,
+        };
+        let first = !self.streams.pending.contains_key(&key);
+        self.streams.pending.entry(key).or_default().push(bytes);
+        if first {
+            open_stream(self.core.clone(), self.metrics.clone(), peer.addr, tls);
+        }
+        true
     }
 }
 
@@ -743,21 +814,73 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
 /// Serves one SIP/TCP listener: a task per connection.
 pub async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) {
     accept_loop(listener, "sip/tcp", move |stream, peer| {
-        connection(stream, peer, ctx.sip.clone(), ctx.metrics.clone())
+        connection(
+            stream,
+            Transport::Tcp,
+            peer,
+            ctx.sip.clone(),
+            ctx.metrics.clone(),
+        )
     })
     .await
 }
 
-/// One SIP/TCP connection: messages framed by Content-Length (RFC 3261 §18.3) go to
-/// the core; what the core sends on this connection is written by a writer task. A
-/// stream that cannot be framed is closed.
-async fn connection(stream: TcpStream, addr: SocketAddr, handle: SipHandle, metrics: Metrics) {
+/// Serves one SIP/TLS listener (`configured` is its address in the configuration,
+/// which names its certificate): a task per connection, each starting with the TLS
+/// handshake (RFC 3261 §26.2.1) with the certificate configured at that moment.
+pub async fn serve_tls(listener: TcpListener, configured: SocketAddr, ctx: Arc<Context>) {
+    accept_loop(listener, "sip/tls", move |stream, peer| {
+        let ctx = ctx.clone();
+        async move {
+            let Some(config) = ctx.tls.get(configured) else {
+                debug!(%peer, "SIP/TLS listener without a certificate; connection closed");
+                return;
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    connection(
+                        tls,
+                        Transport::Tls,
+                        peer,
+                        ctx.sip.clone(),
+                        ctx.metrics.clone(),
+                    )
+                    .await
+                }
+                Ok(Err(e)) => {
+                    ctx.metrics.sip_tls_handshake_failures.inc();
+                    debug!(%peer, error = %e, "SIP/TLS handshake failed");
+                }
+                Err(_) => {
+                    ctx.metrics.sip_tls_handshake_failures.inc();
+                    debug!(%peer, "SIP/TLS handshake timed out");
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// One SIP/TCP or SIP/TLS connection: messages framed by Content-Length (RFC 3261
+/// §18.3) go to the core; what the core sends on this connection is written by a
+/// writer task. A stream that cannot be framed is closed.
+async fn connection<S>(
+    stream: S,
+    transport: Transport,
+    addr: SocketAddr,
+    handle: SipHandle,
+    metrics: Metrics,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
     let id = handle.next_connection.fetch_add(1, Ordering::Relaxed);
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(256);
     if !handle
         .send(Input::ConnUp {
             id,
+            transport,
             addr,
             writer: wtx.clone(),
         })
@@ -767,13 +890,16 @@ async fn connection(stream: TcpStream, addr: SocketAddr, handle: SipHandle, metr
     }
     let writing = tokio::spawn(async move {
         while let Some(bytes) = wrx.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
+            // TLS buffers records until flushed; TCP's flush is a no-op.
+            if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                 return;
             }
         }
+        // TLS: close_notify (RFC 8446 §6.1) before the TCP FIN.
+        let _ = writer.shutdown().await;
     });
     let peer = Peer {
-        transport: Transport::Tcp,
+        transport,
         addr,
         connection: Some(id),
     };

@@ -27,6 +27,14 @@ pub struct SipTrunk {
     /// Transport toward the peer: `udp`, `tcp` or `tls`. Default `udp`.
     #[serde(default = "default_transport")]
     pub transport: SipTransport,
+    /// With `transport: tls`: the CA certificates (PEM) the peer's certificate must
+    /// chain to; absent: the system's trust store.
+    #[serde(default)]
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// With `transport: tls`: the name the peer's certificate must carry; default the
+    /// host of `remote` (a DNS name, or an IP address matched against IP SANs).
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
     /// Trust the peer's P-Asserted-Identity (RFC 3325): take the caller ID from it and
     /// honour `Privacy: id`. Untrusted peers' PAI is ignored and removed. Default false.
     #[serde(default)]

@@ -112,6 +112,26 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
+        let tls = s.transport == crate::config::SipTransport::Tls;
+        match &s.tls_ca_file {
+            Some(_) if !tls => self.report.value(
+                &self.path.key("tls_ca_file"),
+                "`tls_ca_file` is only for transport tls",
+            ),
+            Some(f) => {
+                if let Err(e) = crate::tls::client_config(Some(f)) {
+                    self.report
+                        .value(&self.path.key("tls_ca_file"), e.to_string());
+                }
+            }
+            None => {}
+        }
+        if s.tls_server_name.is_some() && !tls {
+            self.report.value(
+                &self.path.key("tls_server_name"),
+                "`tls_server_name` is only for transport tls",
+            );
+        }
         if s.options_ping_seconds == Some(0) {
             self.report.value(
                 &self.path.key("options_ping_seconds"),
