@@ -180,7 +180,7 @@ fn baresip_calls_baresip_through_the_gateway() {
     ) {
         return;
     }
-    b2bua_call("udp");
+    b2bua_call("udp", false);
 }
 
 /// The same call with the gateway's leg toward B over TCP: the gateway opens the
@@ -190,25 +190,41 @@ fn gateway_calls_baresip_over_tcp() {
     if !peers_available("gateway_calls_baresip_over_tcp", &["baresip", "sox"]) {
         return;
     }
-    b2bua_call("tcp");
+    b2bua_call("tcp", false);
 }
 
-fn b2bua_call(far_transport: &str) {
+/// The trunk toward B names it `localhost:PORT`: the gateway resolves the name (from
+/// /etc/hosts, no DNS query leaves the machine) and calls B at 127.0.0.1.
+#[test]
+fn gateway_calls_a_trunk_by_host_name() {
+    if !peers_available("gateway_calls_a_trunk_by_host_name", &["baresip", "sox"]) {
+        return;
+    }
+    b2bua_call("udp", true);
+}
+
+fn b2bua_call(far_transport: &str, by_name: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     // B answers as user 5000: the gateway strips the 9 of 95000.
-    let b = Baresip::start(
-        &dir.path().join("b"),
-        BaresipOptions::new("5000")
-            .answer(AnswerMode::Auto)
-            .codecs("PCMU,PCMA")
-            .tone(1000.0),
-    );
+    let mut b_opts = BaresipOptions::new("5000")
+        .answer(AnswerMode::Auto)
+        .codecs("PCMU,PCMA")
+        .tone(1000.0);
+    if by_name {
+        b_opts = b_opts.ip(std::net::Ipv4Addr::LOCALHOST);
+    }
+    let b = Baresip::start(&dir.path().join("b"), b_opts);
     let a = caller(dir.path(), 440.0);
     let ports = Ports::free();
-    let gw = Daemon::start_with(
-        ports,
-        &config_with(ports, a.sip_addr(), Some(b.sip_addr()), far_transport),
-    );
+    let mut cfg = config_with(ports, a.sip_addr(), Some(b.sip_addr()), far_transport);
+    if by_name {
+        cfg = cfg.replace(
+            &format!("remote: \"{}\"", b.sip_addr()),
+            &format!("remote: \"localhost:{}\"", b.sip_addr().port()),
+        );
+        assert!(cfg.contains("remote: \"localhost:"), "{cfg}");
+    }
+    let gw = Daemon::start_with(ports, &cfg);
     let logs = || {
         format!(
             "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd log:\n{}",

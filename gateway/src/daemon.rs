@@ -83,7 +83,7 @@ impl Daemon {
     async fn run(args: RunArgs) -> Result<(), StartError> {
         // Installed first, so that a SIGTERM during start-up is a clean stop.
         let mut signals = Signals::install().map_err(StartError::Signals)?;
-        let config = load(args.config.as_deref()).map_err(|(file, errors)| {
+        let mut config = load(args.config.as_deref()).map_err(|(file, errors)| {
             for e in &errors {
                 error!("{e}");
             }
@@ -92,6 +92,7 @@ impl Daemon {
                 count: errors.len(),
             }
         })?;
+        config.hosts = crate::resolver::resolve(&config).await;
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
         // No call is taken unless its record can be written.
@@ -123,9 +124,14 @@ impl Daemon {
             "gatewayd ready"
         );
 
+        let mut refresh = tokio::time::interval_at(
+            tokio::time::Instant::now() + crate::resolver::REFRESH,
+            crate::resolver::REFRESH,
+        );
         let signal = loop {
             tokio::select! {
                 _ = signals.hangup.recv() => daemon.reload().await,
+                _ = refresh.tick() => daemon.refresh_hosts().await,
                 _ = signals.terminate.recv() => break "SIGTERM",
                 _ = signals.interrupt.recv() => break "SIGINT",
             }
@@ -138,11 +144,22 @@ impl Daemon {
         Ok(())
     }
 
+    /// Resolves the configuration's host names again; the cores hear of it only when an
+    /// address changed.
+    async fn refresh_hosts(&mut self) {
+        let hosts = crate::resolver::resolve(&self.config).await;
+        if hosts != self.config.hosts {
+            info!(names = hosts.resolved(), "peer addresses changed; applied");
+            self.config.hosts = hosts;
+            self.ctx.sip.reconfigure(&self.config).await;
+        }
+    }
+
     /// SIGHUP: reloads the same file; a bad file, or listeners that cannot be bound,
     /// leave the running configuration in place.
     async fn reload(&mut self) {
         let path = self.args.config.as_deref();
-        let new = match load(path) {
+        let mut new = match load(path) {
             Ok(new) => new,
             Err((file, errors)) => {
                 for e in &errors {
@@ -157,6 +174,7 @@ impl Daemon {
                 return;
             }
         };
+        new.hosts = crate::resolver::resolve(&new).await;
         self.ctx.tls.load(&new);
         match self.listeners.reconcile(&endpoints(&new)).await {
             Ok(changes) => {

@@ -15,6 +15,7 @@ pub mod listeners;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod resolver;
 pub mod sip;
 pub mod switch;
 pub mod tls;

@@ -121,13 +121,10 @@ pub struct TlsClients {
 }
 
 impl TlsClients {
-    /// The client side of `cfg`'s `tls` trunks; `resolve` gives a trunk host's
-    /// addresses (IP literals give themselves). A trunk whose trust file cannot be
-    /// loaded is left out with a warning (`check-config` reports it before a start).
-    pub fn from_config(
-        cfg: &Config,
-        resolve: impl Fn(&crate::config::HostPort) -> Vec<SocketAddr>,
-    ) -> TlsClients {
+    /// The client side of `cfg`'s `tls` trunks, by their addresses (`cfg.hosts`). A
+    /// trunk whose trust file cannot be loaded is left out with a warning
+    /// (`check-config` reports it before a start).
+    pub fn from_config(cfg: &Config) -> TlsClients {
         let mut out = TlsClients::default();
         for t in &cfg.trunks {
             let TrunkParams::Sip(s) = &t.params else {
@@ -149,7 +146,7 @@ impl TlsClients {
                     tracing::warn!(trunk = %t.name, "TLS server name is not a DNS name or IP");
                     continue;
                 };
-                for addr in resolve(remote) {
+                for addr in cfg.hosts.addrs(remote) {
                     out.by_addr.insert(
                         addr,
                         TlsTarget {

@@ -111,3 +111,49 @@ mod tests {
         }
     }
 }
+
+/// The addresses host names resolved to, filled by the shell (`crate::resolver`) after
+/// a configuration is parsed and refreshed while it runs; empty from the parser. The
+/// sans-IO cores read peer addresses through [`Hosts::addrs`] only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hosts {
+    by_name: std::collections::BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl Hosts {
+    /// A table of `name -> addresses` (names compared without case, RFC 4343).
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, Vec<IpAddr>)>) -> Hosts {
+        Hosts {
+            by_name: pairs
+                .into_iter()
+                .map(|(n, a)| (n.to_ascii_lowercase(), a))
+                .collect(),
+        }
+    }
+
+    /// The socket addresses of `hp`: itself for an IP literal, else what its name
+    /// resolved to (in resolver order), else none.
+    pub fn addrs(&self, hp: &HostPort) -> Vec<std::net::SocketAddr> {
+        if let Some(ip) = hp.ip() {
+            return vec![std::net::SocketAddr::new(ip, hp.port)];
+        }
+        self.by_name
+            .get(&hp.host.to_ascii_lowercase())
+            .map(|ips| {
+                ips.iter()
+                    .map(|ip| std::net::SocketAddr::new(*ip, hp.port))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first address of `hp`, if any.
+    pub fn first(&self, hp: &HostPort) -> Option<std::net::SocketAddr> {
+        self.addrs(hp).into_iter().next()
+    }
+
+    /// Number of names with at least one address.
+    pub fn resolved(&self) -> usize {
+        self.by_name.values().filter(|a| !a.is_empty()).count()
+    }
+}

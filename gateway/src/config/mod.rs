@@ -55,7 +55,7 @@ pub use digits::DigitString;
 pub use egress::{EgressEntry, EgressStrategy, FailoverCause, attempt_order};
 pub use error::ConfigError;
 pub use general::{General, Metrics};
-pub use host_port::HostPort;
+pub use host_port::{HostPort, Hosts};
 pub use listeners::{H225Listener, Listeners, RasListener, SipListener, SipTransport, TlsFiles};
 pub use manipulation::{NumberRewrite, Replace};
 pub use media::{Codec, Media, PortRange};
@@ -104,6 +104,9 @@ pub struct Config {
     pub cdr: Cdr,
     /// `radius:` RADIUS servers; `None` without RADIUS.
     pub radius: Option<Radius>,
+    /// What the host names of the configuration resolved to (not from the YAML: the
+    /// shell fills it, see `crate::resolver`).
+    pub hosts: Hosts,
 }
 
 impl Config {
@@ -202,6 +205,7 @@ fn assemble(l: load::Loaded) -> Option<Config> {
         routes: l.routes.into_tables(),
         cdr: l.cdr?,
         radius: l.radius,
+        hosts: Hosts::default(),
     })
 }
 

@@ -128,7 +128,7 @@ impl SipHandle {
         let (mut engine, ports) = MediaEngine::new(pool, ptime, seed as u32);
         let media_events = engine.subscribe();
         let switch = Switch::new(Arc::new(config.clone()), service, Box::new(ports), seed);
-        let tls = TlsClients::from_config(config, resolve_literal);
+        let tls = TlsClients::from_config(config);
         let handle = SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -398,7 +398,7 @@ async fn core(
                 duration_ms,
             })) => switch.media_dtmf(now, wall, call, side, digit, duration_ms),
             Some(Input::Reconfigure(cfg)) => {
-                tls = TlsClients::from_config(&cfg, resolve_literal);
+                tls = TlsClients::from_config(&cfg);
                 switch.reconfigure(Arc::new(*cfg))
             }
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
@@ -639,15 +639,6 @@ impl Streams {
     fn take_pending(&mut self, transport: Transport, addr: SocketAddr) -> Vec<Vec<u8>> {
         self.pending.remove(&(transport, addr)).unwrap_or_default()
     }
-}
-
-/// The addresses of a configured host when it is an IP literal (names are resolved
-/// by the trunk directory's resolver).
-fn resolve_literal(hp: &crate::config::HostPort) -> Vec<SocketAddr> {
-    hp.ip()
-        .map(|ip| SocketAddr::new(ip, hp.port))
-        .into_iter()
-        .collect()
 }
 
 /// Opens a SIP/TCP connection toward `addr` (TLS on top when `tls` says how) and

@@ -123,7 +123,7 @@ impl RegistrationConfig {
                 let hp = r.registrar.as_ref().or(s.remote.first())?;
                 Some(RegistrationConfig {
                     trunk: t.name.clone(),
-                    registrar: hp.ip().map(|ip| SocketAddr::new(ip, hp.port)),
+                    registrar: cfg.hosts.first(hp),
                     domain: hp.host.clone(),
                     transport,
                     user: r.user.clone(),

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 pub struct SipTrunkInfo {
     /// The trunk's name.
     pub name: String,
-    /// The peer addresses given as IP literals (host names are not resolved yet).
+    /// The peer addresses: IP literals, and what host names resolved to.
     pub remotes: Vec<SocketAddr>,
     /// Transport toward the peer.
     pub transport: Transport,
@@ -40,11 +40,7 @@ impl TrunkDirectory {
                 };
                 Some(SipTrunkInfo {
                     name: t.name.clone(),
-                    remotes: s
-                        .remote
-                        .iter()
-                        .filter_map(|hp| hp.ip().map(|ip| SocketAddr::new(ip, hp.port)))
-                        .collect(),
+                    remotes: s.remote.iter().flat_map(|hp| cfg.hosts.addrs(hp)).collect(),
                     transport: match s.transport {
                         SipTransport::Udp => Transport::Udp,
                         SipTransport::Tcp => Transport::Tcp,
@@ -108,5 +104,37 @@ mod tests {
                 .is_some_and(|t| t.has_users && t.remotes.is_empty())
         );
         assert!(d.get("b").is_some_and(|t| t.trusted));
+    }
+
+    #[test]
+    fn host_names_are_reached_at_what_they_resolved_to() {
+        let yaml = "listeners: {sip: [{transport: udp, address: \"127.0.0.1:5060\"}]}\n\
+            metrics: {listen: \"127.0.0.1:9464\"}\nroutes: {default: []}\ntrunks:\n\
+            - {name: sbc, kind: sip, remote: [\"sbc.carrier.example:5060\", \"unresolved.example:5060\"]}\n";
+        let mut cfg = Config::parse("t.yaml", yaml).expect("valid");
+        assert!(
+            TrunkDirectory::from_config(&cfg)
+                .get("sbc")
+                .unwrap()
+                .remotes
+                .is_empty()
+        );
+        cfg.hosts = crate::config::Hosts::from_pairs([(
+            "SBC.carrier.example".to_owned(),
+            vec!["192.0.2.7".parse().unwrap(), "192.0.2.8".parse().unwrap()],
+        )]);
+        let d = TrunkDirectory::from_config(&cfg);
+        assert_eq!(
+            d.get("sbc").unwrap().remotes,
+            [
+                "192.0.2.7:5060".parse().unwrap(),
+                "192.0.2.8:5060".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            d.ingress("192.0.2.8:41000".parse().unwrap())
+                .map(|t| t.name.as_str()),
+            Some("sbc")
+        );
     }
 }

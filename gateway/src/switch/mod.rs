@@ -447,7 +447,8 @@ impl Switch {
         self.pump(now, wall);
     }
 
-    /// The H.323 trunk a call from `peer` comes in on: one whose remote is this IP.
+    /// The H.323 trunk a call from `peer` comes in on: one whose remote is (or resolved
+    /// to) this IP.
     fn h323_ingress(&self, peer: SocketAddr) -> Option<String> {
         self.cfg
             .trunks
@@ -456,8 +457,7 @@ impl Switch {
                 TrunkParams::H323(h) => h
                     .remote
                     .as_ref()
-                    .and_then(|r| r.ip())
-                    .is_some_and(|ip| ip == peer.ip()),
+                    .is_some_and(|r| self.cfg.hosts.addrs(r).iter().any(|a| a.ip() == peer.ip())),
                 _ => false,
             })
             .map(|t| t.name.clone())
@@ -781,11 +781,7 @@ impl Switch {
         h: &crate::config::H323Trunk,
     ) -> Result<(), Release> {
         // Gatekeeper-routed calls (RAS) are not built yet: a direct `remote` is needed.
-        let Some(addr) = h
-            .remote
-            .as_ref()
-            .and_then(|r| r.ip().map(|ip| SocketAddr::new(ip, r.port)))
-        else {
+        let Some(addr) = h.remote.as_ref().and_then(|r| self.cfg.hosts.first(r)) else {
             return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
         };
         let Some(c) = self.calls.get(&id) else {
