@@ -1,7 +1,8 @@
 //! The registrar and call routing against a real SIP user agent: linphonec (Debian's
 //! linphone-cli) registers with digest authentication, then takes a call that a baresip
 //! caller places to its user through gatewayd (routed to the registered contact, audio
-//! both ways checked by tone frequency), unregisters; a second instance with a wrong
+//! both ways checked by tone frequency; the phone requires 100rel, so the gateway PRACKs
+//! its reliable 180, and both agree a session timer), unregisters; a second instance with a wrong
 //! password is refused and gets no call (the caller gets 480).
 //!
 //! linphonecsh talks to its daemon over a per-user socket in /tmp, so all linphone
@@ -62,6 +63,7 @@ impl Linphone {
             &format!(
                 "[sip]\nbind_address=127.0.0.1\nsip_port={sip_port}\nsip_tcp_port=0\n\
                  sip_tls_port=0\nuse_ipv6=0\ndefault_proxy=-1\nguess_hostname=0\n\
+                 100rel_support_level=2\nsession_expires_enabled=1\nsession_expires_value=120\n\
                  contact=sip:3000@127.0.0.1:{sip_port}\n\n[rtp]\nbind_address=127.0.0.1\n\
                  audio_rtp_port={rtp_min}-{audio_max}\nvideo_rtp_port={video_min}-{rtp_max}\n\n\
                  [video]\nenabled=0\n"
@@ -314,6 +316,31 @@ fn linphone_registers_takes_a_routed_call_unregisters_and_fails_with_a_wrong_pas
         assert!(r.active.1 - r.active.0 >= 2.0, "{r}");
     }
     d.wait_metrics("one answered call", |t| calls(t, "answered") == 1.0);
+    // RFC 3262: the phone (100rel_support_level=2) sent its 180 reliably and the
+    // gateway PRACKed it; RFC 4028: the gateway's INVITE asked for a session timer and
+    // the phone's 2xx took one (it may shorten the interval, not below Min-SE 90).
+    let lin_log = phone.log_text();
+    let starting = |p: &str| lin_log.lines().filter(|l| l.starts_with(p)).count();
+    assert!(
+        starting("RSeq:") >= 1,
+        "no reliable provisional{}",
+        logs(&phone)
+    );
+    assert!(
+        starting("PRACK sip:") >= 1,
+        "no PRACK reached the phone{}",
+        logs(&phone)
+    );
+    let se: Vec<&str> = lin_log
+        .lines()
+        .filter_map(|l| l.strip_prefix("Session-Expires:"))
+        .map(str::trim)
+        .collect();
+    assert!(se.contains(&"1800"), "our INVITE asks for 1800 s: {se:?}");
+    assert!(
+        se.iter().any(|v| v.starts_with("120;refresher=")),
+        "the phone's 2xx sets the timer: {se:?}"
+    );
     // Loopback only: every SDP linphone sent or received names 127.0.0.1 (PEERS.md: with
     // other rc settings it advertises the host's real addresses).
     let lin_log = phone.log_text();
