@@ -330,6 +330,24 @@ pub fn contact_for(local: SocketAddr, transport: Transport) -> NameAddr {
     NameAddr::parse(&text).expect("a SIP URI on an IP address parses")
 }
 
+/// The answer to a re-offer (re-INVITE, UPDATE or PRACK): the relay stays where it
+/// is, so it is our current description with the direction answering theirs (RFC 3264
+/// §6.1); and what the offer means for the call (hold, or new media).
+fn answer_reoffer(leg: &mut Leg, resp: Response, offer: Media) -> (Response, CallEvent) {
+    let mut resp = resp;
+    if let Some(mut ours) = leg.sdp.media.clone() {
+        ours.direction =
+            crate::sip::sdp::answer_direction(offer.direction, MediaDirection::SendRecv);
+        let body = leg.sdp.body(&ours);
+        resp = resp.with_body("application/sdp", body);
+    }
+    let event = match offer.direction {
+        MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
+        _ => CallEvent::Media(MediaExchange::Offer(offer)),
+    };
+    (resp, event)
+}
+
 fn media_of(body: &[u8], content_type: Option<&str>) -> Result<Option<Media>, ()> {
     if body.is_empty() {
         return Ok(None);
@@ -976,16 +994,9 @@ impl CallLegs {
         let mut event = None;
         match offered {
             Ok(Some(m)) => {
-                if let Some(mut ours) = leg.sdp.media.clone() {
-                    ours.direction =
-                        crate::sip::sdp::answer_direction(m.direction, MediaDirection::SendRecv);
-                    let body = leg.sdp.body(&ours);
-                    resp = resp.with_body("application/sdp", body);
-                }
-                event = Some(match m.direction {
-                    MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
-                    _ => CallEvent::Media(MediaExchange::Offer(m)),
-                });
+                let (r, e) = answer_reoffer(leg, resp, m);
+                resp = r;
+                event = Some(e);
             }
             // An UPDATE without SDP is a plain refresh (RFC 4028 §7.4); a re-INVITE
             // without one gets our description as the offer.
@@ -1046,16 +1057,35 @@ impl CallLegs {
             endpoint.send_response(now, tx, Response::for_request(req, 481, ""));
             return;
         }
-        // The offer/answer of the early session is complete (we never offer in a
-        // provisional), so a PRACK carries no answer for us; an offer in it is not
-        // taken (the relay stays anchored) and gets no SDP back.
-        endpoint.send_response(now, tx, Response::for_request(req, 200, ""));
+        // We never offer in a provisional, so a PRACK carries no answer for us. An offer
+        // in it (RFC 3262 §5, RFC 6337 §3.1.3: a new offer once the early exchange is
+        // done) is answered in the 200 like a re-offer: our anchored description, the
+        // direction answering theirs.
+        let ct = req.headers.get("Content-Type");
+        let mut ok = Response::for_request(req, 200, "");
+        let mut event = None;
+        match media_of(&req.body, ct) {
+            Ok(Some(m)) if leg.sdp.media.is_some() => {
+                let (r, e) = answer_reoffer(leg, ok, m);
+                ok = r;
+                event = Some(e);
+            }
+            Ok(_) => {}
+            Err(()) => {
+                endpoint.send_response(now, tx, Response::for_request(req, 488, ""));
+                return;
+            }
+        }
+        endpoint.send_response(now, tx, ok);
         if let Some(media) = leg.pending_answer.take() {
             self.answer(now, endpoint, id, media);
         } else if let (Some(rel), Some(itx)) = (leg.rel_uas.as_mut(), leg.server_tx)
             && let Some(next) = rel.next(now)
         {
             endpoint.send_response(now, itx, next);
+        }
+        if let Some(event) = event {
+            self.report(id, event);
         }
     }
 

@@ -1232,6 +1232,56 @@ mod sip_extensions {
     }
 
     #[test]
+    fn offer_in_a_prack_is_answered_in_its_200() {
+        let mut h = Harness::new();
+        h.input(pbx(), &invite_ext("94000", "r5", "Require: 100rel\r\n"));
+        let inv = h.requests(carrier().addr)[0].clone();
+        h.input(carrier(), &reply_with(&inv, 183, Some(&carrier_sdp()), &[]));
+        let early = h.responses(pbx().addr)[1].clone();
+        let rseq = early.headers.rseq().unwrap().unwrap();
+        // RFC 3262 §5 / RFC 6337 §3.1.3: the caller's PRACK makes a new offer (hold).
+        let hold = SDP.replace("a=sendrecv", "a=sendonly");
+        let hold = if hold.contains("a=sendonly") {
+            hold
+        } else {
+            format!("{SDP}a=sendonly\r\n")
+        };
+        h.input(
+            pbx(),
+            &from_pbx(
+                "PRACK",
+                "r5",
+                &to_tag(&early),
+                2,
+                &format!("RAck: {rseq} 1 INVITE\r\n"),
+                Some(&hold),
+            ),
+        );
+        let ok = h.responses(pbx().addr).pop().unwrap();
+        assert_eq!(ok.status.0, 200);
+        assert_eq!(cseq(&SipMessage::Response(ok.clone())), (2, Method::Prack));
+        let answer = sdp_of(&ok.body);
+        assert_eq!(answer.direction, mapping::model::MediaDirection::RecvOnly);
+        // A PRACK with an undecodable body gets 488.
+        h.input(carrier(), &reply_with(&inv, 180, None, &[]));
+        let r180 = h.responses(pbx().addr).pop().unwrap();
+        assert_eq!(r180.status.0, 180);
+        let rseq = r180.headers.rseq().unwrap().unwrap();
+        h.input(
+            pbx(),
+            &from_pbx(
+                "PRACK",
+                "r5",
+                &to_tag(&early),
+                3,
+                &format!("RAck: {rseq} 1 INVITE\r\n"),
+                Some("v=0\r\nnot sdp\r\n"),
+            ),
+        );
+        assert_eq!(h.responses(pbx().addr).pop().unwrap().status.0, 488);
+    }
+
+    #[test]
     fn unacknowledged_reliable_provisional_fails_the_call_after_64_t1() {
         let mut h = Harness::new();
         h.input(pbx(), &invite_ext("94000", "r3", "Supported: 100rel\r\n"));
