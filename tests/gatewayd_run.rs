@@ -173,6 +173,15 @@ fn serves_metrics_answers_sip_counts_and_stops_on_sigterm() {
     let text = d.metrics();
     assert_eq!(sip_in(&text, "OPTIONS"), 2.0, "{text}");
     assert_eq!(sip_out(&text, "2xx"), 2.0, "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            "gateway_sip_responses_total",
+            &[("code", "200"), ("direction", "out")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
 
     // Garbage over UDP: a decode error, no answer.
     udp_send(ports.sip, b"\x00\x01 this is not SIP \xff\r\n\r\n");
@@ -285,6 +294,15 @@ fn garbage_over_tcp_is_a_decode_error_and_closes() {
     let text = d.metrics();
     assert_eq!(decode_errors(&text, "sip"), 1.0, "{text}");
     assert_eq!(sip_out(&text, "4xx"), 1.0, "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            "gateway_sip_responses_total",
+            &[("code", "400"), ("direction", "out")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
 
     d.signal(Signal::SIGTERM);
     assert!(d.wait_exit().success());

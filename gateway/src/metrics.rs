@@ -110,6 +110,9 @@ pub struct Metrics {
     /// `gateway_sip_rate_limited_total`: SIP datagrams and stream messages dropped by the
     /// per-source limit.
     pub sip_rate_limited: IntCounter,
+    /// `gateway_sip_responses_total{code,direction}`: SIP responses by status code
+    /// (series appear as codes are seen).
+    pub sip_responses: IntCounterVec,
     /// `gateway_sip_tls_handshake_failures_total`: SIP/TLS handshakes that failed or
     /// timed out, accepted or opened.
     pub sip_tls_handshake_failures: IntCounter,
@@ -213,6 +216,14 @@ impl Metrics {
                 "SIP messages dropped because their source exceeded sip.per_source_rate.",
             )
             .expect(VALID),
+            sip_responses: IntCounterVec::new(
+                Opts::new(
+                    "gateway_sip_responses_total",
+                    "SIP responses sent and received, by status code.",
+                ),
+                &["code", "direction"],
+            )
+            .expect(VALID),
             sip_tls_handshake_failures: IntCounter::new(
                 "gateway_sip_tls_handshake_failures_total",
                 "SIP/TLS handshakes that failed or timed out (either direction).",
@@ -251,7 +262,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 17] = [
+        let all: [Box<dyn prometheus::core::Collector>; 18] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -266,6 +277,7 @@ impl Metrics {
             Box::new(self.sip_transaction_timeouts.clone()),
             Box::new(self.sip_rate_limited.clone()),
             Box::new(self.sip_tls_handshake_failures.clone()),
+            Box::new(self.sip_responses.clone()),
             Box::new(self.sip_retransmissions.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),

@@ -283,10 +283,28 @@ fn randomness() -> (u64, [u8; 32]) {
 /// A metrics label from the endpoint's: known methods and status classes as they are,
 /// anything else `other` (peer-chosen method names must not create series).
 fn label(l: &str) -> &str {
-    if SIP_METHODS.contains(&l) || SIP_STATUS_CLASSES.contains(&l) {
-        l
-    } else {
-        "other"
+    if SIP_METHODS.contains(&l) {
+        return l;
+    }
+    match status_code(l) {
+        Some(code) => SIP_STATUS_CLASSES[usize::from(code / 100 - 1)],
+        None => "other",
+    }
+}
+
+/// A response's label (its status code, 100-699).
+fn status_code(l: &str) -> Option<u16> {
+    l.parse::<u16>().ok().filter(|c| (100..700).contains(c))
+}
+
+/// Counts a SIP message in and out: by method or status class, and responses by code.
+fn count_sip(metrics: &Metrics, l: &str, direction: &str) {
+    metrics.message("sip", label(l), direction);
+    if let Some(code) = status_code(l) {
+        metrics
+            .sip_responses
+            .with_label_values(&[&code.to_string(), direction])
+            .inc();
     }
 }
 
@@ -414,7 +432,7 @@ async fn core(
                     bytes,
                     label: l,
                 })) => {
-                    metrics.message("sip", label(&l), "out");
+                    count_sip(&metrics, &l, "out");
                     let mut links = Links {
                         udp: &udp,
                         conns: &conns,
@@ -435,7 +453,7 @@ async fn core(
                         .inc()
                 }
                 SwitchOutput::Sip(ServiceOutput::Endpoint(Output::Received { label: l })) => {
-                    metrics.message("sip", label(&l), "in")
+                    count_sip(&metrics, &l, "in")
                 }
                 SwitchOutput::Sip(ServiceOutput::Endpoint(Output::DecodeError { peer, error })) => {
                     metrics.decode_error("sip");

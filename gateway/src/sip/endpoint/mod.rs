@@ -105,7 +105,7 @@ pub enum Output {
         peer: Peer,
         /// The encoded message.
         bytes: Vec<u8>,
-        /// A label for metrics: the method, or the status class (`2xx`).
+        /// A label for metrics: the method, or the status code (`486`).
         label: String,
     },
     /// A message was received (label as above), for metrics.
@@ -312,7 +312,7 @@ impl Endpoint {
             }
             SipMessage::Response(resp) => {
                 self.out.push_back(Output::Received {
-                    label: format!("{}xx", resp.status.class()),
+                    label: resp.status.0.to_string(),
                 });
                 self.handle_response(now, peer, resp);
             }
@@ -852,7 +852,7 @@ impl Endpoint {
                 TxOutput::Transmit(msg) => {
                     let label = match &msg {
                         SipMessage::Request(r) => r.method.to_string(),
-                        SipMessage::Response(r) => format!("{}xx", r.status.class()),
+                        SipMessage::Response(r) => r.status.0.to_string(),
                     };
                     self.out.push_back(Output::Transmit {
                         peer,
@@ -891,7 +891,7 @@ impl Endpoint {
         self.out.push_back(Output::Transmit {
             peer: dest,
             bytes: SipMessage::Response(resp.clone()).to_bytes(),
-            label: format!("{}xx", resp.status.class()),
+            label: resp.status.0.to_string(),
         });
     }
 }
