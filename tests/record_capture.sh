@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Records one call through gatewayd with real peers into a pcapng for captures/.
+# Records one call through gatewayd with real peers into a pcapng for captures/ (tshark
+# on lo, with RTP), and gatewayd's own capture of it (--capture, signalling only, with the
+# run's seed) as OUT-gatewayd.pcapng with its configuration OUT-gatewayd.yaml.
 #
 #   tests/record_capture.sh SCENARIO OUT.pcapng        (as root)
 #
@@ -134,8 +136,9 @@ routes:
     - { name: phones, match: {called: {prefix: "3"}}, egress: [phones] }
     - { name: b, match: {called: {prefix: "5"}}, egress: [b] }
 EOF
-"$gatewayd" run --config gw.yaml 2> gatewayd.log &
-pids+=($!)
+"$gatewayd" run --config gw.yaml --capture gatewayd.pcapng 2> gatewayd.log &
+gw_pid=$!
+pids+=($gw_pid)
 wait_for "gatewayd on 127.0.0.1:25060" udp_listening 127.0.0.1:25060
 
 tshark -n -q -i lo -w raw.pcapng \
@@ -213,6 +216,12 @@ esac
 sleep 1 # last retransmissions or late responses
 kill -INT "$tshark_pid"
 wait "$tshark_pid" || true
+# gatewayd's own capture of the run (with its seed) and its configuration, for the
+# golden replay: OUT-gatewayd.pcapng and OUT-gatewayd.yaml.
+kill -TERM "$gw_pid"
+wait "$gw_pid" || true
+cp gatewayd.pcapng "${out%.pcapng}-gatewayd.pcapng"
+cp gw.yaml "${out%.pcapng}-gatewayd.yaml"
 
 # ----- trim RTP: the first $RTP_KEEP packets of each flow (even ports on both ends, not
 # SIP, not STUN); everything else is kept -----------------------------------------------

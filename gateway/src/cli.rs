@@ -39,6 +39,16 @@ pub enum Command {
     },
     /// Print the embedded default configuration (loopback only), a starting point for a file.
     DefaultConfig,
+    /// Feed a capture's signalling through the call core (its timestamps as the clock)
+    /// and print the call transcript it produces.
+    Replay {
+        /// A pcap or pcapng file (`gatewayd run --capture` writes ones that replay with
+        /// the captured run's identifiers).
+        file: PathBuf,
+        /// The configuration the gateway ran with; default the embedded one.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Options of `gatewayd run`.
@@ -52,6 +62,12 @@ pub struct RunArgs {
     /// Show calling and called numbers in logs in full, whatever general.redact_numbers says.
     #[arg(long)]
     pub no_redact: bool,
+
+    /// Write every SIP and H.225.0 packet sent and received to this pcapng file (SIP/TLS
+    /// as plain text; no RTP). It records the run's randomness, so `gatewayd replay`
+    /// reproduces the run. It holds the signalling in full: keep it private.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::admission::{Admission, DrainOutcome};
 use crate::cdr::CdrWriter;
 use crate::cli::RunArgs;
 use crate::config::{Config, ConfigError};
-use crate::listeners::sip::SipHandle;
+use crate::listeners::sip::{CoreStart, SipHandle};
 use crate::listeners::{BindError, Context, ListenerSet, TlsServers, endpoints};
 use crate::metrics::Metrics;
 use std::path::Path;
@@ -28,6 +28,11 @@ enum StartError {
     Bind(#[from] BindError),
     #[error("cannot write call records: {0}")]
     Cdr(#[from] crate::cdr::CdrError),
+    #[error("cannot write the capture {file}: {source}")]
+    Capture {
+        file: String,
+        source: std::io::Error,
+    },
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain that follows; exit code 0 after a
@@ -97,7 +102,37 @@ impl Daemon {
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
         // No call is taken unless its record can be written.
         let (cdr, cdr_sink) = CdrWriter::start(&config.cdr, &config.general.node_name)?;
-        let sip = SipHandle::spawn(&config, metrics.clone(), admission.clone(), Some(cdr_sink));
+        let (seed, secret) = crate::listeners::sip::randomness();
+        let capture = match &args.capture {
+            Some(path) => {
+                let comment = crate::capture::seed_comment(seed, &secret);
+                let (c, thread) = crate::capture::Capture::start(path, comment).map_err(|e| {
+                    StartError::Capture {
+                        file: path.display().to_string(),
+                        source: e,
+                    }
+                })?;
+                info!(file = %path.display(), "capturing signalling");
+                Some((c, thread))
+            }
+            None => None,
+        };
+        let (capture, capture_thread) = match capture {
+            Some((c, t)) => (Some(c), Some(t)),
+            None => (None, None),
+        };
+        let start = CoreStart {
+            seed,
+            secret,
+            capture,
+        };
+        let sip = SipHandle::spawn(
+            &config,
+            metrics.clone(),
+            admission.clone(),
+            Some(cdr_sink),
+            start,
+        );
         let ctx = Arc::new(Context {
             metrics,
             admission,
@@ -140,6 +175,12 @@ impl Daemon {
         daemon.ctx.sip.shutdown().await;
         daemon.listeners.stop_all().await;
         cdr.shutdown();
+        if let Some(t) = capture_thread {
+            match t.finish() {
+                Ok(n) => info!(packets = n, "capture closed"),
+                Err(e) => error!(error = %e, "capture file incomplete"),
+            }
+        }
         info!("gatewayd stopped");
         Ok(())
     }

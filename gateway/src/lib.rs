@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod capture;
 pub mod cdr;
 pub mod check;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod listeners;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod replay;
 pub mod resolver;
 pub mod sip;
 pub mod switch;

@@ -156,6 +156,17 @@ impl Daemon {
         d
     }
 
+    /// Spawns `gatewayd run --config DIR/gateway.yaml EXTRA…` in `dir` (which the caller
+    /// keeps, e.g. to read a capture afterwards).
+    pub fn start_in(dir: &Path, ports: Ports, config: &str, extra: &[&str]) -> Daemon {
+        let path = write_file(dir, "gateway.yaml", config);
+        let mut args = vec!["--config", path.to_str().expect("utf-8 temp path")];
+        args.extend_from_slice(extra);
+        let mut d = Daemon::spawn(dir, ports.metrics, &args);
+        d.wait_ready();
+        d
+    }
+
     /// Polls `/healthz` until it answers 200, bounded by [`WAIT`].
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + WAIT;

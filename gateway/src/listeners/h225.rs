@@ -7,6 +7,7 @@
 
 use super::tpkt::TpktDeframer;
 use super::{Context, accept_loop};
+use crate::capture::{Capture, Dir};
 use crate::h323::call_leg::{ConnId, H323LegId};
 use crate::h323::uuie;
 use crate::listeners::sip::SipHandle;
@@ -31,7 +32,7 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
         async move {
             let core = ctx.sip.clone();
             let conn = core.next_connection_id();
-            let (reader, writer) = start(stream, conn, peer, &ctx.metrics);
+            let (reader, writer) = start(stream, conn, peer, core.capture().cloned(), false);
             if core.h225_up(conn, peer, writer, None).await {
                 read(reader, conn, peer, core, ctx.metrics.clone()).await;
             }
@@ -59,7 +60,7 @@ pub fn connect(core: SipHandle, metrics: Metrics, leg: H323LegId, addr: SocketAd
         };
         let _ = stream.set_nodelay(true);
         let conn = core.next_connection_id();
-        let (reader, writer) = start(stream, conn, addr, &metrics);
+        let (reader, writer) = start(stream, conn, addr, core.capture().cloned(), true);
         if core.h225_up(conn, addr, writer, Some(leg)).await {
             read(reader, conn, addr, core, metrics).await;
         }
@@ -67,18 +68,26 @@ pub fn connect(core: SipHandle, metrics: Metrics, leg: H323LegId, addr: SocketAd
 }
 
 /// Splits the stream and starts its writer task; the returned sender is the core's way
-/// to write (dropping it closes the connection).
+/// to write (dropping it closes the connection). The connection goes into the capture
+/// (`outgoing`: we opened it).
 fn start(
     stream: TcpStream,
     conn: ConnId,
     peer: SocketAddr,
-    _metrics: &Metrics,
+    capture: Option<Capture>,
+    outgoing: bool,
 ) -> (OwnedReadHalf, mpsc::Sender<Vec<u8>>) {
     let _ = stream.set_nodelay(true);
+    if let Some(c) = &capture {
+        c.open(conn, stream.local_addr().unwrap_or(peer), peer, outgoing);
+    }
     let (reader, mut writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
     tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
+            if let Some(c) = &capture {
+                c.data(conn, Dir::Out, &bytes);
+            }
             if writer.write_all(&bytes).await.is_err() {
                 debug!(conn, %peer, "H.225.0 write failed");
                 break;
@@ -114,6 +123,9 @@ async fn read(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if let Some(c) = core.capture() {
+            c.data(conn, Dir::In, &buf[..n]);
+        }
         deframer.push(&buf[..n]);
         loop {
             match deframer.next_frame() {
@@ -133,4 +145,7 @@ async fn read(
         }
     }
     core.h225_down(conn).await;
+    if let Some(c) = core.capture() {
+        c.close(conn);
+    }
 }

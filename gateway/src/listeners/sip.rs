@@ -7,6 +7,7 @@
 use super::sip_framing::{Frame, FramingError, StreamDeframer};
 use super::{Context, accept_loop};
 use crate::admission::{Admission, CallGuard};
+use crate::capture::{Capture, Dir};
 use crate::cdr::CdrSink;
 use crate::config::Config;
 use crate::h323::call_leg::{H323LegId, H323Output};
@@ -105,6 +106,31 @@ pub struct SipHandle {
     next_connection: Arc<AtomicU64>,
     /// `sip.per_source_rate` and `sip.per_source_burst`, read by the socket tasks.
     limits: Arc<(AtomicU32, AtomicU32)>,
+    /// Where the sockets record what they carry (`run --capture`).
+    capture: Option<Capture>,
+}
+
+/// What the core starts from: its randomness (identifiers and digest nonces) and the
+/// capture, if any.
+pub struct CoreStart {
+    /// Seed of the identifiers (tags, branches, call references).
+    pub seed: u64,
+    /// Secret of the digest nonces.
+    pub secret: [u8; 32],
+    /// The capture the sockets write to.
+    pub capture: Option<Capture>,
+}
+
+impl CoreStart {
+    /// Fresh randomness from the kernel, no capture.
+    pub fn random() -> CoreStart {
+        let (seed, secret) = randomness();
+        CoreStart {
+            seed,
+            secret,
+            capture: None,
+        }
+    }
 }
 
 impl SipHandle {
@@ -114,9 +140,14 @@ impl SipHandle {
         metrics: Metrics,
         admission: Admission,
         cdr: Option<CdrSink>,
+        start: CoreStart,
     ) -> SipHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let (seed, secret) = randomness();
+        let CoreStart {
+            seed,
+            secret,
+            capture,
+        } = start;
         let service = SipService::new(config, seed, secret);
         let media_ip = config
             .listeners
@@ -136,6 +167,7 @@ impl SipHandle {
                 AtomicU32::new(config.sip.per_source_rate),
                 AtomicU32::new(config.sip.per_source_burst),
             )),
+            capture,
         };
         tokio::spawn(forward_media_events(media_events, handle.tx.clone()));
         tokio::spawn(core(
@@ -160,6 +192,7 @@ impl SipHandle {
             tx,
             next_connection: Arc::new(AtomicU64::new(1)),
             limits: Arc::new((AtomicU32::new(u32::MAX), AtomicU32::new(u32::MAX))),
+            capture: None,
         }
     }
 
@@ -184,6 +217,11 @@ impl SipHandle {
             .tx
             .send(Input::Reconfigure(Box::new(config.clone())))
             .await;
+    }
+
+    /// The capture the sockets write to, if any.
+    pub fn capture(&self) -> Option<&Capture> {
+        self.capture.as_ref()
     }
 
     /// A fresh connection id (SIP/TCP and H.225.0 connections share the counter).
@@ -259,7 +297,7 @@ async fn forward_media_events(
 /// 8 bytes of seed and 32 of nonce secret from the kernel's generator; a clock-derived
 /// fallback keeps the daemon running where /dev/urandom is missing (identifiers then are
 /// merely unique, which RFC 3261 requires, not unpredictable).
-fn randomness() -> (u64, [u8; 32]) {
+pub fn randomness() -> (u64, [u8; 32]) {
     let mut buf = [0u8; 40];
     let ok = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
@@ -679,8 +717,14 @@ fn open_stream(core: SipHandle, metrics: Metrics, addr: SocketAddr, tls: Option<
                 return;
             }
         };
+        let link = Link {
+            transport,
+            remote: addr,
+            local: stream.local_addr().unwrap_or(addr),
+            outgoing: true,
+        };
         let Some(target) = tls else {
-            connection(stream, transport, addr, core, metrics).await;
+            connection(stream, link, core, metrics).await;
             return;
         };
         let connector = tokio_rustls::TlsConnector::from(target.config);
@@ -690,7 +734,7 @@ fn open_stream(core: SipHandle, metrics: Metrics, addr: SocketAddr, tls: Option<
         )
         .await
         {
-            Ok(Ok(tls)) => connection(tls, transport, addr, core, metrics).await,
+            Ok(Ok(tls)) => connection(tls, link, core, metrics).await,
             Ok(Err(e)) => {
                 metrics.sip_tls_handshake_failures.inc();
                 let _ = core.send(failed(&e.to_string())).await;
@@ -726,7 +770,12 @@ impl Links<'_> {
                 .find(|(l, _)| l.is_ipv4() == peer.addr.is_ipv4())
                 .or(self.udp.first());
             return match socket {
-                Some((_, s)) => s.send_to(&bytes, peer.addr).await.is_ok(),
+                Some((local, s)) => {
+                    if let Some(c) = &self.core.capture {
+                        c.udp(Dir::Out, *local, peer.addr, &bytes);
+                    }
+                    s.send_to(&bytes, peer.addr).await.is_ok()
+                }
                 None => false,
             };
         }
@@ -814,6 +863,9 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
             continue;
         }
         let bytes = buf[..n].to_vec();
+        if let Some(c) = &handle.capture {
+            c.udp(Dir::In, peer, local, &bytes);
+        }
         if !handle.send(Input::Datagram { peer, bytes }).await {
             return;
         }
@@ -823,13 +875,13 @@ pub async fn serve_udp(socket: UdpSocket, ctx: Arc<Context>) {
 /// Serves one SIP/TCP listener: a task per connection.
 pub async fn serve_tcp(listener: TcpListener, ctx: Arc<Context>) {
     accept_loop(listener, "sip/tcp", move |stream, peer| {
-        connection(
-            stream,
-            Transport::Tcp,
-            peer,
-            ctx.sip.clone(),
-            ctx.metrics.clone(),
-        )
+        let link = Link {
+            transport: Transport::Tcp,
+            remote: peer,
+            local: stream.local_addr().unwrap_or(peer),
+            outgoing: false,
+        };
+        connection(stream, link, ctx.sip.clone(), ctx.metrics.clone())
     })
     .await
 }
@@ -845,18 +897,15 @@ pub async fn serve_tls(listener: TcpListener, configured: SocketAddr, ctx: Arc<C
                 debug!(%peer, "SIP/TLS listener without a certificate; connection closed");
                 return;
             };
+            let link = Link {
+                transport: Transport::Tls,
+                remote: peer,
+                local: stream.local_addr().unwrap_or(peer),
+                outgoing: false,
+            };
             let acceptor = tokio_rustls::TlsAcceptor::from(config);
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => {
-                    connection(
-                        tls,
-                        Transport::Tls,
-                        peer,
-                        ctx.sip.clone(),
-                        ctx.metrics.clone(),
-                    )
-                    .await
-                }
+                Ok(Ok(tls)) => connection(tls, link, ctx.sip.clone(), ctx.metrics.clone()).await,
                 Ok(Err(e)) => {
                     ctx.metrics.sip_tls_handshake_failures.inc();
                     debug!(%peer, error = %e, "SIP/TLS handshake failed");
@@ -871,19 +920,33 @@ pub async fn serve_tls(listener: TcpListener, configured: SocketAddr, ctx: Arc<C
     .await
 }
 
+/// A stream connection's ends.
+struct Link {
+    transport: Transport,
+    remote: SocketAddr,
+    local: SocketAddr,
+    /// We opened it.
+    outgoing: bool,
+}
+
 /// One SIP/TCP or SIP/TLS connection: messages framed by Content-Length (RFC 3261
 /// §18.3) go to the core; what the core sends on this connection is written by a
 /// writer task. A stream that cannot be framed is closed.
-async fn connection<S>(
-    stream: S,
-    transport: Transport,
-    addr: SocketAddr,
-    handle: SipHandle,
-    metrics: Metrics,
-) where
+async fn connection<S>(stream: S, link: Link, handle: SipHandle, metrics: Metrics)
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
+    let Link {
+        transport,
+        remote: addr,
+        local,
+        outgoing,
+    } = link;
     let id = handle.next_connection.fetch_add(1, Ordering::Relaxed);
+    let capture = handle.capture.clone();
+    if let Some(c) = &capture {
+        c.open(id, local, addr, outgoing);
+    }
     let (mut reader, mut writer) = tokio::io::split(stream);
     let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(256);
     if !handle
@@ -897,8 +960,12 @@ async fn connection<S>(
     {
         return;
     }
+    let write_capture = capture.clone();
     let writing = tokio::spawn(async move {
         while let Some(bytes) = wrx.recv().await {
+            if let Some(c) = &write_capture {
+                c.data(id, Dir::Out, &bytes);
+            }
             // TLS buffers records until flushed; TCP's flush is a no-op.
             if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                 return;
@@ -920,6 +987,9 @@ async fn connection<S>(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if let Some(c) = &capture {
+            c.data(id, Dir::In, &buf[..n]);
+        }
         deframer.push(&buf[..n]);
         loop {
             match deframer.next_frame() {
@@ -953,4 +1023,7 @@ async fn connection<S>(
     let _ = handle.send(Input::ConnDown { id }).await;
     drop(wtx);
     let _ = writing.await;
+    if let Some(c) = &capture {
+        c.close(id);
+    }
 }
