@@ -27,12 +27,17 @@ struct Loop {
 
 impl Loop {
     fn new() -> Loop {
+        Loop::with(None, "2000")
+    }
+
+    /// The loop with the caller as `user`, and `9555` routed back out to `callee`.
+    fn with(callee: Option<std::net::SocketAddr>, user: &str) -> Loop {
         let dir = tempfile::tempdir().expect("temp dir");
         let wav = dir.path().join("tone440.wav");
         make_tone(&wav, 440.0, 30.0);
         let a = Baresip::start(
             &dir.path().join("a"),
-            BaresipOptions::new("2000")
+            BaresipOptions::new(user)
                 .answer(AnswerMode::Manual)
                 .codecs("PCMU,PCMA")
                 .wav(&wav),
@@ -62,6 +67,17 @@ impl Loop {
             a.sip_addr(),
             p.h225
         );
+        let config = match callee {
+            Some(b) => format!(
+                "{config}    - {{ name: far, match: {{called: {{pattern: \"9555\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n"
+            )
+            .replacen(
+                "  - { name: busy,",
+                &format!("  - {{ name: far, kind: sip, remote: \"{b}\" }}\n  - {{ name: busy,"),
+                1,
+            ),
+            None => config,
+        };
         let gw = Daemon::start_with(p, &config);
         Loop {
             _dir: dir,
@@ -211,4 +227,41 @@ fn early_media_crosses_h323_before_the_answer() {
     for r in [&outer, &inner] {
         assert!(r["answer"].is_string(), "{r}");
     }
+}
+
+/// A caller whose From is anonymous (RFC 3323) stays anonymous through H.323 (the
+/// Setup's Calling party number says presentation restricted) and back out to SIP:
+/// the callee sees `sip:anonymous@anonymous.invalid`, not the caller's address.
+#[test]
+fn restricted_caller_stays_restricted_across_h323() {
+    if !peers_available(
+        "restricted_caller_stays_restricted_across_h323",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("555")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU,PCMA")
+            .tone(1000.0),
+    );
+    let l = Loop::with(Some(b.sip_addr()), "anonymous");
+    l.dial("9555");
+    let incoming = b
+        .wait_event("CALL_INCOMING", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", l.logs()));
+    let from = incoming["peeruri"].as_str().unwrap_or_default();
+    assert_eq!(
+        from,
+        "sip:anonymous@anonymous.invalid",
+        "{incoming}{}",
+        l.logs()
+    );
+    l.a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", l.logs()));
+    b.wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", l.logs()));
 }
