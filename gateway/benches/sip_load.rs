@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p gateway --bench sip_load                       # defaults below
+//! LOAD_HAIRPIN=1 cargo bench -p gateway --bench sip_load        # through SIP->H.323->echo
 //! LOAD_CALLS=2000 LOAD_RATE=200 LOAD_HOLD_MS=0 cargo bench -p gateway --bench sip_load
 //! LOAD_CALLS=300 LOAD_RATE=50 LOAD_HOLD_MS=20000 LOAD_RTP=1 cargo bench -p gateway --bench sip_load
 //! ```
@@ -10,6 +11,10 @@
 //! endpoint and drives SIP calls at it from one UDP socket: INVITE (with SDP) -> 200 ->
 //! ACK, hold, BYE -> 200. With `LOAD_RTP=1` every call sends 20 ms G.711 packets for the
 //! hold time, and the gateway echoes them (media both ways through its relay task).
+//!
+//! With `LOAD_HAIRPIN=1` a second gatewayd (B) holds the echo endpoint and the first
+//! (A) routes every call to it over H.323 (fast start): each call is SIP -> H.323 ->
+//! endpoint, the figures cover both processes.
 //!
 //! Prints: calls attempted / answered / failed, achieved setup rate, setup latency
 //! percentiles (INVITE -> 200), peak concurrent calls, gatewayd CPU seconds and resident
@@ -62,18 +67,51 @@ fn proc_figures(pid: u32) -> (f64, u64) {
     (ticks as f64 / 100.0, rss_kib)
 }
 
-fn start_gateway(sip: u16, metrics: u16) -> Gateway {
+/// What a gatewayd of the run does.
+enum Role {
+    /// Answers every call with its echo endpoint.
+    Echo,
+    /// Routes every SIP call over H.323 to the gateway at this H.225.0 port.
+    ToH323 { h225: u16, peer_h225: u16 },
+    /// Answers H.323 calls from the gateway at `peer_h225` with its echo endpoint.
+    FromH323 { h225: u16, peer_h225: u16 },
+}
+
+fn start_gateway(sip: u16, metrics: u16, role: Role, media: &str) -> Gateway {
     let dir = tempfile::tempdir().expect("temp dir");
+    let (h225, trunks) = match role {
+        Role::Echo => (
+            String::new(),
+            "  - {name: load, kind: sip, remote: \"127.0.0.1:5999\"}\n  \
+             - {name: echo, kind: local, answer: echo}\n\
+             routes:\n  default:\n    - {name: echo, egress: [echo]}\n"
+                .to_owned(),
+        ),
+        Role::ToH323 { h225, peer_h225 } => (
+            format!("  h225:\n    - {{address: \"127.0.0.1:{h225}\"}}\n"),
+            format!(
+                "  - {{name: load, kind: sip, remote: \"127.0.0.1:5999\"}}\n  \
+                 - {{name: b, kind: h323, remote: \"127.0.0.1:{peer_h225}\"}}\n\
+                 routes:\n  default:\n    - {{name: out, egress: [b]}}\n"
+            ),
+        ),
+        Role::FromH323 { h225, peer_h225 } => (
+            format!("  h225:\n    - {{address: \"127.0.0.1:{h225}\"}}\n"),
+            format!(
+                "  - {{name: a, kind: h323, remote: \"127.0.0.1:{peer_h225}\"}}\n  \
+                 - {{name: echo, kind: local, answer: echo}}\n\
+                 routes:\n  default:\n    - {{name: echo, egress: [echo]}}\n"
+            ),
+        ),
+    };
     let config = format!(
         "general: {{node_name: load}}\n\
-         listeners:\n  sip:\n    - {{transport: udp, address: \"127.0.0.1:{sip}\"}}\n\
+         listeners:\n  sip:\n    - {{transport: udp, address: \"127.0.0.1:{sip}\"}}\n{h225}\
          metrics: {{listen: \"127.0.0.1:{metrics}\"}}\n\
-         media: {{rtp_port_range: \"20000-29999\"}}\n\
+         media: {{rtp_port_range: \"{media}\"}}\n\
          sip: {{per_source_rate: 1000000, per_source_burst: 1000000}}\n\
          cdr: {{directory: cdr, formats: [csv], fsync: always}}\n\
-         trunks:\n  - {{name: load, kind: sip, remote: \"127.0.0.1:5999\"}}\n  \
-         - {{name: echo, kind: local, answer: echo}}\n\
-         routes:\n  default:\n    - {{name: echo, egress: [echo]}}\n"
+         trunks:\n{trunks}"
     );
     let path = dir.path().join("gateway.yaml");
     std::fs::write(&path, config).expect("write config");
@@ -84,7 +122,7 @@ fn start_gateway(sip: u16, metrics: u16) -> Gateway {
         .args(["--log-level", "warn"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("log")).expect("log file"))
         .spawn()
         .expect("spawn gatewayd");
     // Ready when /healthz answers.
@@ -103,7 +141,8 @@ fn start_gateway(sip: u16, metrics: u16) -> Gateway {
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("gatewayd did not become ready");
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+    panic!("gatewayd did not become ready:\n{log}");
 }
 
 #[derive(Default)]
@@ -170,18 +209,47 @@ fn main() {
     let rate = env("LOAD_RATE", 100).max(1);
     let hold = Duration::from_millis(env("LOAD_HOLD_MS", 1000));
     let with_rtp = env("LOAD_RTP", 0) == 1;
+    let hairpin = env("LOAD_HAIRPIN", 0) == 1;
     let (sip_port, metrics_port) = (free_port(), free_port());
-    let gateway = start_gateway(sip_port, metrics_port);
+    let (a_h225, b_h225) = (free_port(), free_port());
+    // B first: A's first call must find it listening.
+    let far = hairpin.then(|| {
+        start_gateway(
+            free_port(),
+            free_port(),
+            Role::FromH323 {
+                h225: b_h225,
+                peer_h225: a_h225,
+            },
+            "26000-31999",
+        )
+    });
+    let role = if hairpin {
+        Role::ToH323 {
+            h225: a_h225,
+            peer_h225: b_h225,
+        }
+    } else {
+        Role::Echo
+    };
+    let gateway = start_gateway(sip_port, metrics_port, role, "20000-25999");
     let pid = gateway.child.id();
+    let far_pid = far.as_ref().map(|g| g.child.id());
+    let far0 = far_pid.map(proc_figures);
     let gw: SocketAddr = format!("127.0.0.1:{sip_port}").parse().expect("addr");
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     sock.set_read_timeout(Some(Duration::from_millis(1))).ok();
     let me = sock.local_addr().expect("addr");
     let (cpu0, rss0) = proc_figures(pid);
     println!(
-        "sip_load: {calls} calls at {rate}/s, hold {} ms, RTP {}; gatewayd pid {pid}, RSS {rss0} KiB",
+        "sip_load: {calls} calls at {rate}/s, hold {} ms, RTP {}, {}; gatewayd pid {pid}, RSS {rss0} KiB",
         hold.as_millis(),
-        if with_rtp { "on" } else { "off" }
+        if with_rtp { "on" } else { "off" },
+        if hairpin {
+            "SIP -> gatewayd A -> H.323 -> gatewayd B -> echo"
+        } else {
+            "SIP -> gatewayd -> echo"
+        }
     );
 
     let mut state: HashMap<usize, Call> = HashMap::new();
@@ -333,6 +401,14 @@ fn main() {
             peak_rss.saturating_sub(rss0) as f64 / peak as f64
         );
     }
+    if let (Some(fp), Some((fcpu0, frss0))) = (far_pid, far0) {
+        let (fcpu1, frss1) = proc_figures(fp);
+        println!(
+            "gatewayd B (H.323 -> echo): CPU {:.2} s ({:.0}% of one core); RSS {frss0} -> end {frss1} KiB",
+            fcpu1 - fcpu0,
+            100.0 * (fcpu1 - fcpu0) / elapsed
+        );
+    }
     if with_rtp {
         println!(
             "RTP: sent {rtp_sent}, echoed back {rtp_back} ({:.2}% back)",
@@ -340,4 +416,5 @@ fn main() {
         );
     }
     drop(gateway);
+    drop(far);
 }
