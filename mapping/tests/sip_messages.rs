@@ -94,6 +94,7 @@ fn invite() -> InviteIn<'static> {
             ..Default::default()
         },
         media: Some(media()),
+        diversion: Vec::new(),
     }
 }
 

@@ -656,6 +656,7 @@ impl SipService {
             request_uri: &uri,
             identity,
             media,
+            diversion: h.get_all("Diversion").collect(),
         };
         match invite_to_setup(&invite, trusted, &NumberForm::default()) {
             Ok(setup) => {

@@ -751,6 +751,11 @@ impl Switch {
         if let Some(v) = identity.remote_party_id {
             identity_headers.push(("Remote-Party-ID".to_owned(), v));
         }
+        // RFC 5806: the redirection history, most recent first.
+        for r in &c.setup.redirection {
+            let v = mapping::sip::redirection_to_diversion(r, &domain, &NumberForm::default());
+            identity_headers.push(("Diversion".to_owned(), v));
+        }
         let to_uri = request_uri.clone();
         let call = OutgoingCall {
             request_uri,

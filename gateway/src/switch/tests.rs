@@ -1670,3 +1670,52 @@ mod sip_extensions {
         assert_eq!(seqs(&h, pbx().addr, Method::Invite), [1, 2]);
     }
 }
+
+/// RFC 5806 Diversion <-> Q.931 Redirecting number, both ways through the H.323 leg.
+#[test]
+fn diversion_and_redirecting_number_cross_between_sip_and_h323() {
+    use mapping::model::RedirectionReason;
+    let mut h = Harness::with(DTMF_CONFIG);
+    let invite = invite_from(
+        "127.0.0.2",
+        "8100",
+        "dv1",
+        &sdp_from("127.0.0.2", 40000, None),
+    )
+    .replacen(
+        "Content-Type",
+        "Diversion: <sip:4711@127.0.0.2;user=phone>;reason=no-answer;counter=1\r\nContent-Type",
+        1,
+    );
+    h.input(pbx(), &invite);
+    let setup = &h.peer_incoming.first().expect("an H.323 Setup").1;
+    assert_eq!(setup.redirection.len(), 1, "{setup:?}");
+    assert_eq!(setup.redirection[0].from.digits.as_str(), "4711");
+    assert_eq!(setup.redirection[0].reason, RedirectionReason::NO_REPLY);
+
+    // An H.323 Setup with a restricted Redirecting number, to a SIP trunk.
+    let mut setup = h.sw_setup("9100");
+    let mut from = h.sw_setup("5150").called;
+    from.presentation = Some(mapping::number::Presentation::RESTRICTED);
+    setup.redirection = vec![mapping::model::Redirection {
+        from,
+        reason: RedirectionReason::BUSY,
+        count: Some(2),
+    }];
+    let opts = H323Options {
+        fast_start: false,
+        tunnelling: true,
+        local: "127.0.0.5:1720".parse().unwrap(),
+    };
+    h.peer
+        .outgoing(h.now, "127.0.0.1:1720".parse().unwrap(), &setup, opts);
+    h.drain();
+    let inv = h.requests(carrier().addr).first().cloned().expect("INVITE");
+    let d = inv.headers.get("Diversion").expect("a Diversion header");
+    assert!(d.starts_with("<sip:5150@"), "{d}");
+    // Q.931's Redirecting number carries no count: one diversion is all H.323 tells.
+    assert!(
+        d.ends_with(";reason=user-busy;counter=1;privacy=full"),
+        "{d}"
+    );
+}

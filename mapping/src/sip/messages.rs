@@ -59,6 +59,8 @@ pub struct InviteIn<'a> {
     pub identity: SipIdentityIn<'a>,
     /// The SDP offer, parsed; `None` for a delayed offer.
     pub media: Option<Media>,
+    /// Diversion header values (RFC 5806), top-most first.
+    pub diversion: Vec<&'a str>,
 }
 
 /// INVITE -> Setup. `trusted` is the ingress trunk's trust (RFC 3325); `form` its number
@@ -79,7 +81,7 @@ pub fn invite_to_setup(
         called,
         calling: Some(caller.number),
         display_name: caller.display_name,
-        redirection: Vec::new(),
+        redirection: super::diversion::diversion_to_redirection(&invite.diversion, form),
         bearer: Bearer::Speech,
         media: invite.media.clone(),
         sending_complete: true,

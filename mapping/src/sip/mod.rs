@@ -7,11 +7,13 @@
 //! - [`reason_phrase`](mod@reason_phrase): reason phrases (RFC 3261 §21 and extensions);
 //! - [`caller_id`]: From / P-Asserted-Identity / Remote-Party-ID / Privacy <-> party number
 //!   (RFC 3323, RFC 3325), with [`number_form`], [`privacy`], [`rpid`], [`name_addr`];
+//! - [`diversion`]: the Diversion header (RFC 5806) <-> redirection history;
 //! - [`messages`]: SIP messages <-> call events (the design card);
 //! - [`method`]: SIP methods.
 
 pub mod caller_id;
 pub mod cause_map;
+pub mod diversion;
 pub mod messages;
 pub mod method;
 pub mod name_addr;
@@ -27,6 +29,7 @@ pub use caller_id::{
     caller_to_sip,
 };
 pub use cause_map::{release_cause_for_status, status_for_cause};
+pub use diversion::{diversion_to_redirection, redirection_to_diversion};
 pub use messages::{
     InviteIn, InviteResponseIn, LegRole, LegState, SipAction, SipMapError, event_to_sip,
     invite_response_to_event, invite_to_setup, request_to_event,
