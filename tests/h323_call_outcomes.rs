@@ -30,8 +30,17 @@ impl Loop {
         Loop::with(None, "2000")
     }
 
+    /// The loop with the H.323 trunk in slow start.
+    fn with_slow_start() -> Loop {
+        Loop::build(None, "2000", false)
+    }
+
     /// The loop with the caller as `user`, and `9555` routed back out to `callee`.
     fn with(callee: Option<std::net::SocketAddr>, user: &str) -> Loop {
+        Loop::build(callee, user, true)
+    }
+
+    fn build(callee: Option<std::net::SocketAddr>, user: &str, fast_start: bool) -> Loop {
         let dir = tempfile::tempdir().expect("temp dir");
         let wav = dir.path().join("tone440.wav");
         make_tone(&wav, 440.0, 30.0);
@@ -50,8 +59,9 @@ impl Loop {
              \x20 - {{ name: reject, kind: local, answer: refuse, cause: 21 }}\n\
              \x20 - {{ name: nobody, kind: local, answer: refuse, cause: 1 }}\n\
              \x20 - {{ name: slow, kind: local, answer: tone, ring_ms: 60000 }}\n\
+             \x20 - {{ name: tone, kind: local, answer: tone, tone_hz: 1200, ring_ms: 100 }}\n\
              \x20 - {{ name: early, kind: local, answer: tone, tone_hz: 1200, ring_ms: 2500, early_media: true }}\n\
-             \x20 - {{ name: loop, kind: h323, remote: \"127.0.0.1:{}\", route_table: from-h323 }}\n\
+             \x20 - {{ name: loop, kind: h323, remote: \"127.0.0.1:{}\", route_table: from-h323, fast_start: {fast_start} }}\n\
              routes:\n  default:\n\
              \x20   - {{ name: via-h323, match: {{called: {{prefix: \"9\"}}}}, egress: [loop] }}\n\
              \x20 from-h323:\n\
@@ -59,6 +69,7 @@ impl Loop {
              \x20   - {{ name: reject, match: {{called: {{pattern: \"9603\"}}}}, egress: [reject] }}\n\
              \x20   - {{ name: nobody, match: {{called: {{pattern: \"9404\"}}}}, egress: [nobody] }}\n\
              \x20   - {{ name: slow, match: {{called: {{pattern: \"9480\"}}}}, egress: [slow] }}\n\
+             \x20   - {{ name: tone, match: {{called: {{pattern: \"9100\"}}}}, egress: [tone] }}\n\
              \x20   - {{ name: early, match: {{called: {{pattern: \"9183\"}}}}, egress: [early] }}\n",
             p.config().replace(
                 "drain_timeout_seconds: 5\n",
@@ -264,4 +275,41 @@ fn restricted_caller_stays_restricted_across_h323() {
         .unwrap_or_else(|e| panic!("hangup: {e}{}", l.logs()));
     b.wait_event("CALL_CLOSED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", l.logs()));
+}
+
+/// With `fast_start: false` the H.323 leg starts slowly (no media in the Setup, H.245
+/// capability exchange and logical channels after CONNECT): the built-in endpoint on
+/// the far side answers such a caller with its own offer and plays its tone once the
+/// channels are open.
+#[test]
+fn slow_start_caller_reaches_the_tone_endpoint() {
+    if !peers_available(
+        "slow_start_caller_reaches_the_tone_endpoint",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let l = Loop::with_slow_start();
+    l.dial("9100");
+    let ev =
+        l.a.wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+            .unwrap_or_else(|e| panic!("{e}{}", l.logs()));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", l.logs());
+    std::thread::sleep(Duration::from_millis(2500));
+    l.a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", l.logs()));
+    let (dec, _) =
+        l.a.wait_recordings(WAIT)
+            .unwrap_or_else(|e| panic!("{e}{}", l.logs()));
+    let heard = check_tone(&dec, 1200.0, 10.0).unwrap_or_else(|e| panic!("{e}{}", l.logs()));
+    assert!(
+        heard.active.1 - heard.active.0 >= 2.0,
+        "{heard}{}",
+        l.logs()
+    );
+    let (outer, inner) = last_pair(&l.gw, 2);
+    for r in [&outer, &inner] {
+        assert_eq!(r["cause"], 16, "{r}");
+        assert!(r["answer"].is_string(), "{r}");
+    }
 }

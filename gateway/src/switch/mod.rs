@@ -899,9 +899,27 @@ impl Switch {
             .get(&id)
             .is_some_and(|c| c.media.offer_a.is_some());
         if !has_offer {
-            // A delayed offer: the built-in endpoint answers only calls that offer media.
-            let r = release(Q850Cause::BEARER_NOT_IMPLEMENTED, Initiator::Callee);
-            self.egress_failed(now, wall, id, r);
+            // A delayed offer (SIP INVITE without SDP, H.323 slow start): the endpoint
+            // answers with an offer of the configured codecs from its own port; the
+            // media starts when the caller's answer comes (the ACK's SDP, the H.245
+            // logical channel), see `start_local_on_answer`.
+            let a = match self.calls.get(&id).and_then(|c| c.media.a_local) {
+                Some(a) => a,
+                None => match self.ports.reserve() {
+                    Some(a) => a,
+                    None => {
+                        let r = release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway);
+                        self.egress_failed(now, wall, id, r);
+                        return;
+                    }
+                },
+            };
+            let ptime = u16::try_from(self.cfg.media.ptime_ms).unwrap_or(20);
+            let offer = own_offer(&self.cfg.media.codecs, ptime, a);
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.media.a_local = Some(a);
+            }
+            self.answered(now, wall, id, Some(MediaExchange::Offer(offer)));
             return;
         }
         match self.local_media(id, &l) {
@@ -1414,7 +1432,54 @@ impl Switch {
         self.answered(now, wall, id, toward_a);
     }
 
+    /// The caller's answer to the built-in endpoint's offer (a delayed-offer call): the
+    /// endpoint's media starts with the codec the caller chose. True when it did.
+    fn start_local_on_answer(&mut self, id: CallId, answer: &Media) -> bool {
+        let Some(c) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let Some(Egress::Local { cfg: l }) = c.egress.clone() else {
+            return false;
+        };
+        if c.media.started || c.media.offer_a.is_some() {
+            return false;
+        }
+        let Some(a) = c.media.a_local else {
+            return false;
+        };
+        let Some((voice, law)) = answer
+            .codecs
+            .iter()
+            .find_map(|k| media_plan::law_of(k).map(|law| (k, law)))
+        else {
+            return false;
+        };
+        c.media.codec = Some(mapping_codec_name(&voice.name));
+        c.media.started = true;
+        let mode = match l.answer {
+            LocalAnswer::Echo => MediaMode::Echo,
+            _ => MediaMode::Tone {
+                hz: l.tone_hz as f32,
+                payload_type: voice.payload_type,
+                law,
+            },
+        };
+        self.out.push_back(SwitchOutput::Media(MediaCommand::Start {
+            call: id,
+            a,
+            b: None,
+            a_peer: MediaPeer::of(answer),
+            b_peer: MediaPeer::default(),
+            pt_map: Vec::new(),
+            mode,
+        }));
+        true
+    }
+
     fn repoint(&mut self, id: CallId, side: Side, m: &Media) {
+        if side == Side::A && self.start_local_on_answer(id, m) {
+            return;
+        }
         if self.calls.get(&id).is_some_and(|c| c.media.started) {
             self.out
                 .push_back(SwitchOutput::Media(MediaCommand::Repoint {

@@ -1719,3 +1719,112 @@ fn diversion_and_redirecting_number_cross_between_sip_and_h323() {
         "{d}"
     );
 }
+
+/// A delayed offer (INVITE without SDP) to the built-in tone endpoint: the 200 carries
+/// the endpoint's offer, the ACK's answer starts the tone with the codec chosen there.
+#[test]
+fn delayed_offer_reaches_the_tone_endpoint() {
+    let mut h = Harness::new();
+    let no_sdp = invite("1000", "do1");
+    let head = no_sdp.split("Content-Type").next().unwrap();
+    h.input(pbx(), &format!("{head}Content-Length: 0\r\n\r\n"));
+    h.advance(Duration::from_millis(200));
+    let ok = h.responses(pbx().addr).pop().expect("a response");
+    assert_eq!(ok.status.0, 200);
+    let offer = sdp_of(&ok.body);
+    assert!(offer.codecs.len() >= 2, "our codecs offered: {offer:?}");
+    assert!(
+        !h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::Start { .. })),
+        "no media before the answer"
+    );
+    // The ACK answers PCMA.
+    let answer = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+                  m=audio 42000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    let ack = in_dialog("ACK", "do1", &to_tag(&ok), 1).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        ),
+    );
+    h.input(pbx(), &ack);
+    let start = h
+        .media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Start { a_peer, mode, .. } => Some((a_peer.rtp, mode.clone())),
+            _ => None,
+        })
+        .expect("the tone starts with the answer");
+    assert_eq!(start.0, Some("127.0.0.2:42000".parse().unwrap()));
+    assert!(
+        matches!(
+            start.1,
+            MediaMode::Tone {
+                payload_type: 8,
+                ..
+            }
+        ),
+        "{:?}",
+        start.1
+    );
+}
+
+/// An H.323 caller with slow start (no fast start, H.245 after Connect) reaches the tone
+/// endpoint: Connect, then logical channels both ways, then the tone.
+#[test]
+fn h323_slow_start_caller_reaches_the_tone_endpoint() {
+    let mut h = Harness::with(DTMF_CONFIG);
+    let setup = h.sw_setup("1000");
+    let opts = H323Options {
+        fast_start: false,
+        tunnelling: true,
+        local: "127.0.0.5:1720".parse().unwrap(),
+    };
+    let leg = h
+        .peer
+        .outgoing(h.now, "127.0.0.1:1720".parse().unwrap(), &setup, opts);
+    h.drain();
+    h.advance(Duration::from_millis(10));
+    assert!(
+        h.peer_events
+            .iter()
+            .any(|e| matches!(e, CallEvent::Connect { .. })),
+        "answered: {:?}",
+        h.peer_events
+    );
+    // The far endpoint's media address for its slow-start channel.
+    h.peer.send(
+        h.now,
+        leg,
+        CallEvent::Media(MediaExchange::Answer(Media {
+            rtp: Some("127.0.0.5:30000".parse().unwrap()),
+            rtcp: None,
+            codecs: vec![mapping::model::Codec {
+                name: mapping::model::CodecName::Pcmu,
+                clock_rate: 8000,
+                channels: 1,
+                payload_type: 0,
+                fmtp: None,
+            }],
+            ptime: Some(20),
+            direction: mapping::model::MediaDirection::SendRecv,
+        })),
+    );
+    h.drain();
+    h.advance(Duration::from_millis(10));
+    assert!(
+        h.media.iter().any(|m| matches!(
+            m,
+            MediaCommand::Start {
+                mode: MediaMode::Tone { .. },
+                ..
+            }
+        )),
+        "the tone starts once H.245 opened the channels: {:?}",
+        h.media
+    );
+    assert!(h.ended.is_empty(), "{:?}", h.ended);
+}
