@@ -1754,7 +1754,7 @@ fn delayed_offer_reaches_the_tone_endpoint() {
         .media
         .iter()
         .find_map(|m| match m {
-            MediaCommand::Start { a_peer, mode, .. } => Some((a_peer.rtp, mode.clone())),
+            MediaCommand::Start { a_peer, mode, .. } => Some((a_peer.rtp, *mode)),
             _ => None,
         })
         .expect("the tone starts with the answer");
