@@ -115,7 +115,19 @@ fn start_gateway(sip: u16, metrics: u16, role: Role, media: &str) -> Gateway {
     );
     let path = dir.path().join("gateway.yaml");
     std::fs::write(&path, config).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatewayd"))
+    // LOAD_WRAPPER="heaptrack -o /tmp/gw" (or valgrind, perf record ...) runs gatewayd
+    // under a profiler.
+    let wrapper = std::env::var("LOAD_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut child = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(env!("CARGO_BIN_EXE_gatewayd"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_gatewayd")),
+    };
+    let mut child = child
         .current_dir(dir.path())
         .args(["run", "--config"])
         .arg(&path)
@@ -252,168 +264,196 @@ fn main() {
         }
     );
 
-    let mut state: HashMap<usize, Call> = HashMap::new();
-    let start = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let mut next = 0usize;
-    let mut buf = vec![0u8; 65_535];
-    let (mut answered, mut failed, mut peak, mut peak_rss) = (0usize, 0usize, 0usize, rss0);
-    let (mut rtp_sent, mut rtp_back) = (0u64, 0u64);
-    let mut next_rtp = Instant::now();
-    let mut latencies = Vec::new();
-    let deadline_all = start + interval * calls as u32 + hold + Duration::from_secs(30);
-    loop {
-        let now = Instant::now();
-        while next < calls && now >= start + interval * next as u32 {
-            let rtp = UdpSocket::bind("127.0.0.1:0").expect("rtp bind");
-            rtp.set_nonblocking(true).ok();
-            let port = rtp.local_addr().expect("addr").port();
-            let _ = sock.send_to(invite(next, gw, me, port).as_bytes(), gw);
-            state.insert(
-                next,
-                Call {
-                    invited: Some(now),
-                    rtp: Some(rtp),
-                    ..Call::default()
-                },
-            );
-            next += 1;
+    // LOAD_ROUNDS=N repeats the load against the same gateways: RSS after each round
+    // tells a leak (growing every round) from memory the allocator keeps (flat).
+    let rounds = env("LOAD_ROUNDS", 1).max(1) as usize;
+    for round in 0..rounds {
+        let base = round * calls;
+        if rounds > 1 {
+            println!("--- round {} of {rounds}", round + 1);
         }
-        // Responses.
-        while let Ok((n, _)) = sock.recv_from(&mut buf) {
+        let mut state: HashMap<usize, Call> = HashMap::new();
+        let start = Instant::now();
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let mut next = 0usize;
+        let mut buf = vec![0u8; 65_535];
+        let (mut answered, mut failed, mut peak, mut peak_rss) = (0usize, 0usize, 0usize, rss0);
+        let (mut rtp_sent, mut rtp_back) = (0u64, 0u64);
+        let mut next_rtp = Instant::now();
+        let mut latencies = Vec::new();
+        let deadline_all = start + interval * calls as u32 + hold + Duration::from_secs(30);
+        loop {
             let now = Instant::now();
-            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let Some(i) = header(&msg, "Call-ID")
-                .and_then(|c| c.strip_prefix("load-"))
-                .and_then(|c| c.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            let status: u16 = msg.get(8..11).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let cseq = header(&msg, "CSeq").unwrap_or_default().to_owned();
-            let Some(c) = state.get_mut(&i) else { continue };
-            if msg.starts_with("BYE ") {
-                continue;
+            while next < calls && now >= start + interval * next as u32 {
+                let rtp = UdpSocket::bind("127.0.0.1:0").expect("rtp bind");
+                rtp.set_nonblocking(true).ok();
+                let port = rtp.local_addr().expect("addr").port();
+                let _ = sock.send_to(invite(base + next, gw, me, port).as_bytes(), gw);
+                state.insert(
+                    base + next,
+                    Call {
+                        invited: Some(now),
+                        rtp: Some(rtp),
+                        ..Call::default()
+                    },
+                );
+                next += 1;
             }
-            if cseq.ends_with("INVITE") && status == 200 && c.answered.is_none() {
-                c.answered = Some(now);
-                answered += 1;
-                if let Some(t) = c.invited {
-                    latencies.push(now.duration_since(t).as_secs_f64() * 1000.0);
+            // Responses.
+            while let Ok((n, _)) = sock.recv_from(&mut buf) {
+                let now = Instant::now();
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let Some(i) = header(&msg, "Call-ID")
+                    .and_then(|c| c.strip_prefix("load-"))
+                    .and_then(|c| c.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let status: u16 = msg.get(8..11).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let cseq = header(&msg, "CSeq").unwrap_or_default().to_owned();
+                let Some(c) = state.get_mut(&i) else { continue };
+                if msg.starts_with("BYE ") {
+                    continue;
                 }
-                c.to_tag = header(&msg, "To")
-                    .and_then(|t| t.split(";tag=").nth(1))
-                    .unwrap_or_default()
-                    .to_owned();
-                let body = msg.split("\r\n\r\n").nth(1).unwrap_or_default();
-                let port = body
-                    .lines()
-                    .find_map(|l| l.strip_prefix("m=audio "))
-                    .and_then(|l| l.split(' ').next())
-                    .and_then(|p| p.parse::<u16>().ok());
-                c.rtp_peer = port.map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
-                let ack = in_dialog("ACK", i, 1, gw, me, &c.to_tag);
-                let _ = sock.send_to(ack.as_bytes(), gw);
-                c.bye_at = Some(now + hold);
-            } else if cseq.ends_with("INVITE") && status >= 300 {
-                failed += 1;
-                c.done = true;
-            } else if cseq.ends_with("BYE") && status >= 200 {
-                c.done = true;
+                if cseq.ends_with("INVITE") && status == 200 && c.answered.is_none() {
+                    c.answered = Some(now);
+                    answered += 1;
+                    if let Some(t) = c.invited {
+                        latencies.push(now.duration_since(t).as_secs_f64() * 1000.0);
+                    }
+                    c.to_tag = header(&msg, "To")
+                        .and_then(|t| t.split(";tag=").nth(1))
+                        .unwrap_or_default()
+                        .to_owned();
+                    let body = msg.split("\r\n\r\n").nth(1).unwrap_or_default();
+                    let port = body
+                        .lines()
+                        .find_map(|l| l.strip_prefix("m=audio "))
+                        .and_then(|l| l.split(' ').next())
+                        .and_then(|p| p.parse::<u16>().ok());
+                    c.rtp_peer = port.map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
+                    let ack = in_dialog("ACK", i, 1, gw, me, &c.to_tag);
+                    let _ = sock.send_to(ack.as_bytes(), gw);
+                    c.bye_at = Some(now + hold);
+                } else if cseq.ends_with("INVITE") && status >= 300 {
+                    failed += 1;
+                    c.done = true;
+                } else if cseq.ends_with("BYE") && status >= 200 {
+                    c.done = true;
+                }
             }
-        }
-        // BYEs due.
-        for (i, c) in state.iter_mut() {
-            if let Some(at) = c.bye_at
-                && now >= at
-            {
-                c.bye_at = None;
-                let bye = in_dialog("BYE", *i, 2, gw, me, &c.to_tag);
-                let _ = sock.send_to(bye.as_bytes(), gw);
+            // BYEs due.
+            for (i, c) in state.iter_mut() {
+                if let Some(at) = c.bye_at
+                    && now >= at
+                {
+                    c.bye_at = None;
+                    let bye = in_dialog("BYE", *i, 2, gw, me, &c.to_tag);
+                    let _ = sock.send_to(bye.as_bytes(), gw);
+                }
             }
-        }
-        // RTP every 20 ms for answered calls; count the echoes.
-        if with_rtp && now >= next_rtp {
-            next_rtp += Duration::from_millis(20);
-            let mut pkt = [0xffu8; 172];
-            for c in state.values_mut().filter(|c| c.bye_at.is_some()) {
-                if let (Some(peer), Some(s)) = (c.rtp_peer, c.rtp.as_ref()) {
-                    pkt[0] = 0x80;
-                    pkt[1] = 0;
-                    pkt[2..4].copy_from_slice(&c.seq.to_be_bytes());
-                    pkt[4..8].copy_from_slice(&(u32::from(c.seq) * 160).to_be_bytes());
-                    pkt[8..12].copy_from_slice(&0x1234_5678u32.to_be_bytes());
-                    c.seq = c.seq.wrapping_add(1);
-                    if s.send_to(&pkt, peer).is_ok() {
-                        rtp_sent += 1;
+            // RTP every 20 ms for answered calls; count the echoes.
+            if with_rtp && now >= next_rtp {
+                next_rtp += Duration::from_millis(20);
+                let mut pkt = [0xffu8; 172];
+                for c in state.values_mut().filter(|c| c.bye_at.is_some()) {
+                    if let (Some(peer), Some(s)) = (c.rtp_peer, c.rtp.as_ref()) {
+                        pkt[0] = 0x80;
+                        pkt[1] = 0;
+                        pkt[2..4].copy_from_slice(&c.seq.to_be_bytes());
+                        pkt[4..8].copy_from_slice(&(u32::from(c.seq) * 160).to_be_bytes());
+                        pkt[8..12].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+                        c.seq = c.seq.wrapping_add(1);
+                        if s.send_to(&pkt, peer).is_ok() {
+                            rtp_sent += 1;
+                        }
                     }
                 }
             }
+            if with_rtp {
+                let mut b = [0u8; 256];
+                for c in state.values() {
+                    if let Some(s) = c.rtp.as_ref() {
+                        while s.recv_from(&mut b).is_ok() {
+                            rtp_back += 1;
+                        }
+                    }
+                }
+            }
+            let live = state
+                .values()
+                .filter(|c| c.answered.is_some() && !c.done)
+                .count();
+            if live > peak {
+                peak = live;
+                peak_rss = peak_rss.max(proc_figures(pid).1);
+            }
+            state.retain(|_, c| !c.done);
+            if (next >= calls && state.is_empty()) || now > deadline_all {
+                break;
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let (cpu1, rss1) = proc_figures(pid);
+        let unfinished = state.len();
+        println!(
+            "calls: attempted {calls}, answered {answered}, failed {failed}, unfinished {unfinished}"
+        );
+        println!(
+            "setup rate: {:.1} calls/s achieved over {elapsed:.1} s (offered {rate}/s)",
+            answered as f64 / (interval * calls as u32).as_secs_f64().max(1e-3)
+        );
+        println!(
+            "setup latency ms (INVITE -> 200): p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            percentile(&mut latencies, 0.5),
+            percentile(&mut latencies, 0.9),
+            percentile(&mut latencies, 0.99),
+            percentile(&mut latencies, 1.0)
+        );
+        println!(
+            "concurrent calls: peak {peak}; gatewayd CPU {:.2} s ({:.0}% of one core); RSS {rss0} -> peak {peak_rss} -> end {rss1} KiB",
+            cpu1 - cpu0,
+            100.0 * (cpu1 - cpu0) / elapsed
+        );
+        if peak > 0 {
+            println!(
+                "memory per concurrent call: {:.1} KiB (RSS growth at the peak / peak calls)",
+                peak_rss.saturating_sub(rss0) as f64 / peak as f64
+            );
+        }
+        if let (Some(fp), Some((fcpu0, frss0))) = (far_pid, far0) {
+            let (fcpu1, frss1) = proc_figures(fp);
+            println!(
+                "gatewayd B (H.323 -> echo): CPU {:.2} s ({:.0}% of one core); RSS {frss0} -> end {frss1} KiB",
+                fcpu1 - fcpu0,
+                100.0 * (fcpu1 - fcpu0) / elapsed
+            );
         }
         if with_rtp {
-            let mut b = [0u8; 256];
-            for c in state.values() {
-                if let Some(s) = c.rtp.as_ref() {
-                    while s.recv_from(&mut b).is_ok() {
-                        rtp_back += 1;
-                    }
-                }
+            println!(
+                "RTP: sent {rtp_sent}, echoed back {rtp_back} ({:.2}% back)",
+                100.0 * rtp_back as f64 / rtp_sent.max(1) as f64
+            );
+        }
+    }
+    // LOAD_SETTLE_S=N: RSS again after N idle seconds (past Timer J's 32 s, when every
+    // transaction of the run is gone).
+    let settle = env("LOAD_SETTLE_S", 0);
+    if settle > 0 {
+        std::thread::sleep(Duration::from_secs(settle));
+        let (_, rss) = proc_figures(pid);
+        println!("after {settle} s idle: RSS {rss} KiB");
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", metrics_port)) {
+            use std::io::Write;
+            let _ = conn.write_all(b"GET /metrics HTTP/1.0\r\n\r\n");
+            let mut text = String::new();
+            let _ = conn.read_to_string(&mut text);
+            for l in text.lines().filter(|l| {
+                l.starts_with("gateway_active_calls") || l.starts_with("gateway_sip_registrations")
+            }) {
+                println!("  {l}");
             }
         }
-        let live = state
-            .values()
-            .filter(|c| c.answered.is_some() && !c.done)
-            .count();
-        if live > peak {
-            peak = live;
-            peak_rss = peak_rss.max(proc_figures(pid).1);
-        }
-        state.retain(|_, c| !c.done);
-        if (next >= calls && state.is_empty()) || now > deadline_all {
-            break;
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let (cpu1, rss1) = proc_figures(pid);
-    let unfinished = state.len();
-    println!(
-        "calls: attempted {calls}, answered {answered}, failed {failed}, unfinished {unfinished}"
-    );
-    println!(
-        "setup rate: {:.1} calls/s achieved over {elapsed:.1} s (offered {rate}/s)",
-        answered as f64 / (interval * calls as u32).as_secs_f64().max(1e-3)
-    );
-    println!(
-        "setup latency ms (INVITE -> 200): p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        percentile(&mut latencies, 0.5),
-        percentile(&mut latencies, 0.9),
-        percentile(&mut latencies, 0.99),
-        percentile(&mut latencies, 1.0)
-    );
-    println!(
-        "concurrent calls: peak {peak}; gatewayd CPU {:.2} s ({:.0}% of one core); RSS {rss0} -> peak {peak_rss} -> end {rss1} KiB",
-        cpu1 - cpu0,
-        100.0 * (cpu1 - cpu0) / elapsed
-    );
-    if peak > 0 {
-        println!(
-            "memory per concurrent call: {:.1} KiB (RSS growth at the peak / peak calls)",
-            peak_rss.saturating_sub(rss0) as f64 / peak as f64
-        );
-    }
-    if let (Some(fp), Some((fcpu0, frss0))) = (far_pid, far0) {
-        let (fcpu1, frss1) = proc_figures(fp);
-        println!(
-            "gatewayd B (H.323 -> echo): CPU {:.2} s ({:.0}% of one core); RSS {frss0} -> end {frss1} KiB",
-            fcpu1 - fcpu0,
-            100.0 * (fcpu1 - fcpu0) / elapsed
-        );
-    }
-    if with_rtp {
-        println!(
-            "RTP: sent {rtp_sent}, echoed back {rtp_back} ({:.2}% back)",
-            100.0 * rtp_back as f64 / rtp_sent.max(1) as f64
-        );
     }
     drop(gateway);
     drop(far);

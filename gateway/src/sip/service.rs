@@ -398,6 +398,12 @@ impl SipService {
         self.endpoint.transaction_count()
     }
 
+    /// The endpoint (tests check its deadline index).
+    #[cfg(test)]
+    pub(crate) fn endpoint(&self) -> &crate::sip::endpoint::Endpoint {
+        &self.endpoint
+    }
+
     /// Live call legs.
     pub fn leg_count(&self) -> usize {
         self.calls.len()

@@ -88,6 +88,12 @@ impl Harness {
             let from_peer: Vec<H323Output> =
                 std::iter::from_fn(|| self.peer.poll_output()).collect();
             if from_switch.is_empty() && from_peer.is_empty() {
+                let ep = self.sw.sip().endpoint();
+                assert_eq!(
+                    ep.poll_timeout(),
+                    ep.poll_timeout_by_scan(),
+                    "the deadline index agrees with the transactions"
+                );
                 return;
             }
             for o in from_switch {

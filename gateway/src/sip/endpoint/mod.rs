@@ -239,6 +239,13 @@ struct ClientEntry {
     cancel_reason: Option<String>,
 }
 
+/// A transaction of either kind, for the deadline index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TxRef {
+    Server(ServerTxId),
+    Client(ClientTxId),
+}
+
 /// The SIP endpoint.
 pub struct Endpoint {
     cfg: EndpointConfig,
@@ -249,6 +256,12 @@ pub struct Endpoint {
     clients: HashMap<ClientTxId, ClientEntry>,
     client_keys: HashMap<ClientKey, ClientTxId>,
     out: VecDeque<Output>,
+    /// Every live transaction's next deadline, earliest first: a transaction lingers
+    /// 32 s in Timer J/K/L after its last message (RFC 3261 §17, RFC 6026), so at a few
+    /// hundred calls per second tens of thousands are live, and the next deadline must
+    /// not cost a scan of them all. Updated whenever a transaction is drained.
+    deadlines: std::collections::BTreeSet<(Instant, TxRef)>,
+    deadline_of: HashMap<TxRef, Instant>,
 }
 
 impl Endpoint {
@@ -264,6 +277,8 @@ impl Endpoint {
             clients: HashMap::new(),
             client_keys: HashMap::new(),
             out: VecDeque::new(),
+            deadlines: std::collections::BTreeSet::new(),
+            deadline_of: HashMap::new(),
         }
     }
 
@@ -688,6 +703,13 @@ impl Endpoint {
 
     /// The earliest deadline of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(t, _)| *t)
+    }
+
+    /// The earliest deadline by asking every transaction (what the index must agree
+    /// with; tests only).
+    #[cfg(test)]
+    pub(crate) fn poll_timeout_by_scan(&self) -> Option<Instant> {
         let servers = self
             .servers
             .values()
@@ -697,6 +719,21 @@ impl Endpoint {
             .values()
             .filter_map(|e| e.machine.poll_timeout());
         servers.chain(clients).min()
+    }
+
+    /// Puts a transaction's next deadline (or its absence) into the index.
+    fn reindex(&mut self, r: TxRef) {
+        let next = match r {
+            TxRef::Server(id) => self.servers.get(&id).and_then(|e| e.machine.poll_timeout()),
+            TxRef::Client(id) => self.clients.get(&id).and_then(|e| e.machine.poll_timeout()),
+        };
+        if let Some(old) = self.deadline_of.remove(&r) {
+            self.deadlines.remove(&(old, r));
+        }
+        if let Some(t) = next {
+            self.deadlines.insert((t, r));
+            self.deadline_of.insert(r, t);
+        }
     }
 
     /// Fires every transaction timer due at `now`.
@@ -724,30 +761,32 @@ impl Endpoint {
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        let servers: Vec<ServerTxId> = self
-            .servers
+        let due: Vec<TxRef> = self
+            .deadlines
             .iter()
-            .filter(|(_, e)| due(e.machine.poll_timeout()))
-            .map(|(id, _)| *id)
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, r)| *r)
             .collect();
-        for id in servers {
-            if let Some(e) = self.servers.get_mut(&id) {
-                e.machine.handle_timeout(now);
+        // Servers first, then clients, each in creation order (as before the index).
+        let (mut servers, mut clients): (Vec<TxRef>, Vec<TxRef>) =
+            due.into_iter().partition(|r| matches!(r, TxRef::Server(_)));
+        servers.sort();
+        clients.sort();
+        for r in servers.into_iter().chain(clients) {
+            match r {
+                TxRef::Server(id) => {
+                    if let Some(e) = self.servers.get_mut(&id) {
+                        e.machine.handle_timeout(now);
+                    }
+                    self.drain_server(id);
+                }
+                TxRef::Client(id) => {
+                    if let Some(e) = self.clients.get_mut(&id) {
+                        e.machine.handle_timeout(now);
+                    }
+                    self.drain_client(id);
+                }
             }
-            self.drain_server(id);
-        }
-        let clients: Vec<ClientTxId> = self
-            .clients
-            .iter()
-            .filter(|(_, e)| due(e.machine.poll_timeout()))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in clients {
-            if let Some(e) = self.clients.get_mut(&id) {
-                e.machine.handle_timeout(now);
-            }
-            self.drain_client(id);
         }
     }
 
@@ -815,6 +854,7 @@ impl Endpoint {
                 merge_key: merge_key(req),
             },
         );
+        self.reindex(TxRef::Server(id));
         id
     }
 
@@ -838,6 +878,7 @@ impl Endpoint {
         if terminated && let Some(e) = self.servers.remove(&id) {
             self.server_keys.remove(&e.key);
         }
+        self.reindex(TxRef::Server(id));
     }
 
     fn drain_client(&mut self, id: ClientTxId) {
@@ -878,6 +919,7 @@ impl Endpoint {
         if terminated && let Some(e) = self.clients.remove(&id) {
             self.client_keys.remove(&e.key);
         }
+        self.reindex(TxRef::Client(id));
     }
 
     /// Sends a response where §18.2.2 says: over the request's connection for streams;
