@@ -367,6 +367,65 @@ fn h225_messages(pcap: &Path) -> (Vec<u32>, Option<u32>) {
     (bodies, cause)
 }
 
+/// A call with H.245 on its own connection: the peer saw it up, tshark decodes the H.245
+/// on it (capability exchange, determination, channels, and the peer's endSessionCommand
+/// when `peer_ended`) and finds no tunnelled H.245 and no malformed frame (checked by
+/// [`h225_messages`]). When the gateway ends the call, the peer may close before it reads
+/// the gateway's endSessionCommand: two connections, no order between them.
+fn assert_separate_h245(peer: &H323Peer, peer_ended: bool) {
+    let events = peer.events();
+    assert!(
+        events.iter().any(|e| e["event"] == "h245_connected"),
+        "{}",
+        peer.log()
+    );
+    let f = peer.pcap.to_str().expect("utf-8 path");
+    let tunnelled = tshark(&["-n", "-r", f, "-Y", "h225.h245Control"]);
+    assert!(tunnelled.trim().is_empty(), "tunnelled H.245:\n{tunnelled}");
+    let tunnelling = tshark(&["-n", "-r", f, "-Y", "h225.h245Tunnelling == 1"]);
+    assert!(
+        tunnelling.trim().is_empty(),
+        "h245Tunnelling TRUE:\n{tunnelling}"
+    );
+    let h245 = tshark(&[
+        "-n",
+        "-r",
+        f,
+        "-Y",
+        "h245 && !h225",
+        "-T",
+        "fields",
+        "-E",
+        "separator=;",
+        "-e",
+        "h245.request",
+        "-e",
+        "h245.response",
+        "-e",
+        "h245.command",
+    ]);
+    // Per column, every value seen (one segment may carry several messages).
+    let mut seen: [Vec<u32>; 3] = Default::default();
+    for line in h245.lines() {
+        for (i, col) in line.split(';').enumerate().take(3) {
+            seen[i].extend(col.split(',').filter_map(|v| v.parse::<u32>().ok()));
+        }
+    }
+    let dump = || format!("{h245}\n{}", tshark(&["-n", "-r", f]));
+    // RequestMessage: 1 masterSlaveDetermination, 2 terminalCapabilitySet,
+    // 3 openLogicalChannel; ResponseMessage: 1 MSD ack, 3 TCS ack, 5 OLC ack;
+    // CommandMessage: 5 endSessionCommand.
+    for r in [1, 2, 3] {
+        assert!(seen[0].contains(&r), "request {r}: {}", dump());
+    }
+    for r in [1, 3, 5] {
+        assert!(seen[1].contains(&r), "response {r}: {}", dump());
+    }
+    if peer_ended {
+        assert!(seen[2].contains(&5), "endSessionCommand: {}", dump());
+    }
+}
+
 /// Asserts the order of a call's H.225.0 messages (facilities anywhere): setup first,
 /// then call proceeding and/or alerting (`want_both`: both, in that order), connect,
 /// release complete last.
@@ -461,12 +520,13 @@ fn config_to_peer(
     caller: std::net::SocketAddr,
     peer: &str,
     fast: bool,
+    tunnelling: bool,
     range: &str,
 ) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"{range}\"\n\
          trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
-         \x20 - {{ name: peer, kind: h323, remote: \"{peer}\", fast_start: {fast}, h245_tunnelling: true }}\n\
+         \x20 - {{ name: peer, kind: h323, remote: \"{peer}\", fast_start: {fast}, h245_tunnelling: {tunnelling} }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-peer, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [peer] }}\n",
         ports.config()
@@ -502,7 +562,7 @@ fn config_from_peer(
 
 /// baresip -> gatewayd -> peer; baresip hangs up. The gateway's media ports are
 /// `range_start`..+199.
-fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
+fn gateway_calls_peer(test: &str, fast_start: bool, separate: bool, range_start: u16) {
     let dir = tempfile::tempdir().expect("temp dir");
     let wav = dir.path().join("tone440.wav");
     make_tone(&wav, 440.0, 30.0);
@@ -517,6 +577,9 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
     let mut answer_args = vec!["--port", "0", "--alert-ms", "200"];
     if !fast_start {
         answer_args.push("--slow-start");
+    }
+    if separate {
+        answer_args.push("--separate-h245");
     }
     let mut peer = H323Peer::start(
         &dir.path().join("peer"),
@@ -533,7 +596,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
     let range = format!("{range_start}-{}", range_start + 199);
     let gw = Daemon::start_with(
         p,
-        &config_to_peer(p, a.sip_addr(), &peer_addr, fast_start, &range),
+        &config_to_peer(p, a.sip_addr(), &peer_addr, fast_start, !separate, &range),
     );
     let logs = |peer: &H323Peer| {
         format!(
@@ -561,7 +624,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
         .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
     assert_eq!(setup["called"], "5000", "{setup}");
     assert_eq!(setup["calling"], "2000", "{setup}");
-    assert_eq!(setup["tunnelling"], true, "{setup}");
+    assert_eq!(setup["tunnelling"], !separate, "{setup}");
     let proposals = setup["fast_start"].as_array().cloned().unwrap_or_default();
     assert_eq!(!proposals.is_empty(), fast_start, "{setup}");
     let ev = a
@@ -615,7 +678,10 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
 
     // The wire, as tshark reads it.
     let bodies = assert_call_order(&peer.pcap, true);
-    if !fast_start {
+    if separate {
+        // H.245 on the connection to the peer's h245Address, none tunnelled.
+        assert_separate_h245(&peer, false);
+    } else if !fast_start {
         // The slow start H.245 rode in Facility messages.
         assert!(bodies.contains(&6), "{bodies:?}");
     }
@@ -634,7 +700,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
 }
 
 /// peer -> gatewayd -> baresip; the peer releases with cause 16.
-fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
+fn peer_calls_gateway(test: &str, fast_start: bool, separate: bool, range: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = Baresip::start(
         &dir.path().join("b"),
@@ -662,6 +728,9 @@ fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
     ];
     if !fast_start {
         args.push("--slow-start");
+    }
+    if separate {
+        args.push("--separate-h245");
     }
     let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
     let logs = |peer: &H323Peer| {
@@ -721,6 +790,9 @@ fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
     }
 
     assert_call_order(&peer.pcap, false);
+    if separate {
+        assert_separate_h245(&peer, true);
+    }
 
     let r = &gw.wait_cdrs(1)[0];
     assert_eq!(r["ingress_trunk"], "peer", "{r}");
@@ -778,7 +850,7 @@ fn refused_call(test: &str, called: &str, range: &str) -> (Value, Daemon) {
 fn gateway_calls_the_h323_peer_with_fast_start() {
     let test = "gateway_calls_the_h323_peer_with_fast_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        gateway_calls_peer(test, true, 16000);
+        gateway_calls_peer(test, true, false, 16000);
     }
 }
 
@@ -786,7 +858,23 @@ fn gateway_calls_the_h323_peer_with_fast_start() {
 fn gateway_calls_the_h323_peer_with_slow_start() {
     let test = "gateway_calls_the_h323_peer_with_slow_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        gateway_calls_peer(test, false, 16800);
+        gateway_calls_peer(test, false, false, 16800);
+    }
+}
+
+#[test]
+fn gateway_calls_the_h323_peer_with_a_separate_h245_connection() {
+    let test = "gateway_calls_the_h323_peer_with_a_separate_h245_connection";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        gateway_calls_peer(test, false, true, 17000);
+    }
+}
+
+#[test]
+fn the_h323_peer_calls_through_the_gateway_with_a_separate_h245_connection() {
+    let test = "the_h323_peer_calls_through_the_gateway_with_a_separate_h245_connection";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        peer_calls_gateway(test, false, true, "17200-17399");
     }
 }
 
@@ -794,7 +882,7 @@ fn gateway_calls_the_h323_peer_with_slow_start() {
 fn the_h323_peer_calls_through_the_gateway_with_fast_start() {
     let test = "the_h323_peer_calls_through_the_gateway_with_fast_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        peer_calls_gateway(test, true, "16200-16399");
+        peer_calls_gateway(test, true, false, "16200-16399");
     }
 }
 
@@ -802,7 +890,7 @@ fn the_h323_peer_calls_through_the_gateway_with_fast_start() {
 fn the_h323_peer_calls_through_the_gateway_with_slow_start() {
     let test = "the_h323_peer_calls_through_the_gateway_with_slow_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        peer_calls_gateway(test, false, "16400-16599");
+        peer_calls_gateway(test, false, false, "16400-16599");
     }
 }
 

@@ -41,7 +41,7 @@ pub fn outcome_of(r: &crate::switch::CallRecord) -> &'static str {
 }
 
 /// Signalling protocols counted in `gateway_messages_total` / `gateway_decode_errors_total`.
-pub const PROTOCOLS: [&str; 2] = ["sip", "h225"];
+pub const PROTOCOLS: [&str; 3] = ["sip", "h225", "h245"];
 
 /// SIP request `type` labels: the methods of RFC 3261 and its extensions, and `other`
 /// for any other method.

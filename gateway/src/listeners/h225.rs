@@ -67,8 +67,8 @@ pub fn connect(core: SipHandle, metrics: Metrics, leg: H323LegId, addr: SocketAd
 }
 
 /// Splits the stream and starts its writer task; the returned sender is the core's way
-/// to write (dropping it closes the connection).
-fn start(
+/// to write (dropping it closes the connection). Also used for H.245 connections.
+pub(super) fn start(
     stream: TcpStream,
     conn: ConnId,
     peer: SocketAddr,

@@ -16,7 +16,7 @@ use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
 use crate::sip::source_limit::SourceLimiter;
-use crate::switch::{CallRecord, Switch, SwitchOutput};
+use crate::switch::{CallRecord, H245Input, Switch, SwitchOutput};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,6 +86,13 @@ enum Input {
     H225ConnectFailed {
         leg: H323LegId,
     },
+    /// A separate H.245 connection is up.
+    H245Up {
+        leg: H323LegId,
+        conn: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    H245(H245Input),
     /// What a call's media session reports (a DTMF digit taken out of the RTP).
     Media(MediaEvent),
     Reconfigure(Box<Config>),
@@ -216,6 +223,21 @@ impl SipHandle {
         let _ = self.send(Input::H225ConnectFailed { leg }).await;
     }
 
+    /// What a separate H.245 listener or connection reports; false when the core is gone.
+    pub async fn h245(&self, input: H245Input) -> bool {
+        self.send(Input::H245(input)).await
+    }
+
+    /// A separate H.245 connection for `leg` is up.
+    pub async fn h245_up(
+        &self,
+        leg: H323LegId,
+        conn: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    ) -> bool {
+        self.send(Input::H245Up { leg, conn, writer }).await
+    }
+
     /// Clears the calls still up and waits until their records are handed to the CDR
     /// writer.
     pub async fn shutdown(&self) {
@@ -296,6 +318,7 @@ async fn core(
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut streams = Streams::default();
     let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut h245_listeners: HashMap<H323LegId, tokio::task::AbortHandle> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
     let mut closing = tokio::task::JoinSet::new();
@@ -367,6 +390,17 @@ async fn core(
                 switch.h225_closed(now, wall, conn);
             }
             Some(Input::H225ConnectFailed { leg }) => switch.h225_connect_failed(now, wall, leg),
+            Some(Input::H245Up { leg, conn, writer }) => {
+                // H.245 writers share the H.225.0 map: connection ids are unique.
+                h225.insert(conn, writer);
+                switch.h245_input(now, wall, H245Input::Up { leg, conn });
+            }
+            Some(Input::H245(input)) => {
+                if let H245Input::Down { conn } = &input {
+                    h225.remove(conn);
+                }
+                switch.h245_input(now, wall, input);
+            }
             Some(Input::Media(MediaEvent::Dtmf {
                 call,
                 side,
@@ -418,7 +452,9 @@ async fn core(
                 }
                 SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
                 SwitchOutput::Sip(_) => {}
-                SwitchOutput::H225(o) => h225_output(&switch_handle, &metrics, &mut h225, o),
+                SwitchOutput::H225(o) => {
+                    h225_output(&switch_handle, &metrics, &mut h225, &mut h245_listeners, o)
+                }
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
@@ -475,6 +511,7 @@ fn h225_output(
     core: &SipHandle,
     metrics: &Metrics,
     conns: &mut HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    h245_listeners: &mut HashMap<H323LegId, tokio::task::AbortHandle>,
     o: H323Output,
 ) {
     match o {
@@ -497,8 +534,27 @@ fn h225_output(
             metrics.decode_error("h225");
             debug!(conn, "undecodable H.225.0 message");
         }
-        H323Output::Unsupported { leg, feature } => {
-            tracing::warn!(%leg, feature, "H.323 peer asked for something not supported yet");
+        H323Output::H245Transmit { conn, bytes, label } => {
+            metrics.message("h245", label, "out");
+            if let Some(w) = conns.get(&conn)
+                && w.try_send(bytes).is_err()
+            {
+                debug!(conn, "H.245 writer full or gone");
+            }
+        }
+        H323Output::H245Listen { leg, ip } => {
+            let task = super::h245::listen(core.clone(), metrics.clone(), leg, ip);
+            if let Some(old) = h245_listeners.insert(leg, task) {
+                old.abort();
+            }
+        }
+        H323Output::H245StopListening { leg } => {
+            if let Some(task) = h245_listeners.remove(&leg) {
+                task.abort();
+            }
+        }
+        H323Output::H245Connect { leg, addr } => {
+            super::h245::connect(core.clone(), metrics.clone(), leg, addr)
         }
         // The switch consumes call events itself.
         H323Output::Incoming { .. } | H323Output::Event { .. } | H323Output::Gone { .. } => {}

@@ -441,6 +441,19 @@ impl Switch {
         self.pump(now, wall);
     }
 
+    /// What the shell reports about separate H.245 connections (`H323Output::H245Listen`,
+    /// `H245Connect`).
+    pub fn h245_input(&mut self, now: Instant, wall: SystemTime, input: H245Input) {
+        match input {
+            H245Input::Listening { leg, addr } => self.h323.h245_listening(now, leg, addr),
+            H245Input::Up { leg, conn } => self.h323.h245_up(now, leg, conn),
+            H245Input::Failed { leg } => self.h323.h245_failed(now, leg),
+            H245Input::Frame { conn, payload } => self.h323.handle_h245_frame(now, conn, &payload),
+            H245Input::Down { conn } => self.h323.h245_closed(now, conn),
+        }
+        self.pump(now, wall);
+    }
+
     /// The connection the switch asked for could not be made.
     pub fn h225_connect_failed(&mut self, now: Instant, wall: SystemTime, leg: H323LegId) {
         self.h323.connect_failed(now, leg);
@@ -1622,6 +1635,42 @@ fn leg_kind(p: &TrunkParams) -> &'static str {
 
 fn mapping_codec_name(n: &mapping::model::CodecName) -> String {
     crate::sip::sdp::codecs::name_to_sdp(n).to_owned()
+}
+
+/// The shell's report on a separate H.245 connection.
+#[derive(Debug)]
+pub enum H245Input {
+    /// Listening for `leg` at `addr`.
+    Listening {
+        /// The leg.
+        leg: H323LegId,
+        /// Where.
+        addr: SocketAddr,
+    },
+    /// The H.245 connection of `leg` is up as `conn`.
+    Up {
+        /// The leg.
+        leg: H323LegId,
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Listening or connecting for `leg` failed.
+    Failed {
+        /// The leg.
+        leg: H323LegId,
+    },
+    /// One TPKT payload on an H.245 connection.
+    Frame {
+        /// The connection.
+        conn: ConnId,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// An H.245 connection closed.
+    Down {
+        /// The connection.
+        conn: ConnId,
+    },
 }
 
 /// Our H.225.0 call signalling address (the first listener), for
