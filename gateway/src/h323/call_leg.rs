@@ -163,6 +163,14 @@ pub enum H323Output {
         /// The peer's H.245 address.
         addr: SocketAddr,
     },
+    /// An H.245 procedure of the leg timed out (for metrics): `timer` is `T101`, `T103`
+    /// or `T106`.
+    H245Timeout {
+        /// The leg.
+        leg: H323LegId,
+        /// The spec name of the timer.
+        timer: &'static str,
+    },
     /// Send one TPKT frame (an H.245 `MultimediaSystemControlMessage`) on a separate H.245
     /// connection.
     H245Transmit {
@@ -532,6 +540,8 @@ pub struct H323Calls {
     conns: HashMap<ConnId, Conn>,
     /// Separate H.245 connections -> their leg.
     h245_conns: HashMap<ConnId, H323LegId>,
+    /// Legs whose H.245 changed in this input (their timers get deadlines).
+    touched: Vec<H323LegId>,
     /// Outgoing legs released before their connection came up.
     abandoned: HashSet<H323LegId>,
     rng: u64,
@@ -833,6 +843,7 @@ impl H323Calls {
             by_ref: HashMap::new(),
             conns: HashMap::new(),
             h245_conns: HashMap::new(),
+            touched: Vec::new(),
             abandoned: HashSet::new(),
             rng: seed,
             next_leg: 0,
@@ -878,9 +889,14 @@ impl H323Calls {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.legs
             .values()
-            .flat_map(|l| l.timers.iter().flatten())
+            .flat_map(|l| {
+                l.timers
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(l.h245.poll_timeout())
+            })
             .min()
-            .copied()
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -1120,6 +1136,11 @@ impl H323Calls {
 
     /// One TPKT payload (a Q.931 message) received on `conn`.
     pub fn handle_frame(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
+        self.frame_input(now, conn, payload);
+        self.arm(now);
+    }
+
+    fn frame_input(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
         let msg = match Message::decode(payload, Dialect::H225) {
             Ok(m) => m,
             Err(e) => {
@@ -1392,7 +1413,12 @@ impl H323Calls {
     /// `leg`'s H.245 connection is up on `conn` (accepted or connected): H.245 starts on
     /// it (our TerminalCapabilitySet and master/slave determination). A second
     /// connection for the same leg is closed.
-    pub fn h245_up(&mut self, _now: Instant, leg: H323LegId, conn: ConnId) {
+    pub fn h245_up(&mut self, now: Instant, leg: H323LegId, conn: ConnId) {
+        self.link_up(leg, conn);
+        self.arm(now);
+    }
+
+    fn link_up(&mut self, leg: H323LegId, conn: ConnId) {
         let Some(l) = self.legs.get_mut(&leg) else {
             self.out.push_back(H323Output::Close { conn });
             return;
@@ -1424,7 +1450,12 @@ impl H323Calls {
     }
 
     /// One TPKT payload (an H.245 message) on a separate H.245 connection.
-    pub fn handle_h245_frame(&mut self, _now: Instant, conn: ConnId, payload: &[u8]) {
+    pub fn handle_h245_frame(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
+        self.link_frame(conn, payload);
+        self.arm(now);
+    }
+
+    fn link_frame(&mut self, conn: ConnId, payload: &[u8]) {
         let Some(id) = self.h245_conns.get(&conn).copied() else {
             return;
         };
@@ -1494,6 +1525,8 @@ impl H323Calls {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        self.touched.push(id);
+        let mut give_up = false;
         while let Some(ev) = leg.h245.poll_event() {
             match ev {
                 H245Event::Media(m) => match leg.dir {
@@ -1528,6 +1561,18 @@ impl H323Calls {
                         self.out.push_back(H323Output::DecodeError { conn });
                     }
                 }
+                H245Event::Timeout(t) => {
+                    warn!(leg = %id, timer = t.name(), "H.245 procedure timed out");
+                    self.out.push_back(H323Output::H245Timeout {
+                        leg: id,
+                        timer: t.name(),
+                    });
+                    // Slow start without its media will never carry audio: clear the
+                    // call. With fast start H.245 is an extra, and the call goes on.
+                    if leg.h245.slow_start() && !leg.h245.media_done() {
+                        give_up = true;
+                    }
+                }
             }
         }
         if leg.may_tunnel() && leg.h245.has_transmit() {
@@ -1536,6 +1581,22 @@ impl H323Calls {
             transmit(&mut self.out, leg, msg, body);
         }
         flush_link(&mut self.out, leg);
+        if give_up {
+            self.fail(
+                id,
+                Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY),
+                Q850Cause::RECOVERY_ON_TIMER_EXPIRY,
+            );
+        }
+    }
+
+    /// Gives the H.245 timers started by this input their deadlines.
+    fn arm(&mut self, now: Instant) {
+        for id in std::mem::take(&mut self.touched) {
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.h245.arm(now);
+            }
+        }
     }
 
     /// A message for a known leg.
@@ -1717,7 +1778,12 @@ impl H323Calls {
     /// Progress and Connect answer the Setup; Release clears either kind; Info(Dtmf) goes
     /// as H.245 UserInputIndication (or Q.931 keypad without H.245); Media names our RTP
     /// address for slow start. Other events are ignored.
-    pub fn send(&mut self, _now: Instant, leg: H323LegId, event: CallEvent) {
+    pub fn send(&mut self, now: Instant, leg: H323LegId, event: CallEvent) {
+        self.core_event(leg, event);
+        self.arm(now);
+    }
+
+    fn core_event(&mut self, leg: H323LegId, event: CallEvent) {
         let Some(dir) = self.legs.get(&leg).map(|l| l.dir) else {
             return;
         };
@@ -2012,6 +2078,20 @@ impl H323Calls {
             };
             self.fail(id, Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY), to_core);
         }
+        let mut h245_due: Vec<H323LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| l.h245.poll_timeout().is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        h245_due.sort();
+        for id in h245_due {
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.h245.handle_timeout(now);
+            }
+            self.after(id);
+        }
+        self.arm(now);
     }
 }
 

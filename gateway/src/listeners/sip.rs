@@ -542,6 +542,9 @@ fn h225_output(
                 debug!(conn, "H.245 writer full or gone");
             }
         }
+        H323Output::H245Timeout { timer, .. } => {
+            metrics.h245_timeouts.with_label_values(&[timer]).inc()
+        }
         H323Output::H245Listen { leg, ip } => {
             let task = super::h245::listen(core.clone(), metrics.clone(), leg, ip);
             if let Some(old) = h245_listeners.insert(leg, task) {

@@ -390,3 +390,46 @@ fn both_sides_listening_the_smaller_address_connects() {
         );
     }
 }
+
+#[test]
+fn h245_timeout_clears_a_slow_start_call() {
+    let now = Instant::now();
+    let mut calls = H323Calls::new(9);
+    let (leg, setup) = outgoing(&mut calls, now, no_tunnel(), Some(gw_offer()));
+    let (call_id, conf) = setup_ids(&setup);
+    let mut connect = connect_body(&call_id, &conf, None);
+    set_h245_address(&mut connect, "198.51.100.20:31000".parse().expect("addr"));
+    calls.handle_frame(
+        now,
+        CONN,
+        &payload(callee(&setup, MessageType::CONNECT), connect, false, vec![]),
+    );
+    drain(&mut calls);
+    let up = now + Duration::from_secs(1);
+    calls.h245_up(up, leg, H245_CONN);
+    drain(&mut calls);
+    // The peer never answers our TCS and MSD: T101 and T106 run out.
+    let at = calls.poll_timeout().expect("H.245 timers run");
+    assert_eq!(at, up + crate::h323::h245_control::RESPONSE_TIMEOUT);
+    calls.handle_timeout(at);
+    let out = drain(&mut calls);
+    for timer in ["T101", "T106"] {
+        assert!(
+            out.contains(&H323Output::H245Timeout { leg, timer }),
+            "{out:?}"
+        );
+    }
+    let f = frames(&out);
+    assert_eq!(f.last().map(|s| s.label), Some("releaseComplete"));
+    assert_eq!(
+        f.last().and_then(|s| s.msg.cause()).map(|c| c.value),
+        Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY)
+    );
+    assert!(matches!(
+        events(&out).as_slice(),
+        [CallEvent::Release(r)] if r.cause.value == Q850Cause::RECOVERY_ON_TIMER_EXPIRY
+            && r.initiator == Initiator::Gateway
+    ));
+    assert!(out.contains(&H323Output::Close { conn: H245_CONN }));
+    assert!(calls.is_empty());
+}
