@@ -199,7 +199,7 @@ enum H245Link {
 }
 
 /// A socket address of an H.225.0 `TransportAddress` (IPv4 or IPv6).
-fn socket_of(a: &TransportAddress) -> Option<SocketAddr> {
+pub(crate) fn socket_of(a: &TransportAddress) -> Option<SocketAddr> {
     match a {
         TransportAddress::ipAddress(ip) => {
             let o: [u8; 4] = ip.ip.as_ref().try_into().ok()?;
@@ -560,7 +560,7 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 /// A gateway `EndpointType` (H.225.0: `gateway` present, `mc` FALSE).
-fn gateway_endpoint() -> EndpointType {
+pub(crate) fn gateway_endpoint() -> EndpointType {
     let mut e = terminal_endpoint();
     e.terminal = None;
     e.gateway = Some(GatewayInfo::new(None, None));
@@ -568,7 +568,7 @@ fn gateway_endpoint() -> EndpointType {
 }
 
 /// An H.225.0 `TransportAddress` for a socket address.
-fn h225_address(a: SocketAddr) -> TransportAddress {
+pub(crate) fn h225_address(a: SocketAddr) -> TransportAddress {
     match a.ip() {
         IpAddr::V4(ip) => ipv4_address(ip, a.port()),
         IpAddr::V6(ip) => TransportAddress::ip6Address(TransportAddressIp6Address::new(
