@@ -316,6 +316,9 @@ impl Metrics {
             for t in H225_TYPES {
                 self.messages.with_label_values(&["h225", t, direction]);
             }
+            for t in crate::h323::ras::LABELS {
+                self.messages.with_label_values(&["ras", t, direction]);
+            }
         }
         for p in PROTOCOLS {
             self.decode_errors.with_label_values(&[p]);

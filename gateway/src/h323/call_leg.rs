@@ -544,6 +544,8 @@ pub struct H323Calls {
     touched: Vec<H323LegId>,
     /// Outgoing legs released before their connection came up.
     abandoned: HashSet<H323LegId>,
+    /// Outgoing legs waiting for admission (RAS ARQ) before they connect.
+    undialled: HashSet<H323LegId>,
     rng: u64,
     next_leg: u64,
     inbound: H323Options,
@@ -845,6 +847,7 @@ impl H323Calls {
             h245_conns: HashMap::new(),
             touched: Vec::new(),
             abandoned: HashSet::new(),
+            undialled: HashSet::new(),
             rng: seed,
             next_leg: 0,
             inbound: H323Options::default(),
@@ -1053,6 +1056,52 @@ impl H323Calls {
         );
         self.out.push_back(H323Output::Connect { leg: id, addr });
         id
+    }
+
+    /// An outgoing call that waits for admission (a gatekeeper's ARQ) before it connects:
+    /// like [`outgoing`](Self::outgoing) without the `Connect`; [`dial`](Self::dial) or
+    /// [`not_admitted`](Self::not_admitted) follows.
+    pub fn outgoing_pending(
+        &mut self,
+        now: Instant,
+        setup: &Setup,
+        opts: H323Options,
+    ) -> H323LegId {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        let id = self.outgoing(now, unspecified, setup, opts);
+        // Take back the Connect `outgoing` queued.
+        if let Some(i) = self
+            .out
+            .iter()
+            .rposition(|o| matches!(o, H323Output::Connect { leg, .. } if *leg == id))
+        {
+            self.out.remove(i);
+        }
+        self.undialled.insert(id);
+        id
+    }
+
+    /// The call identifier, conference identifier and call reference value of a leg,
+    /// for its ARQ.
+    pub fn admission_ids(&self, leg: H323LegId) -> Option<([u8; 16], [u8; 16], u16)> {
+        let l = self.legs.get(&leg)?;
+        let call = <[u8; 16]>::try_from(&l.call_id.guid.0[..]).ok()?;
+        let conf = <[u8; 16]>::try_from(&l.conference_id.0.0[..]).ok()?;
+        Some((call, conf, l.crv))
+    }
+
+    /// Admission granted: connect to `addr` (the ACF's `destCallSignalAddress`).
+    pub fn dial(&mut self, _now: Instant, leg: H323LegId, addr: SocketAddr) {
+        if self.undialled.remove(&leg) && self.legs.contains_key(&leg) {
+            self.out.push_back(H323Output::Connect { leg, addr });
+        }
+    }
+
+    /// Admission refused: the leg fails with `cause` (initiator Gateway), nothing sent.
+    pub fn not_admitted(&mut self, _now: Instant, leg: H323LegId, cause: Q850Cause) {
+        if self.undialled.remove(&leg) && self.legs.contains_key(&leg) {
+            self.fail(leg, None, cause);
+        }
     }
 
     /// The TCP connection of an outgoing leg is up: the Setup goes out, T303 starts.
@@ -1847,6 +1896,11 @@ impl H323Calls {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        if self.undialled.remove(&id) {
+            // Still waiting for admission: no connection asked for.
+            self.finish(id, false);
+            return;
+        }
         if leg.conn.is_none() {
             // Still connecting: the connection is closed when it comes up.
             self.abandoned.insert(id);

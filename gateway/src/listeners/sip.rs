@@ -93,6 +93,17 @@ enum Input {
         writer: mpsc::Sender<Vec<u8>>,
     },
     H245(H245Input),
+    /// A gatekeeper trunk's RAS socket is bound.
+    RasUp {
+        trunk: String,
+        local: SocketAddr,
+        socket: Arc<UdpSocket>,
+    },
+    RasDatagram {
+        trunk: String,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
     /// What a call's media session reports (a DTMF digit taken out of the RTP).
     Media(MediaEvent),
     Reconfigure(Box<Config>),
@@ -140,6 +151,7 @@ impl SipHandle {
             )),
         };
         tokio::spawn(forward_media_events(media_events, handle.tx.clone()));
+        super::ras::start(config, handle.clone(), metrics.clone());
         tokio::spawn(core(
             rx,
             handle.clone(),
@@ -238,6 +250,26 @@ impl SipHandle {
         self.send(Input::H245Up { leg, conn, writer }).await
     }
 
+    /// A gatekeeper trunk's RAS socket is bound at `local`; false when the core is gone.
+    pub async fn ras_up(&self, trunk: &str, local: SocketAddr, socket: Arc<UdpSocket>) -> bool {
+        self.send(Input::RasUp {
+            trunk: trunk.to_owned(),
+            local,
+            socket,
+        })
+        .await
+    }
+
+    /// One datagram on a gatekeeper trunk's RAS socket; false when the core is gone.
+    pub async fn ras_datagram(&self, trunk: &str, from: SocketAddr, bytes: Vec<u8>) -> bool {
+        self.send(Input::RasDatagram {
+            trunk: trunk.to_owned(),
+            from,
+            bytes,
+        })
+        .await
+    }
+
     /// Clears the calls still up and waits until their records are handed to the CDR
     /// writer.
     pub async fn shutdown(&self) {
@@ -319,6 +351,7 @@ async fn core(
     let mut streams = Streams::default();
     let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut h245_listeners: HashMap<H323LegId, tokio::task::AbortHandle> = HashMap::new();
+    let mut ras: HashMap<String, Arc<UdpSocket>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
     let mut closing = tokio::task::JoinSet::new();
@@ -395,6 +428,17 @@ async fn core(
                 h225.insert(conn, writer);
                 switch.h245_input(now, wall, H245Input::Up { leg, conn });
             }
+            Some(Input::RasUp {
+                trunk,
+                local,
+                socket,
+            }) => {
+                ras.insert(trunk.clone(), socket);
+                switch.ras_bound(now, wall, &trunk, local);
+            }
+            Some(Input::RasDatagram { trunk, from, bytes }) => {
+                switch.handle_ras(now, wall, &trunk, from, &bytes)
+            }
             Some(Input::H245(input)) => {
                 if let H245Input::Down { conn } = &input {
                     h225.remove(conn);
@@ -411,6 +455,8 @@ async fn core(
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {
                 switch.clear_all(now, wall, mapping::cause::Q850Cause::NORMAL_UNSPECIFIED);
+                // H.225.0 §7.13: unregister from the gatekeepers (URQ) before leaving.
+                switch.ras_unregister(now, wall);
                 shutdown = Some(reply);
             }
         }
@@ -455,6 +501,27 @@ async fn core(
                 SwitchOutput::H225(o) => {
                     h225_output(&switch_handle, &metrics, &mut h225, &mut h245_listeners, o)
                 }
+                SwitchOutput::Ras {
+                    trunk,
+                    to,
+                    bytes,
+                    label: l,
+                    retransmission,
+                } => {
+                    metrics.message("ras", l, "out");
+                    if retransmission {
+                        debug!(%trunk, label = l, "RAS request sent again");
+                    }
+                    if let Some(s) = ras.get(&trunk)
+                        && let Err(e) = s.try_send_to(&bytes, to)
+                    {
+                        debug!(%trunk, %to, error = %e, "RAS send failed");
+                    }
+                }
+                SwitchOutput::RasRegistered { trunk, registered } => metrics
+                    .h323_registered
+                    .with_label_values(&[&trunk])
+                    .set(i64::from(registered)),
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
