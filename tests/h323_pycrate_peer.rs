@@ -1214,3 +1214,107 @@ fn a_call_the_gatekeeper_rejects_fails_with_the_mapped_cause() {
         "ARQ and ARJ: {ras:?}"
     );
 }
+
+#[test]
+fn a_call_from_the_h323_peer_is_admitted_before_it_is_answered() {
+    let test = "a_call_from_the_h323_peer_is_admitted_before_it_is_answered";
+    if !ready(test, &["baresip", "tshark"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU,PCMA"),
+    );
+    let peer_ip = next_loopback_ip();
+    let p = Ports::free();
+    let gk_ip = next_loopback_ip();
+    let route = format!("5=127.0.0.1:{}", p.h225);
+    let gk = H323Peer::start(
+        &dir.path().join("gk"),
+        "gatekeeper",
+        "gatekeeper",
+        gk_ip,
+        &["--route", &route],
+    );
+    let gk_listening = gk
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", gk.log()));
+    let gk_addr = format!("{gk_ip}:{}", gk_listening["port"]);
+    // Trunk `peer`: the H.323 peer (by its IP), registered with the gatekeeper.
+    let config = format!(
+        "{}media:\n  rtp_port_range: \"17800-17999\"\n\
+         trunks:\n  - name: peer\n    kind: h323\n    remote: \"{peer_ip}:1720\"\n\
+         \x20   gatekeeper: {{ address: \"{gk_addr}\", e164: [\"5000\"] }}\n\
+         \x20 - {{ name: far, kind: sip, remote: \"{}\" }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-far, match: {{called: {{prefix: \"5\"}}}}, egress: [far] }}\n",
+        p.config(),
+        b.sip_addr()
+    );
+    let gw = Daemon::start_with(p, &config);
+    gw.wait_metrics("registered with the gatekeeper", |t| {
+        support::metric(t, "gateway_h323_registered", &[("trunk", "peer")]) == Some(1.0)
+    });
+    let to = format!("127.0.0.1:{}", p.h225);
+    let talk = format!("{:.1}", TALK.as_secs_f64());
+    let args = [
+        "--to",
+        &to,
+        "--called",
+        "5000",
+        "--calling",
+        "7000",
+        "--talk",
+        &talk,
+    ];
+    let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
+    let logs = |peer: &H323Peer| {
+        format!(
+            "\n--- baresip B:\n{}\n{}\n{}\n--- gatewayd:\n{}",
+            b.log(),
+            peer.log(),
+            gk.log(),
+            gw.log_text()
+        )
+    };
+    let placed = peer
+        .wait_event("call_placed", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let connected = peer
+        .wait_any(&["connected", "released"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(
+        connected["event"],
+        "connected",
+        "{connected}{}",
+        logs(&peer)
+    );
+    peer.wait_event("released", TALK + WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(peer.wait_exit(WAIT).unwrap_or_else(|e| panic!("{e}")), 0);
+    let arq = &gk_received(&gk, "admissionRequest")[0];
+    assert_eq!(arq["answer_call"], true, "{arq}");
+    assert_eq!(arq["called"], "5000", "{arq}");
+    assert_eq!(arq["call_id"], placed["call_id"], "{arq}");
+    let deadline = Instant::now() + WAIT;
+    let drq = loop {
+        if let Some(d) = gk_received(&gk, "disengageRequest").first() {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "no DRQ{}", logs(&peer));
+        std::thread::sleep(POLL);
+    };
+    assert_eq!(drq["answered_call"], true, "{drq}");
+    assert_eq!(drq["call_id"], placed["call_id"], "{drq}");
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "peer", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    drop(gk);
+    let ras = ras_messages(&dir.path().join("gk").join("gatekeeper-h225.pcap"));
+    for m in [0, 1, 3, 4, 9, 10, 15, 16] {
+        assert!(ras.contains(&m), "RAS message {m} in {ras:?}");
+    }
+}

@@ -23,8 +23,11 @@ use crate::h323::ras::{RasCall, RasConfig, RasEndpoint, RasOutput};
 #[derive(Debug, Default)]
 pub(super) struct Gatekeepers {
     eps: BTreeMap<String, RasEndpoint>,
-    /// Legs admitted (or being admitted) through a trunk's gatekeeper.
-    legs: HashMap<H323LegId, String>,
+    /// Legs admitted (or being admitted) through a trunk's gatekeeper, and whether we
+    /// answer them (incoming: DRQ `answeredCall` TRUE).
+    legs: HashMap<H323LegId, (String, bool)>,
+    /// Incoming calls waiting for their ACF: the Setup to route then.
+    incoming: HashMap<H323LegId, Setup>,
 }
 
 impl Gatekeepers {
@@ -139,7 +142,7 @@ impl Switch {
                 .not_admitted(now, leg, Q850Cause::NETWORK_OUT_OF_ORDER);
             return;
         };
-        self.gatekeepers.legs.insert(leg, trunk.to_owned());
+        self.gatekeepers.legs.insert(leg, (trunk.to_owned(), false));
         ep.admit(
             now,
             leg.0,
@@ -158,13 +161,46 @@ impl Switch {
         );
     }
 
-    /// An H.323 leg is gone: DRQ when its gatekeeper admitted it.
+    /// An incoming call on registered gatekeeper trunk `trunk`: ARQ `answerCall` TRUE
+    /// (H.225.0 §7.10); the call is routed when the ACF comes, released on ARJ.
+    pub(super) fn admit_incoming(
+        &mut self,
+        now: Instant,
+        trunk: String,
+        leg: H323LegId,
+        setup: Setup,
+    ) {
+        let Some((call_id, conference_id, crv)) = self.h323.admission_ids(leg) else {
+            return;
+        };
+        let Some(ep) = self.gatekeepers.eps.get_mut(&trunk) else {
+            return;
+        };
+        let call = RasCall {
+            call_id,
+            conference_id,
+            crv,
+            answer: true,
+            called: setup.called.digits.as_str().to_owned(),
+            calling: setup
+                .calling
+                .as_ref()
+                .filter(|c| !c.is_restricted())
+                .map(|c| c.digits.as_str().to_owned()),
+        };
+        self.gatekeepers.legs.insert(leg, (trunk, true));
+        self.gatekeepers.incoming.insert(leg, setup);
+        ep.admit(now, leg.0, call);
+    }
+
+    /// An H.323 leg is gone: DRQ when its gatekeeper admitted it (`answeredCall` TRUE for
+    /// the calls we answered).
     pub(super) fn ras_leg_gone(&mut self, now: Instant, leg: H323LegId) {
-        if let Some(trunk) = self.gatekeepers.legs.remove(&leg)
+        self.gatekeepers.incoming.remove(&leg);
+        if let Some((trunk, answered)) = self.gatekeepers.legs.remove(&leg)
             && let Some(ep) = self.gatekeepers.eps.get_mut(&trunk)
         {
-            // answeredCall: FALSE, the gateway placed the call.
-            ep.disengage(now, leg.0, false);
+            ep.disengage(now, leg.0, answered);
         }
     }
 
@@ -200,12 +236,26 @@ impl Switch {
                 gatekeeper_routed,
             } => {
                 debug!(%trunk, call, %dest, gatekeeper_routed, "admitted (ACF)");
-                self.h323.dial(now, H323LegId(call), dest);
+                match self.gatekeepers.incoming.remove(&H323LegId(call)) {
+                    Some(setup) => {
+                        self.incoming(now, wall, super::Leg::H323(H323LegId(call)), trunk, setup)
+                    }
+                    None => self.h323.dial(now, H323LegId(call), dest),
+                }
             }
             RasOutput::Rejected { call, cause } => {
                 debug!(%trunk, call, cause = cause.0, "not admitted");
                 self.gatekeepers.legs.remove(&H323LegId(call));
-                self.h323.not_admitted(now, H323LegId(call), cause);
+                if self.gatekeepers.incoming.remove(&H323LegId(call)).is_some() {
+                    // The caller hears why (RELEASE COMPLETE with the cause).
+                    self.h323.send(
+                        now,
+                        H323LegId(call),
+                        mapping::model::CallEvent::Release(release(cause, Initiator::Gateway)),
+                    );
+                } else {
+                    self.h323.not_admitted(now, H323LegId(call), cause);
+                }
             }
             RasOutput::Disengaged { call } => {
                 // The gatekeeper dropped the call (its DRQ): clear it, normal clearing.

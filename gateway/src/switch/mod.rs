@@ -497,11 +497,14 @@ impl Switch {
             .trunks
             .iter()
             .find(|t| match &t.params {
+                // Its peer, or its gatekeeper (gatekeeper-routed calls).
                 TrunkParams::H323(h) => h
                     .remote
                     .as_ref()
                     .and_then(|r| r.ip())
-                    .is_some_and(|ip| ip == peer.ip()),
+                    .into_iter()
+                    .chain(h.gatekeeper.as_ref().and_then(|g| g.address.ip()))
+                    .any(|ip| ip == peer.ip()),
                 _ => false,
             })
             .map(|t| t.name.clone())
@@ -512,6 +515,10 @@ impl Switch {
             H323Output::Incoming { leg, conn, setup } => {
                 let peer = self.h225_peers.get(&conn).copied();
                 match peer.and_then(|p| self.h323_ingress(p)) {
+                    // A registered gatekeeper trunk admits the call first (ARQ answerCall).
+                    Some(trunk) if !self.sip.is_draining() && self.admits(&trunk) => {
+                        self.admit_incoming(now, trunk, leg, *setup)
+                    }
                     Some(trunk) if !self.sip.is_draining() => {
                         self.incoming(now, wall, Leg::H323(leg), trunk, *setup)
                     }
