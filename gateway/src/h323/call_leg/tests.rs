@@ -1490,5 +1490,51 @@ fn setup_bearer_capability_follows_the_offered_law() {
     }
 }
 
+#[test]
+fn legs_waiting_for_admission() {
+    let now = Instant::now();
+    let mut calls = H323Calls::new(10);
+    let leg = calls.outgoing_pending(now, &our_setup(Some(gw_offer())), opts());
+    assert!(
+        drain(&mut calls).is_empty(),
+        "no connection before admission"
+    );
+    let (call_id, conf_id, crv) = calls.admission_ids(leg).expect("ids");
+    let dest: SocketAddr = "198.51.100.30:1720".parse().expect("addr");
+    calls.dial(now, leg, dest);
+    assert_eq!(
+        drain(&mut calls),
+        vec![H323Output::Connect { leg, addr: dest }]
+    );
+    calls.dial(now, leg, dest);
+    assert!(drain(&mut calls).is_empty(), "dialled once");
+    calls.connected(now, leg, CONN);
+    let out = drain(&mut calls);
+    let f = frames(&out);
+    let (cid, conf) = setup_ids(&f[0]);
+    // The Setup carries what the ARQ named.
+    assert_eq!(&cid.guid.0[..], &call_id[..]);
+    assert_eq!(&conf.0.0[..], &conf_id[..]);
+    assert_eq!(f[0].msg.call_ref.value() & 0x7FFF, u128::from(crv));
+
+    // Refused: Release with the cause toward the call core, nothing on the wire.
+    let refused = calls.outgoing_pending(now, &our_setup(None), opts());
+    calls.not_admitted(now, refused, Q850Cause::SUBSCRIBER_ABSENT);
+    let out = drain(&mut calls);
+    assert!(frames(&out).is_empty());
+    assert!(matches!(
+        events(&out).as_slice(),
+        [CallEvent::Release(r)] if r.cause.value == Q850Cause::SUBSCRIBER_ABSENT
+            && r.initiator == Initiator::Gateway
+    ));
+    assert!(out.contains(&H323Output::Gone { leg: refused }));
+    // Released by the call core while waiting: gone, and a late ACF dials nothing.
+    let dropped = calls.outgoing_pending(now, &our_setup(None), opts());
+    calls.send(now, dropped, release(16, Initiator::Caller));
+    assert_eq!(drain(&mut calls), vec![H323Output::Gone { leg: dropped }]);
+    calls.dial(now, dropped, dest);
+    assert!(drain(&mut calls).is_empty());
+}
+
 #[path = "separate_h245_tests.rs"]
 mod separate_h245_tests;
