@@ -34,10 +34,10 @@ fn config_a(
 }
 
 /// Gateway B: H.323 from A on trunk `gw-a`; strips the 9 and calls `callee` over SIP.
-fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
+fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16, tunnelling: bool) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"15000-15999\"\n\
-         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\" }}\n\
+         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\", h245_tunnelling: {tunnelling} }}\n\
          \x20 - {{ name: far, kind: sip, remote: \"{callee}\" }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-sip, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n",
@@ -45,7 +45,8 @@ fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
     )
 }
 
-fn hairpin(fast_start: bool, tunnelling: bool) {
+/// `tunnelling`: A's trunk offers tunnelling; `b_tunnelling`: B's trunk accepts it.
+fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = Baresip::start(
         &dir.path().join("b"),
@@ -64,7 +65,7 @@ fn hairpin(fast_start: bool, tunnelling: bool) {
             .wav(&wav),
     );
     let (pa, pb) = (Ports::free(), Ports::free());
-    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225));
+    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225, b_tunnelling));
     let gw_a = Daemon::start_with(
         pa,
         &config_a(pa, a.sip_addr(), pb.h225, fast_start, tunnelling),
@@ -137,7 +138,7 @@ fn hairpin(fast_start: bool, tunnelling: bool) {
         h245(&gw_b, "terminalCapabilitySet", "out"),
         h245(&gw_b, "endSessionCommand", "in"),
     ];
-    if tunnelling {
+    if tunnelling && b_tunnelling {
         assert_eq!(separate, [0.0; 4], "tunnelled: no H.245 connection");
     } else {
         assert!(separate.iter().all(|n| *n >= 1.0), "{separate:?}{}", logs());
@@ -149,7 +150,7 @@ fn sip_h323_sip_with_fast_start() {
     if !peers_available("sip_h323_sip_with_fast_start", &["baresip", "sox"]) {
         return;
     }
-    hairpin(true, true);
+    hairpin(true, true, true);
 }
 
 #[test]
@@ -160,7 +161,7 @@ fn sip_h323_sip_with_slow_start_tunnelled_h245() {
     ) {
         return;
     }
-    hairpin(false, true);
+    hairpin(false, true, true);
 }
 
 /// Slow start with tunnelling off on A's trunk: B listens and names its H.245 address,
@@ -173,7 +174,20 @@ fn sip_h323_sip_with_slow_start_separate_h245() {
     ) {
         return;
     }
-    hairpin(false, false);
+    hairpin(false, false, true);
+}
+
+/// A offers tunnelling, B's trunk refuses it (`h245_tunnelling: false`): B answers with
+/// h245Tunnelling FALSE and its H.245 address, A switches over to the separate connection.
+#[test]
+fn sip_h323_sip_switching_over_from_refused_tunnelling() {
+    if !peers_available(
+        "sip_h323_sip_switching_over_from_refused_tunnelling",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(false, true, false);
 }
 
 /// One gateway calls itself: SIP in, out over H.323 to its own H.225.0 port, back in on

@@ -1058,6 +1058,22 @@ impl H323Calls {
         id
     }
 
+    /// The ingress trunk of an incoming leg does not tunnel (`h245_tunnelling: false`):
+    /// before our first response, tunnelling is refused (our messages say
+    /// `h245Tunnelling` FALSE) and H.245 moves to a connection of its own.
+    pub fn refuse_tunnelling(&mut self, leg: H323LegId) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if l.dir != Dir::Incoming || l.state != State::CallPresent || !l.tunnelling {
+            return;
+        }
+        l.tunnelling = false;
+        if !matches!(l.fast, Fast::Offered(_)) {
+            self.listen_h245(leg);
+        }
+    }
+
     /// An outgoing call that waits for admission (a gatekeeper's ARQ) before it connects:
     /// like [`outgoing`](Self::outgoing) without the `Connect`; [`dial`](Self::dial) or
     /// [`not_admitted`](Self::not_admitted) follows.

@@ -510,11 +510,24 @@ impl Switch {
             .map(|t| t.name.clone())
     }
 
+    /// True when `trunk` is an H.323 trunk with `h245_tunnelling: false`.
+    fn trunk_refuses_tunnelling(&self, trunk: Option<&str>) -> bool {
+        trunk.is_some_and(|name| {
+            self.cfg.trunks.iter().any(|t| {
+                t.name == name && matches!(&t.params, TrunkParams::H323(h) if !h.h245_tunnelling)
+            })
+        })
+    }
+
     fn h323_output(&mut self, now: Instant, wall: SystemTime, o: H323Output) {
         match o {
             H323Output::Incoming { leg, conn, setup } => {
                 let peer = self.h225_peers.get(&conn).copied();
-                match peer.and_then(|p| self.h323_ingress(p)) {
+                let trunk = peer.and_then(|p| self.h323_ingress(p));
+                if self.trunk_refuses_tunnelling(trunk.as_deref()) {
+                    self.h323.refuse_tunnelling(leg);
+                }
+                match trunk {
                     // A registered gatekeeper trunk admits the call first (ARQ answerCall).
                     Some(trunk) if !self.sip.is_draining() && self.admits(&trunk) => {
                         self.admit_incoming(now, trunk, leg, *setup)

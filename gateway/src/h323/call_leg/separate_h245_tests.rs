@@ -433,3 +433,35 @@ fn h245_timeout_clears_a_slow_start_call() {
     assert!(out.contains(&H323Output::Close { conn: H245_CONN }));
     assert!(calls.is_empty());
 }
+
+#[test]
+fn an_ingress_trunk_without_tunnelling_refuses_it() {
+    let now = Instant::now();
+    let mut calls = H323Calls::new(12);
+    calls.set_inbound_options(opts());
+    calls.connection_opened(CONN, peer_addr());
+    calls.handle_frame(now, CONN, &caller_setup(0x23, None, true));
+    let leg = drain(&mut calls)
+        .iter()
+        .find_map(|o| match o {
+            H323Output::Incoming { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .expect("incoming");
+    calls.refuse_tunnelling(leg);
+    assert_eq!(
+        drain(&mut calls),
+        vec![H323Output::H245Listen {
+            leg,
+            ip: opts().local.ip()
+        }]
+    );
+    calls.send(now, leg, CallEvent::Proceeding);
+    let out = drain(&mut calls);
+    let f = frames(&out);
+    assert_eq!(f[0].info.h323_uu_pdu.h245_tunnelling, Some(false));
+    assert!(f[0].info.h323_uu_pdu.h245_control.is_none());
+    // Too late once we answered: nothing changes.
+    calls.refuse_tunnelling(leg);
+    assert!(drain(&mut calls).is_empty());
+}
