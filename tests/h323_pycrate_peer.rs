@@ -803,6 +803,7 @@ fn peer_calls_gateway(test: &str, fast_start: bool, separate: bool, range: &str)
     assert_call_order(&peer.pcap, false);
     if separate {
         assert_separate_h245(&peer, true);
+        keep(&peer.pcap, "h323-pycrate-separate-h245.pcap");
     }
 
     let r = &gw.wait_cdrs(1)[0];
@@ -985,6 +986,17 @@ fn ras_messages(pcap: &Path) -> Vec<u32> {
     .collect()
 }
 
+/// With `GATEWAY_H323_KEEP=DIR`, copies a capture the scripted peers wrote to
+/// `DIR/name` (how `captures/h323-pycrate-gatekeeper-ras.pcap` and
+/// `captures/h323-pycrate-separate-h245.pcap` were made).
+fn keep(pcap: &Path, name: &str) {
+    if let Some(dir) = std::env::var_os("GATEWAY_H323_KEEP") {
+        let to = Path::new(&dir).join(name);
+        std::fs::copy(pcap, &to).unwrap_or_else(|e| panic!("copy to {}: {e}", to.display()));
+        eprintln!("kept {}", to.display());
+    }
+}
+
 /// The gatekeeper's `received` events of one message type.
 fn gk_received(gk: &H323Peer, message: &str) -> Vec<Value> {
     gk.events()
@@ -1150,7 +1162,9 @@ fn a_call_admitted_by_the_gatekeeper_reaches_the_h323_peer() {
     drop(gk);
     // GRQ 0, GCF 1, RRQ 3, RCF 4, URQ 6, UCF 7, ARQ 9, ACF 10, DRQ 15, DCF 16, IRQ 21,
     // IRR 22: every one decoded by tshark, in this order for the first of each.
-    let ras = ras_messages(&dir.path().join("gk").join("gatekeeper-h225.pcap"));
+    let gk_pcap = dir.path().join("gk").join("gatekeeper-h225.pcap");
+    keep(&gk_pcap, "h323-pycrate-gatekeeper-ras.pcap");
+    let ras = ras_messages(&gk_pcap);
     for m in [0, 1, 3, 4, 9, 10, 15, 16, 21, 22, 6, 7] {
         assert!(ras.contains(&m), "RAS message {m} in {ras:?}");
     }
