@@ -146,6 +146,9 @@ pub enum H323Output {
     H245Listen {
         /// The leg.
         leg: H323LegId,
+        /// Its H.225.0 connection (when `ip` is unspecified, the shell listens on that
+        /// connection's local address).
+        conn: ConnId,
         /// The address to listen on (our H.225.0 address).
         ip: IpAddr,
     },
@@ -1417,12 +1420,13 @@ impl H323Calls {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
-        if leg.link != H245Link::None || leg.conn.is_none() {
+        let Some(conn) = leg.conn.filter(|_| leg.link == H245Link::None) else {
             return;
-        }
+        };
         leg.link = H245Link::Listening(None);
         self.out.push_back(H323Output::H245Listen {
             leg: id,
+            conn,
             ip: leg.opts.local.ip(),
         });
     }

@@ -31,8 +31,9 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
         async move {
             let core = ctx.sip.clone();
             let conn = core.next_connection_id();
+            let local = stream.local_addr().ok();
             let (reader, writer) = start(stream, conn, peer, &ctx.metrics);
-            if core.h225_up(conn, peer, writer, None).await {
+            if core.h225_up(conn, peer, local, writer, None).await {
                 read(reader, conn, peer, core, ctx.metrics.clone()).await;
             }
         }
@@ -59,8 +60,9 @@ pub fn connect(core: SipHandle, metrics: Metrics, leg: H323LegId, addr: SocketAd
         };
         let _ = stream.set_nodelay(true);
         let conn = core.next_connection_id();
+        let local = stream.local_addr().ok();
         let (reader, writer) = start(stream, conn, addr, &metrics);
-        if core.h225_up(conn, addr, writer, Some(leg)).await {
+        if core.h225_up(conn, addr, local, writer, Some(leg)).await {
             read(reader, conn, addr, core, metrics).await;
         }
     });

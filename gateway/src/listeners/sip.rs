@@ -72,6 +72,8 @@ enum Input {
     H225Up {
         conn: ConnectionId,
         peer: SocketAddr,
+        /// Our end of it (where a separate H.245 listener binds).
+        local: Option<SocketAddr>,
         writer: mpsc::Sender<Vec<u8>>,
         /// The outgoing leg this connection was opened for.
         leg: Option<H323LegId>,
@@ -208,12 +210,14 @@ impl SipHandle {
         &self,
         conn: ConnectionId,
         peer: SocketAddr,
+        local: Option<SocketAddr>,
         writer: mpsc::Sender<Vec<u8>>,
         leg: Option<H323LegId>,
     ) -> bool {
         self.send(Input::H225Up {
             conn,
             peer,
+            local,
             writer,
             leg,
         })
@@ -351,6 +355,8 @@ async fn core(
     let mut streams = Streams::default();
     let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut h245_listeners: HashMap<H323LegId, tokio::task::AbortHandle> = HashMap::new();
+    // Our address on each H.225.0 connection.
+    let mut h225_local: HashMap<ConnectionId, SocketAddr> = HashMap::new();
     let mut ras: HashMap<String, Arc<UdpSocket>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
@@ -406,10 +412,14 @@ async fn core(
             Some(Input::H225Up {
                 conn,
                 peer,
+                local,
                 writer,
                 leg,
             }) => {
                 h225.insert(conn, writer);
+                if let Some(local) = local {
+                    h225_local.insert(conn, local);
+                }
                 match leg {
                     Some(leg) => switch.h225_connected(now, wall, leg, conn, peer),
                     None => switch.h225_opened(conn, peer),
@@ -420,6 +430,7 @@ async fn core(
             }
             Some(Input::H225Down { conn }) => {
                 h225.remove(&conn);
+                h225_local.remove(&conn);
                 switch.h225_closed(now, wall, conn);
             }
             Some(Input::H225ConnectFailed { leg }) => switch.h225_connect_failed(now, wall, leg),
@@ -498,9 +509,14 @@ async fn core(
                 }
                 SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
                 SwitchOutput::Sip(_) => {}
-                SwitchOutput::H225(o) => {
-                    h225_output(&switch_handle, &metrics, &mut h225, &mut h245_listeners, o)
-                }
+                SwitchOutput::H225(o) => h225_output(
+                    &switch_handle,
+                    &metrics,
+                    &mut h225,
+                    &mut h245_listeners,
+                    &h225_local,
+                    o,
+                ),
                 SwitchOutput::Ras {
                     trunk,
                     to,
@@ -579,6 +595,7 @@ fn h225_output(
     metrics: &Metrics,
     conns: &mut HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
     h245_listeners: &mut HashMap<H323LegId, tokio::task::AbortHandle>,
+    h225_local: &HashMap<ConnectionId, SocketAddr>,
     o: H323Output,
 ) {
     match o {
@@ -612,7 +629,12 @@ fn h225_output(
         H323Output::H245Timeout { timer, .. } => {
             metrics.h245_timeouts.with_label_values(&[timer]).inc()
         }
-        H323Output::H245Listen { leg, ip } => {
+        H323Output::H245Listen { leg, conn, ip } => {
+            // A listener on 0.0.0.0 names no usable address: take the call's own.
+            let ip = match h225_local.get(&conn) {
+                Some(local) if ip.is_unspecified() => local.ip(),
+                _ => ip,
+            };
             let task = super::h245::listen(core.clone(), metrics.clone(), leg, ip);
             if let Some(old) = h245_listeners.insert(leg, task) {
                 old.abort();

@@ -185,6 +185,7 @@ fn outgoing_listens_when_the_callee_names_no_address() {
     assert!(
         out.contains(&H323Output::H245Listen {
             leg,
+            conn: CONN,
             ip: opts().local.ip()
         }),
         "{out:?}"
@@ -233,6 +234,7 @@ fn incoming_without_tunnelling_listens_and_names_the_address() {
         .expect("incoming");
     assert!(out.contains(&H323Output::H245Listen {
         leg,
+        conn: CONN,
         ip: opts().local.ip()
     }));
     let ours: SocketAddr = "192.0.2.1:40002".parse().expect("addr");
@@ -453,6 +455,7 @@ fn an_ingress_trunk_without_tunnelling_refuses_it() {
         drain(&mut calls),
         vec![H323Output::H245Listen {
             leg,
+            conn: CONN,
             ip: opts().local.ip()
         }]
     );
