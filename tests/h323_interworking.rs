@@ -1,6 +1,6 @@
 //! SIP <-> H.323 interworking with audio: baresip A -> gatewayd A (SIP -> H.323) ->
-//! gatewayd B (H.323 -> SIP) -> baresip B, with fast start and with slow start
-//! (tunnelled H.245). Each side hears the other's tone; a hang-up crosses both
+//! gatewayd B (H.323 -> SIP) -> baresip B, with fast start, with slow start over
+//! tunnelled H.245 and with slow start over a separate H.245 connection. Each side hears the other's tone; a hang-up crosses both
 //! gateways; each gateway writes one CDR.
 
 #[path = "gatewayd_support/mod.rs"]
@@ -16,11 +16,17 @@ use support::{Daemon, Ports, WAIT};
 const TALK: Duration = Duration::from_millis(2500);
 
 /// Gateway A: SIP from `caller` on trunk `phones`; `9…` leaves over H.323 to B.
-fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool) -> String {
+fn config_a(
+    ports: Ports,
+    caller: SocketAddr,
+    b_h225: u16,
+    fast_start: bool,
+    tunnelling: bool,
+) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"14000-14999\"\n\
          trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
-         \x20 - {{ name: gw-b, kind: h323, remote: \"127.0.0.1:{b_h225}\", fast_start: {fast_start} }}\n\
+         \x20 - {{ name: gw-b, kind: h323, remote: \"127.0.0.1:{b_h225}\", fast_start: {fast_start}, h245_tunnelling: {tunnelling} }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-h323, match: {{called: {{prefix: \"9\"}}}}, egress: [gw-b] }}\n",
         ports.config()
@@ -28,10 +34,10 @@ fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool) -> 
 }
 
 /// Gateway B: H.323 from A on trunk `gw-a`; strips the 9 and calls `callee` over SIP.
-fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
+fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16, tunnelling: bool) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"15000-15999\"\n\
-         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\" }}\n\
+         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\", h245_tunnelling: {tunnelling} }}\n\
          \x20 - {{ name: far, kind: sip, remote: \"{callee}\" }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-sip, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n",
@@ -39,7 +45,8 @@ fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
     )
 }
 
-fn hairpin(fast_start: bool) {
+/// `tunnelling`: A's trunk offers tunnelling; `b_tunnelling`: B's trunk accepts it.
+fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = Baresip::start(
         &dir.path().join("b"),
@@ -58,8 +65,11 @@ fn hairpin(fast_start: bool) {
             .wav(&wav),
     );
     let (pa, pb) = (Ports::free(), Ports::free());
-    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225));
-    let gw_a = Daemon::start_with(pa, &config_a(pa, a.sip_addr(), pb.h225, fast_start));
+    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225, b_tunnelling));
+    let gw_a = Daemon::start_with(
+        pa,
+        &config_a(pa, a.sip_addr(), pb.h225, fast_start, tunnelling),
+    );
     let logs = || {
         format!(
             "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd A:\n{}\n--- gatewayd B:\n{}",
@@ -113,6 +123,26 @@ fn hairpin(fast_start: bool) {
         ra["egress_call_id"], rb["ingress_call_id"],
         "the H.323 call identifier names the same call on both sides"
     );
+    // Without tunnelling H.245 ran on its own connection, counted as protocol h245.
+    let h245 = |d: &Daemon, ty: &str, dir: &str| {
+        support::metric(
+            &d.metrics(),
+            "gateway_messages_total",
+            &[("protocol", "h245"), ("type", ty), ("direction", dir)],
+        )
+        .unwrap_or(0.0)
+    };
+    let separate = [
+        h245(&gw_a, "terminalCapabilitySet", "out"),
+        h245(&gw_a, "openLogicalChannelAck", "in"),
+        h245(&gw_b, "terminalCapabilitySet", "out"),
+        h245(&gw_b, "endSessionCommand", "in"),
+    ];
+    if tunnelling && b_tunnelling {
+        assert_eq!(separate, [0.0; 4], "tunnelled: no H.245 connection");
+    } else {
+        assert!(separate.iter().all(|n| *n >= 1.0), "{separate:?}{}", logs());
+    }
 }
 
 #[test]
@@ -120,7 +150,7 @@ fn sip_h323_sip_with_fast_start() {
     if !peers_available("sip_h323_sip_with_fast_start", &["baresip", "sox"]) {
         return;
     }
-    hairpin(true);
+    hairpin(true, true, true);
 }
 
 #[test]
@@ -131,7 +161,33 @@ fn sip_h323_sip_with_slow_start_tunnelled_h245() {
     ) {
         return;
     }
-    hairpin(false);
+    hairpin(false, true, true);
+}
+
+/// Slow start with tunnelling off on A's trunk: B listens and names its H.245 address,
+/// A connects, H.245 runs on that connection (H.225.0 §7.2).
+#[test]
+fn sip_h323_sip_with_slow_start_separate_h245() {
+    if !peers_available(
+        "sip_h323_sip_with_slow_start_separate_h245",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(false, false, true);
+}
+
+/// A offers tunnelling, B's trunk refuses it (`h245_tunnelling: false`): B answers with
+/// h245Tunnelling FALSE and its H.245 address, A switches over to the separate connection.
+#[test]
+fn sip_h323_sip_switching_over_from_refused_tunnelling() {
+    if !peers_available(
+        "sip_h323_sip_switching_over_from_refused_tunnelling",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(false, true, false);
 }
 
 /// One gateway calls itself: SIP in, out over H.323 to its own H.225.0 port, back in on

@@ -67,6 +67,10 @@ fn python() -> PathBuf {
     }
 }
 
+fn gatekeeper_script() -> PathBuf {
+    workspace().join("tests/h323peer/gatekeeper.py")
+}
+
 fn peer_script() -> PathBuf {
     workspace().join("tests/h323peer/peer.py")
 }
@@ -157,7 +161,8 @@ struct H323Peer {
 }
 
 impl H323Peer {
-    /// Starts `peer.py MODE --ip IP ARGS…` with a recording, a pcap and a timeout in `dir`.
+    /// Starts `peer.py MODE --ip IP ARGS…` with a recording, a pcap and a timeout in `dir`;
+    /// mode `gatekeeper` starts `gatekeeper.py --ip IP ARGS…` (pcap and timeout only).
     fn start(dir: &Path, name: &str, mode: &str, ip: Ipv4Addr, args: &[&str]) -> H323Peer {
         std::fs::create_dir_all(dir).expect("create peer dir");
         let wav = dir.join(format!("{name}-received.wav"));
@@ -166,13 +171,19 @@ impl H323Peer {
         let timeout = PEER_TIMEOUT_SECONDS.to_string();
         let hz = PEER_HZ.to_string();
         let ip = ip.to_string();
-        let mut child = Command::new(python())
-            .arg("-u")
-            .arg(peer_script())
-            .arg(mode)
-            .args(["--ip", &ip, "--timeout", &timeout, "--tone-hz", &hz])
-            .arg("--record")
-            .arg(&wav)
+        let mut cmd = Command::new(python());
+        cmd.arg("-u");
+        if mode == "gatekeeper" {
+            cmd.arg(gatekeeper_script());
+        } else {
+            cmd.arg(peer_script())
+                .arg(mode)
+                .args(["--tone-hz", &hz])
+                .arg("--record")
+                .arg(&wav);
+        }
+        let mut child = cmd
+            .args(["--ip", &ip, "--timeout", &timeout])
             .arg("--pcap")
             .arg(&pcap)
             .args(args)
@@ -367,6 +378,65 @@ fn h225_messages(pcap: &Path) -> (Vec<u32>, Option<u32>) {
     (bodies, cause)
 }
 
+/// A call with H.245 on its own connection: the peer saw it up, tshark decodes the H.245
+/// on it (capability exchange, determination, channels, and the peer's endSessionCommand
+/// when `peer_ended`) and finds no tunnelled H.245 and no malformed frame (checked by
+/// [`h225_messages`]). When the gateway ends the call, the peer may close before it reads
+/// the gateway's endSessionCommand: two connections, no order between them.
+fn assert_separate_h245(peer: &H323Peer, peer_ended: bool) {
+    let events = peer.events();
+    assert!(
+        events.iter().any(|e| e["event"] == "h245_connected"),
+        "{}",
+        peer.log()
+    );
+    let f = peer.pcap.to_str().expect("utf-8 path");
+    let tunnelled = tshark(&["-n", "-r", f, "-Y", "h225.h245Control"]);
+    assert!(tunnelled.trim().is_empty(), "tunnelled H.245:\n{tunnelled}");
+    let tunnelling = tshark(&["-n", "-r", f, "-Y", "h225.h245Tunnelling == 1"]);
+    assert!(
+        tunnelling.trim().is_empty(),
+        "h245Tunnelling TRUE:\n{tunnelling}"
+    );
+    let h245 = tshark(&[
+        "-n",
+        "-r",
+        f,
+        "-Y",
+        "h245 && !h225",
+        "-T",
+        "fields",
+        "-E",
+        "separator=;",
+        "-e",
+        "h245.request",
+        "-e",
+        "h245.response",
+        "-e",
+        "h245.command",
+    ]);
+    // Per column, every value seen (one segment may carry several messages).
+    let mut seen: [Vec<u32>; 3] = Default::default();
+    for line in h245.lines() {
+        for (i, col) in line.split(';').enumerate().take(3) {
+            seen[i].extend(col.split(',').filter_map(|v| v.parse::<u32>().ok()));
+        }
+    }
+    let dump = || format!("{h245}\n{}", tshark(&["-n", "-r", f]));
+    // RequestMessage: 1 masterSlaveDetermination, 2 terminalCapabilitySet,
+    // 3 openLogicalChannel; ResponseMessage: 1 MSD ack, 3 TCS ack, 5 OLC ack;
+    // CommandMessage: 5 endSessionCommand.
+    for r in [1, 2, 3] {
+        assert!(seen[0].contains(&r), "request {r}: {}", dump());
+    }
+    for r in [1, 3, 5] {
+        assert!(seen[1].contains(&r), "response {r}: {}", dump());
+    }
+    if peer_ended {
+        assert!(seen[2].contains(&5), "endSessionCommand: {}", dump());
+    }
+}
+
 /// Asserts the order of a call's H.225.0 messages (facilities anywhere): setup first,
 /// then call proceeding and/or alerting (`want_both`: both, in that order), connect,
 /// release complete last.
@@ -461,12 +531,13 @@ fn config_to_peer(
     caller: std::net::SocketAddr,
     peer: &str,
     fast: bool,
+    tunnelling: bool,
     range: &str,
 ) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"{range}\"\n\
          trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
-         \x20 - {{ name: peer, kind: h323, remote: \"{peer}\", fast_start: {fast}, h245_tunnelling: true }}\n\
+         \x20 - {{ name: peer, kind: h323, remote: \"{peer}\", fast_start: {fast}, h245_tunnelling: {tunnelling} }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-peer, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [peer] }}\n",
         ports.config()
@@ -502,7 +573,7 @@ fn config_from_peer(
 
 /// baresip -> gatewayd -> peer; baresip hangs up. The gateway's media ports are
 /// `range_start`..+199.
-fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
+fn gateway_calls_peer(test: &str, fast_start: bool, separate: bool, range_start: u16) {
     let dir = tempfile::tempdir().expect("temp dir");
     let wav = dir.path().join("tone440.wav");
     make_tone(&wav, 440.0, 30.0);
@@ -517,6 +588,9 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
     let mut answer_args = vec!["--port", "0", "--alert-ms", "200"];
     if !fast_start {
         answer_args.push("--slow-start");
+    }
+    if separate {
+        answer_args.push("--separate-h245");
     }
     let mut peer = H323Peer::start(
         &dir.path().join("peer"),
@@ -533,7 +607,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
     let range = format!("{range_start}-{}", range_start + 199);
     let gw = Daemon::start_with(
         p,
-        &config_to_peer(p, a.sip_addr(), &peer_addr, fast_start, &range),
+        &config_to_peer(p, a.sip_addr(), &peer_addr, fast_start, !separate, &range),
     );
     let logs = |peer: &H323Peer| {
         format!(
@@ -561,7 +635,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
         .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
     assert_eq!(setup["called"], "5000", "{setup}");
     assert_eq!(setup["calling"], "2000", "{setup}");
-    assert_eq!(setup["tunnelling"], true, "{setup}");
+    assert_eq!(setup["tunnelling"], !separate, "{setup}");
     let proposals = setup["fast_start"].as_array().cloned().unwrap_or_default();
     assert_eq!(!proposals.is_empty(), fast_start, "{setup}");
     let ev = a
@@ -615,7 +689,10 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
 
     // The wire, as tshark reads it.
     let bodies = assert_call_order(&peer.pcap, true);
-    if !fast_start {
+    if separate {
+        // H.245 on the connection to the peer's h245Address, none tunnelled.
+        assert_separate_h245(&peer, false);
+    } else if !fast_start {
         // The slow start H.245 rode in Facility messages.
         assert!(bodies.contains(&6), "{bodies:?}");
     }
@@ -634,7 +711,7 @@ fn gateway_calls_peer(test: &str, fast_start: bool, range_start: u16) {
 }
 
 /// peer -> gatewayd -> baresip; the peer releases with cause 16.
-fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
+fn peer_calls_gateway(test: &str, fast_start: bool, separate: bool, range: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = Baresip::start(
         &dir.path().join("b"),
@@ -662,6 +739,9 @@ fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
     ];
     if !fast_start {
         args.push("--slow-start");
+    }
+    if separate {
+        args.push("--separate-h245");
     }
     let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
     let logs = |peer: &H323Peer| {
@@ -721,6 +801,10 @@ fn peer_calls_gateway(test: &str, fast_start: bool, range: &str) {
     }
 
     assert_call_order(&peer.pcap, false);
+    if separate {
+        assert_separate_h245(&peer, true);
+        keep(&peer.pcap, "h323-pycrate-separate-h245.pcap");
+    }
 
     let r = &gw.wait_cdrs(1)[0];
     assert_eq!(r["ingress_trunk"], "peer", "{r}");
@@ -778,7 +862,7 @@ fn refused_call(test: &str, called: &str, range: &str) -> (Value, Daemon) {
 fn gateway_calls_the_h323_peer_with_fast_start() {
     let test = "gateway_calls_the_h323_peer_with_fast_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        gateway_calls_peer(test, true, 16000);
+        gateway_calls_peer(test, true, false, 16000);
     }
 }
 
@@ -786,7 +870,23 @@ fn gateway_calls_the_h323_peer_with_fast_start() {
 fn gateway_calls_the_h323_peer_with_slow_start() {
     let test = "gateway_calls_the_h323_peer_with_slow_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        gateway_calls_peer(test, false, 16800);
+        gateway_calls_peer(test, false, false, 16800);
+    }
+}
+
+#[test]
+fn gateway_calls_the_h323_peer_with_a_separate_h245_connection() {
+    let test = "gateway_calls_the_h323_peer_with_a_separate_h245_connection";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        gateway_calls_peer(test, false, true, 17000);
+    }
+}
+
+#[test]
+fn the_h323_peer_calls_through_the_gateway_with_a_separate_h245_connection() {
+    let test = "the_h323_peer_calls_through_the_gateway_with_a_separate_h245_connection";
+    if ready(test, &["baresip", "sox", "tshark"]) {
+        peer_calls_gateway(test, false, true, "17200-17399");
     }
 }
 
@@ -794,7 +894,7 @@ fn gateway_calls_the_h323_peer_with_slow_start() {
 fn the_h323_peer_calls_through_the_gateway_with_fast_start() {
     let test = "the_h323_peer_calls_through_the_gateway_with_fast_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        peer_calls_gateway(test, true, "16200-16399");
+        peer_calls_gateway(test, true, false, "16200-16399");
     }
 }
 
@@ -802,7 +902,7 @@ fn the_h323_peer_calls_through_the_gateway_with_fast_start() {
 fn the_h323_peer_calls_through_the_gateway_with_slow_start() {
     let test = "the_h323_peer_calls_through_the_gateway_with_slow_start";
     if ready(test, &["baresip", "sox", "tshark"]) {
-        peer_calls_gateway(test, false, "16400-16599");
+        peer_calls_gateway(test, false, false, "16400-16599");
     }
 }
 
@@ -835,4 +935,400 @@ fn the_h323_peer_calling_an_unrouted_number_gets_cause_3() {
     assert_eq!(r["cause"], 3, "{r}");
     assert_eq!(r["initiator"], "gateway", "{r}");
     assert!(r.get("egress_trunk").is_none_or(Value::is_null), "{r}");
+}
+
+// ----- through a gatekeeper (RAS) -----------------------------------------------------------
+
+/// SIP caller `phones` -> `9…` stripped of the 9 -> H.323 trunk `gk`, registered with the
+/// scripted gatekeeper at `gk` (no `remote`: every call needs admission).
+fn config_via_gatekeeper(
+    ports: Ports,
+    caller: std::net::SocketAddr,
+    gk: &str,
+    range: &str,
+) -> String {
+    format!(
+        "{}media:\n  rtp_port_range: \"{range}\"\n\
+         trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
+         \x20 - name: gk\n    kind: h323\n    gatekeeper:\n      address: \"{gk}\"\n\
+         \x20     gatekeeper_id: GK-TEST\n      h323_ids: [gw-test]\n      e164: [\"4930\"]\n\
+         \x20     time_to_live_seconds: 60\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-gk, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [gk] }}\n",
+        ports.config()
+    )
+}
+
+/// The RAS messages of the gatekeeper's capture as tshark reads them (`h225.RasMessage`
+/// numbers), after checking that nothing in it is malformed.
+fn ras_messages(pcap: &Path) -> Vec<u32> {
+    let f = pcap.to_str().expect("utf-8 path");
+    let malformed = tshark(&["-n", "-r", f, "-Y", "_ws.malformed"]);
+    assert!(
+        malformed.trim().is_empty(),
+        "tshark finds malformed RAS in {f}:\n{malformed}\n{}",
+        tshark(&["-n", "-r", f, "-V", "-Y", "_ws.malformed"])
+    );
+    tshark(&[
+        "-n",
+        "-r",
+        f,
+        "-Y",
+        "h225",
+        "-T",
+        "fields",
+        "-e",
+        "h225.RasMessage",
+    ])
+    .lines()
+    .flat_map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+    .filter_map(|v| v.trim().parse().ok())
+    .collect()
+}
+
+/// With `GATEWAY_H323_KEEP=DIR`, copies a capture the scripted peers wrote to
+/// `DIR/name` (how `captures/h323-pycrate-gatekeeper-ras.pcap` and
+/// `captures/h323-pycrate-separate-h245.pcap` were made).
+fn keep(pcap: &Path, name: &str) {
+    if let Some(dir) = std::env::var_os("GATEWAY_H323_KEEP") {
+        let to = Path::new(&dir).join(name);
+        std::fs::copy(pcap, &to).unwrap_or_else(|e| panic!("copy to {}: {e}", to.display()));
+        eprintln!("kept {}", to.display());
+    }
+}
+
+/// The gatekeeper's `received` events of one message type.
+fn gk_received(gk: &H323Peer, message: &str) -> Vec<Value> {
+    gk.events()
+        .into_iter()
+        .filter(|e| e["event"] == "received" && e["message"] == message)
+        .collect()
+}
+
+#[test]
+fn a_call_admitted_by_the_gatekeeper_reaches_the_h323_peer() {
+    let test = "a_call_admitted_by_the_gatekeeper_reaches_the_h323_peer";
+    if !ready(test, &["baresip", "sox", "tshark"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU")
+            .wav(&wav),
+    );
+    let peer_ip = next_loopback_ip();
+    let mut peer = H323Peer::start(
+        &dir.path().join("peer"),
+        test,
+        "answer",
+        peer_ip,
+        &["--port", "0", "--alert-ms", "200"],
+    );
+    let listening = peer
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", peer.log()));
+    let peer_addr = format!("{peer_ip}:{}", listening["port"]);
+    let route = format!("5={peer_addr}");
+    let gk_ip = next_loopback_ip();
+    let gk = H323Peer::start(
+        &dir.path().join("gk"),
+        "gatekeeper",
+        "gatekeeper",
+        gk_ip,
+        &["--route", &route, "--irq"],
+    );
+    let gk_listening = gk
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", gk.log()));
+    let gk_addr = format!("{gk_ip}:{}", gk_listening["port"]);
+    let p = Ports::free();
+    let mut gw = Daemon::start_with(
+        p,
+        &config_via_gatekeeper(p, a.sip_addr(), &gk_addr, "17400-17599"),
+    );
+    let logs = |peer: &H323Peer, gk: &H323Peer| {
+        format!(
+            "\n--- baresip A:\n{}\n{}\n{}\n--- gatewayd:\n{}",
+            a.log(),
+            peer.log(),
+            gk.log(),
+            gw.log_text()
+        )
+    };
+    gw.wait_metrics("registered with the gatekeeper", |t| {
+        support::metric(t, "gateway_h323_registered", &[("trunk", "gk")]) == Some(1.0)
+    });
+    // Registration: GRQ, then RRQ with our aliases and addresses.
+    let grq = &gk_received(&gk, "gatekeeperRequest")[0];
+    assert_eq!(grq["gatekeeper_id"], "GK-TEST", "{grq}");
+    let rrq = &gk_received(&gk, "registrationRequest")[0];
+    assert_eq!(rrq["keep_alive"], false, "{rrq}");
+    assert_eq!(rrq["time_to_live"], 60, "{rrq}");
+    assert_eq!(
+        rrq["call_signal"][0],
+        format!("127.0.0.1:{}", p.h225),
+        "{rrq}"
+    );
+    assert_eq!(rrq["ras"][0], grq["ras_address"], "{rrq}");
+    let aliases = rrq["aliases"].to_string();
+    assert!(
+        aliases.contains("gw-test") && aliases.contains("4930"),
+        "{rrq}"
+    );
+
+    a.dial(&format!("sip:95000@127.0.0.1:{}", p.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs(&peer, &gk)));
+    let setup = peer
+        .wait_event("setup_received", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &gk)));
+    assert_eq!(setup["called"], "5000", "{setup}");
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &gk)));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs(&peer, &gk));
+    peer.wait_event("connected", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &gk)));
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs(&peer, &gk)));
+    peer.wait_event("released", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &gk)));
+    let code = peer
+        .wait_exit(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &gk)));
+    assert_eq!(code, 0, "peer exit code{}", logs(&peer, &gk));
+    let peer_heard = check_tone(&peer.wav, 440.0, 10.0)
+        .unwrap_or_else(|e| panic!("peer: {e}{}", logs(&peer, &gk)));
+    assert!(
+        peer_heard.active.1 - peer_heard.active.0 >= 2.0,
+        "{peer_heard}"
+    );
+
+    // Admission before the Setup, for the same call; disengage after it.
+    let arq = &gk_received(&gk, "admissionRequest")[0];
+    assert_eq!(arq["called"], "5000", "{arq}");
+    assert_eq!(arq["answer_call"], false, "{arq}");
+    assert_eq!(arq["call_id"], setup["call_id"], "{arq}");
+    assert_eq!(arq["crv"], setup["crv"], "{arq}");
+    let deadline = Instant::now() + WAIT;
+    let drq = loop {
+        if let Some(d) = gk_received(&gk, "disengageRequest").first() {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "no DRQ{}", logs(&peer, &gk));
+        std::thread::sleep(POLL);
+    };
+    assert_eq!(drq["call_id"], setup["call_id"], "{drq}");
+    assert_eq!(drq["answered_call"], false, "{drq}");
+    assert_eq!(drq["reason"], "normalDrop", "{drq}");
+    // The IRQ sent after registration was answered.
+    let irr = &gk_received(&gk, "infoRequestResponse");
+    assert_eq!(irr.len(), 1, "{}", logs(&peer, &gk));
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["egress_trunk"], "gk", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["egress_call_id"], setup["call_id"], "{r}");
+    let metrics = gw.metrics();
+    for (ty, dir) in [
+        ("ARQ", "out"),
+        ("ACF", "in"),
+        ("DRQ", "out"),
+        ("IRR", "out"),
+    ] {
+        assert!(
+            support::metric(
+                &metrics,
+                "gateway_messages_total",
+                &[("protocol", "ras"), ("type", ty), ("direction", dir)]
+            )
+            .is_some_and(|n| n >= 1.0),
+            "{ty} {dir}"
+        );
+    }
+
+    // Shutdown unregisters.
+    gw.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(gw.wait_exit().success(), "gatewayd exits 0");
+    let deadline = Instant::now() + WAIT;
+    while gk_received(&gk, "unregistrationRequest").is_empty() {
+        assert!(Instant::now() < deadline, "no URQ\n{}", gk.log());
+        std::thread::sleep(POLL);
+    }
+    drop(gk);
+    // GRQ 0, GCF 1, RRQ 3, RCF 4, URQ 6, UCF 7, ARQ 9, ACF 10, DRQ 15, DCF 16, IRQ 21,
+    // IRR 22: every one decoded by tshark, in this order for the first of each.
+    let gk_pcap = dir.path().join("gk").join("gatekeeper-h225.pcap");
+    keep(&gk_pcap, "h323-pycrate-gatekeeper-ras.pcap");
+    let ras = ras_messages(&gk_pcap);
+    for m in [0, 1, 3, 4, 9, 10, 15, 16, 21, 22, 6, 7] {
+        assert!(ras.contains(&m), "RAS message {m} in {ras:?}");
+    }
+    let first = |m: u32| ras.iter().position(|x| *x == m).expect("present");
+    assert!(first(0) < first(3) && first(3) < first(9) && first(9) < first(15));
+    assert!(first(15) < first(6));
+}
+
+#[test]
+fn a_call_the_gatekeeper_rejects_fails_with_the_mapped_cause() {
+    let test = "a_call_the_gatekeeper_rejects_fails_with_the_mapped_cause";
+    if !ready(test, &["baresip", "tshark"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU"),
+    );
+    let gk_ip = next_loopback_ip();
+    let gk = H323Peer::start(
+        &dir.path().join("gk"),
+        "gatekeeper",
+        "gatekeeper",
+        gk_ip,
+        &["--reject", "17=calledPartyNotRegistered"],
+    );
+    let gk_listening = gk
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", gk.log()));
+    let gk_addr = format!("{gk_ip}:{}", gk_listening["port"]);
+    let p = Ports::free();
+    let gw = Daemon::start_with(
+        p,
+        &config_via_gatekeeper(p, a.sip_addr(), &gk_addr, "17600-17799"),
+    );
+    gw.wait_metrics("registered with the gatekeeper", |t| {
+        support::metric(t, "gateway_h323_registered", &[("trunk", "gk")]) == Some(1.0)
+    });
+    a.dial(&format!("sip:91700@127.0.0.1:{}", p.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}\n{}\n{}", gk.log(), gw.log_text()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", gk.log(), gw.log_text()));
+    assert_eq!(ev["type"], "CALL_CLOSED", "{ev}");
+    let arq = &gk_received(&gk, "admissionRequest")[0];
+    assert_eq!(arq["called"], "1700", "{arq}");
+    // ARJ calledPartyNotRegistered: cause 20 "subscriber absent", no Setup, no DRQ.
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["egress_trunk"], "gk", "{r}");
+    assert_eq!(r["cause"], 20, "{r}");
+    assert_eq!(r["initiator"], "gateway", "{r}");
+    assert!(r.get("answer").is_none_or(Value::is_null), "{r}");
+    assert!(gk_received(&gk, "disengageRequest").is_empty());
+    drop(gk);
+    let ras = ras_messages(&dir.path().join("gk").join("gatekeeper-h225.pcap"));
+    assert!(
+        ras.contains(&9) && ras.contains(&11),
+        "ARQ and ARJ: {ras:?}"
+    );
+}
+
+#[test]
+fn a_call_from_the_h323_peer_is_admitted_before_it_is_answered() {
+    let test = "a_call_from_the_h323_peer_is_admitted_before_it_is_answered";
+    if !ready(test, &["baresip", "tshark"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU,PCMA"),
+    );
+    let peer_ip = next_loopback_ip();
+    let p = Ports::free();
+    let gk_ip = next_loopback_ip();
+    let route = format!("5=127.0.0.1:{}", p.h225);
+    let gk = H323Peer::start(
+        &dir.path().join("gk"),
+        "gatekeeper",
+        "gatekeeper",
+        gk_ip,
+        &["--route", &route],
+    );
+    let gk_listening = gk
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", gk.log()));
+    let gk_addr = format!("{gk_ip}:{}", gk_listening["port"]);
+    // Trunk `peer`: the H.323 peer (by its IP), registered with the gatekeeper.
+    let config = format!(
+        "{}media:\n  rtp_port_range: \"17800-17999\"\n\
+         trunks:\n  - name: peer\n    kind: h323\n    remote: \"{peer_ip}:1720\"\n\
+         \x20   gatekeeper: {{ address: \"{gk_addr}\", e164: [\"5000\"] }}\n\
+         \x20 - {{ name: far, kind: sip, remote: \"{}\" }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-far, match: {{called: {{prefix: \"5\"}}}}, egress: [far] }}\n",
+        p.config(),
+        b.sip_addr()
+    );
+    let gw = Daemon::start_with(p, &config);
+    gw.wait_metrics("registered with the gatekeeper", |t| {
+        support::metric(t, "gateway_h323_registered", &[("trunk", "peer")]) == Some(1.0)
+    });
+    let to = format!("127.0.0.1:{}", p.h225);
+    let talk = format!("{:.1}", TALK.as_secs_f64());
+    let args = [
+        "--to",
+        &to,
+        "--called",
+        "5000",
+        "--calling",
+        "7000",
+        "--talk",
+        &talk,
+    ];
+    let mut peer = H323Peer::start(&dir.path().join("peer"), test, "call", peer_ip, &args);
+    let logs = |peer: &H323Peer| {
+        format!(
+            "\n--- baresip B:\n{}\n{}\n{}\n--- gatewayd:\n{}",
+            b.log(),
+            peer.log(),
+            gk.log(),
+            gw.log_text()
+        )
+    };
+    let placed = peer
+        .wait_event("call_placed", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let connected = peer
+        .wait_any(&["connected", "released"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(
+        connected["event"],
+        "connected",
+        "{connected}{}",
+        logs(&peer)
+    );
+    peer.wait_event("released", TALK + WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(peer.wait_exit(WAIT).unwrap_or_else(|e| panic!("{e}")), 0);
+    let arq = &gk_received(&gk, "admissionRequest")[0];
+    assert_eq!(arq["answer_call"], true, "{arq}");
+    assert_eq!(arq["called"], "5000", "{arq}");
+    assert_eq!(arq["call_id"], placed["call_id"], "{arq}");
+    let deadline = Instant::now() + WAIT;
+    let drq = loop {
+        if let Some(d) = gk_received(&gk, "disengageRequest").first() {
+            break d.clone();
+        }
+        assert!(Instant::now() < deadline, "no DRQ{}", logs(&peer));
+        std::thread::sleep(POLL);
+    };
+    assert_eq!(drq["answered_call"], true, "{drq}");
+    assert_eq!(drq["call_id"], placed["call_id"], "{drq}");
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "peer", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    drop(gk);
+    let ras = ras_messages(&dir.path().join("gk").join("gatekeeper-h225.pcap"));
+    for m in [0, 1, 3, 4, 9, 10, 15, 16] {
+        assert!(ras.contains(&m), "RAS message {m} in {ras:?}");
+    }
 }

@@ -41,7 +41,7 @@ pub fn outcome_of(r: &crate::switch::CallRecord) -> &'static str {
 }
 
 /// Signalling protocols counted in `gateway_messages_total` / `gateway_decode_errors_total`.
-pub const PROTOCOLS: [&str; 2] = ["sip", "h225"];
+pub const PROTOCOLS: [&str; 4] = ["sip", "h225", "h245", "ras"];
 
 /// SIP request `type` labels: the methods of RFC 3261 and its extensions, and `other`
 /// for any other method.
@@ -124,6 +124,12 @@ pub struct Metrics {
     /// `gateway_sip_trunk_registered{trunk}`: 1 while our registration with the trunk's
     /// registrar holds, else 0 (series only for trunks with `register:`).
     pub sip_trunk_registered: IntGaugeVec,
+    /// `gateway_h245_timeouts_total{timer}`: H.245 procedures that got no answer (T101
+    /// capability exchange, T103 logical channel, T106 master/slave determination).
+    pub h245_timeouts: IntCounterVec,
+    /// `gateway_h323_registered{trunk}`: 1 while the H.323 trunk's gatekeeper registration
+    /// (RAS RCF) holds, else 0 (series only for trunks with `gatekeeper:`).
+    pub h323_registered: IntGaugeVec,
 }
 
 impl Metrics {
@@ -253,6 +259,22 @@ impl Metrics {
                 &["trunk"],
             )
             .expect(VALID),
+            h245_timeouts: IntCounterVec::new(
+                Opts::new(
+                    "gateway_h245_timeouts_total",
+                    "H.245 procedures without an answer in time, by timer (T101, T103, T106).",
+                ),
+                &["timer"],
+            )
+            .expect(VALID),
+            h323_registered: IntGaugeVec::new(
+                Opts::new(
+                    "gateway_h323_registered",
+                    "1 while the gateway is registered with the H.323 trunk's gatekeeper, else 0.",
+                ),
+                &["trunk"],
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -262,7 +284,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 18] = [
+        let all: [Box<dyn prometheus::core::Collector>; 20] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -281,6 +303,8 @@ impl Metrics {
             Box::new(self.sip_retransmissions.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),
+            Box::new(self.h245_timeouts.clone()),
+            Box::new(self.h323_registered.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.
@@ -313,6 +337,9 @@ impl Metrics {
             for t in H225_TYPES {
                 self.messages.with_label_values(&["h225", t, direction]);
             }
+            for t in crate::h323::ras::LABELS {
+                self.messages.with_label_values(&["ras", t, direction]);
+            }
         }
         for p in PROTOCOLS {
             self.decode_errors.with_label_values(&[p]);
@@ -322,6 +349,9 @@ impl Metrics {
         }
         for timer in ["B", "F", "H"] {
             self.sip_transaction_timeouts.with_label_values(&[timer]);
+        }
+        for timer in ["T101", "T103", "T106"] {
+            self.h245_timeouts.with_label_values(&[timer]);
         }
     }
 

@@ -354,7 +354,11 @@ impl Replay<'_> {
                     let t = format!("-> SIP {} to {}", first_line(&bytes), peer.addr);
                     self.line(now, &t);
                 }
-                SwitchOutput::Sip(_) | SwitchOutput::Media(_) => {}
+                // RAS datagrams go to the gatekeeper sockets, which a replay leaves out.
+                SwitchOutput::Sip(_)
+                | SwitchOutput::Media(_)
+                | SwitchOutput::Ras { .. }
+                | SwitchOutput::RasRegistered { .. } => {}
                 SwitchOutput::Started { call } => {
                     self.line(now, &format!("   call {call} started"))
                 }

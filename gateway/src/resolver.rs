@@ -37,6 +37,9 @@ pub fn names(cfg: &Config) -> BTreeSet<String> {
                 if let Some(r) = &h.remote {
                     add(r);
                 }
+                if let Some(g) = &h.gatekeeper {
+                    add(&g.address);
+                }
             }
             _ => {}
         }

@@ -27,7 +27,10 @@ fn sip_messages(path: &Path) -> Vec<SipMessage> {
             continue;
         };
         let payload = match t.proto {
-            17 => udp_of(t.payload).map(|d| d.payload),
+            // RAS (UDP 1719) is aligned PER, not SIP, whatever its first octet.
+            17 => udp_of(t.payload)
+                .filter(|d| d.sport != 1719 && d.dport != 1719)
+                .map(|d| d.payload),
             6 => tcp_of(t.payload).map(|s| s.payload),
             _ => None,
         };

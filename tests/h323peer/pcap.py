@@ -50,6 +50,18 @@ class PcapWriter:
         self.ip_id = (self.ip_id + 1) & 0xFFFF
         self.packet(ip + tcp + payload)
 
+    def udp(self, src, dst, payload):
+        (sip, sport), (dip, dport) = src, dst
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
+        pseudo = _ip(sip) + _ip(dip) + struct.pack("!BBH", 0, 17, len(udp) + len(payload))
+        csum = _checksum(pseudo + udp + payload) or 0xFFFF
+        udp = udp[:6] + struct.pack("!H", csum)
+        total = 20 + len(udp) + len(payload)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, self.ip_id, 0x4000, 64, 17, 0, _ip(sip), _ip(dip))
+        ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
+        self.packet(ip + udp + payload)
+
     def close(self):
         self.file.close()
 

@@ -14,6 +14,11 @@ Two modes:
       place one call from --ip: Setup with fast start proposals (G.711 u-law and A-law,
       both directions) or without (`--slow-start`), follow the answer.
 
+`--separate-h245` (no tunnelling, slow start): H.245 runs on a TCP connection of its
+own (H.225.0 §7.2). Answering, the peer listens and names its `h245Address` in
+CallProceeding; calling, it connects to the first `h245Address` the gateway names (in a
+response or a Facility startH245).
+
 Either side releases with ReleaseComplete and `--cause` after `--talk` seconds of
 connected call, or waits for the gateway's ReleaseComplete. While connected it sends a
 sine (`--tone-hz`) as 20 ms G.711 RTP packets and records what it receives
@@ -111,6 +116,12 @@ class Peer:
         self.media_mode = None
         self.release = None
         self.finished = False
+        self.separate = args.separate_h245
+        self.h245_listener = None
+        self.h245_sock = None
+        self.h245_reader = wire.TpktReader()
+        self.h245_flow = None
+        self.h245_accepted = False
 
     # ----- plumbing -----------------------------------------------------------------
 
@@ -239,6 +250,131 @@ class Peer:
             self.rtp.start(remote, tx, time.monotonic())
             emit("media", mode="slow", tx_codec=tx, rx_codec=rx, remote_rtp=f"{remote[0]}:{remote[1]}")
 
+    # ----- separate H.245 connection ------------------------------------------------
+
+    def h245_listen(self):
+        """Listens for the gateway's H.245 connection; returns our h245Address."""
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind((self.args.ip, 0))
+        lst.listen(1)
+        lst.setblocking(False)
+        self.sel.register(lst, selectors.EVENT_READ, self.on_h245_accept)
+        self.h245_listener = lst
+        addr = lst.getsockname()
+        emit("h245_listening", address=f"{addr[0]}:{addr[1]}")
+        return addr
+
+    def on_h245_accept(self):
+        sock, remote = self.h245_listener.accept()
+        self.sel.unregister(self.h245_listener)
+        self.h245_listener.close()
+        self.h245_listener = None
+        self.h245_up(sock, sock.getsockname(), remote, accepted=True)
+
+    def h245_connect(self, addr):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.args.ip, 0))
+        sock.settimeout(max(0.1, min(5.0, self.deadline - time.monotonic())))
+        try:
+            sock.connect(addr)
+        except OSError as e:
+            raise Exit(EXIT_CONNECTION, f"cannot connect to H.245 at {addr[0]}:{addr[1]}: {e}") from e
+        self.h245_up(sock, sock.getsockname(), addr, accepted=False)
+
+    def h245_up(self, sock, local, remote, accepted):
+        self.h245_sock = sock
+        self.h245_accepted = accepted
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        self.sel.register(sock, selectors.EVENT_READ, self.on_h245_readable)
+        if self.writer:
+            client, server = (remote, local) if accepted else (local, remote)
+            self.h245_flow = pcap.TcpFlow(self.writer, client, server)
+        emit("h245_connected", local=f"{local[0]}:{local[1]}", remote=f"{remote[0]}:{remote[1]}", accepted=accepted)
+        if self.control is None:
+            self.control = h245.Control(self.args.codecs, True, self.rtp.local, self.rtp.local_rtcp)
+        self.control.slow_start = True
+        self.control.start()
+        self.flush_link()
+
+    def h245_side(self, ours):
+        if ours:
+            return "server" if self.h245_accepted else "client"
+        return "client" if self.h245_accepted else "server"
+
+    def on_h245_readable(self):
+        try:
+            data = self.h245_sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            emit("h245_closed")
+            if self.h245_flow:
+                self.h245_flow.close(self.h245_side(False))
+            self.close_link()
+            return
+        if self.h245_flow:
+            self.h245_flow.data(self.h245_side(False), data)
+        try:
+            payloads = self.h245_reader.feed(data)
+        except wire.WireError as e:
+            raise Exit(EXIT_PROTOCOL, f"H.245 connection: {e}") from e
+        for payload in payloads:
+            try:
+                self.control.handle(payload)
+            except Exception as e:  # noqa: BLE001 - pycrate raises its own error types
+                raise Exit(EXIT_PROTOCOL, f"undecodable H.245 {payload.hex()}: {e}") from e
+        self.flush_h245_events()
+        self.check_slow_start()
+        self.flush_link()
+
+    def flush_link(self):
+        """Sends what H.245 waits on the separate connection."""
+        if not (self.h245_sock and self.control):
+            return
+        for item in self.control.take_outgoing():
+            data = wire.tpkt(item)
+            self.h245_sock.setblocking(True)
+            self.h245_sock.settimeout(5)
+            try:
+                self.h245_sock.sendall(data)
+            except OSError as e:
+                emit("error", what=f"H.245 send failed: {e}")
+                break
+            finally:
+                self.h245_sock.setblocking(False)
+            if self.h245_flow:
+                self.h245_flow.data(self.h245_side(True), data)
+        self.flush_h245_events()
+
+    def close_link(self):
+        if self.h245_sock:
+            try:
+                self.sel.unregister(self.h245_sock)
+            except (KeyError, ValueError):
+                pass
+            self.h245_sock.close()
+            self.h245_sock = None
+        if self.h245_listener:
+            try:
+                self.sel.unregister(self.h245_listener)
+            except (KeyError, ValueError):
+                pass
+            self.h245_listener.close()
+            self.h245_listener = None
+
+    def peer_h245_address(self, body):
+        """Connects to an h245Address the gateway names (once)."""
+        if not self.separate or self.h245_sock or not isinstance(body, dict):
+            return
+        addr = body.get("h245Address")
+        if not addr or addr[0] != "ipAddress":
+            return
+        ip = ".".join(str(b) for b in addr[1]["ip"])
+        self.h245_connect((ip, addr[1]["port"]))
+
     # ----- answering ----------------------------------------------------------------
 
     def listen(self):
@@ -292,7 +428,10 @@ class Peer:
         if self.tunnelling:
             self.control = h245.Control(a.codecs, slow, self.rtp.local, self.rtp.local_rtcp)
         self.handle_h245(msg)
-        self.send(wire.CALL_PROCEEDING, "callProceeding", wire.response_body(self.call_id))
+        proceeding = wire.response_body(self.call_id)
+        if self.separate:
+            proceeding["h245Address"] = wire.transport_address(*self.h245_listen())
+        self.send(wire.CALL_PROCEEDING, "callProceeding", proceeding)
         self.state = "proceeding"
         if a.answer == "refuse":
             self.release_by_us()
@@ -440,6 +579,7 @@ class Peer:
             return
         if self.crv is not None and msg.crv != self.crv:
             emit("error", what=f"message for call reference {msg.crv}, ours is {self.crv}")
+        self.peer_h245_address(msg.body[1])
         if self.mode == "call":
             self.on_response(msg)
         else:
@@ -449,6 +589,10 @@ class Peer:
     def release_by_us(self):
         if self.control and self.tunnelling and self.control.started:
             self.control.end_session()
+        if self.h245_sock and self.control:
+            # H.323 §8.5: endSessionCommand before ReleaseComplete.
+            self.control.end_session()
+            self.flush_link()
         ies = [(wire.IE_CAUSE, wire.cause_ie(self.args.cause))]
         self.send(wire.RELEASE_COMPLETE, "releaseComplete", wire.release_complete_body(self.call_id), ies)
         self.released("us", self.args.cause, None)
@@ -462,6 +606,9 @@ class Peer:
         self.finish(first_to_close=self.our_side if by == "us" else self.their_side)
 
     def finish(self, first_to_close=None):
+        if self.h245_flow and first_to_close:
+            self.h245_flow.close(first_to_close)
+        self.close_link()
         self.rtp.stop()
         if self.args.record:
             self.rtp.write_wav(self.args.record)
@@ -478,6 +625,7 @@ class Peer:
         self.finished = True
 
     def close(self):
+        self.close_link()
         if self.sock:
             self.sock.close()
         if self.listener:
@@ -502,6 +650,11 @@ def parse_args(argv):
     common.add_argument(
         "--no-tunnelling", dest="tunnelling", action="store_false", help="h245Tunnelling FALSE (fast start only)"
     )
+    common.add_argument(
+        "--separate-h245",
+        action="store_true",
+        help="no tunnelling, slow start: H.245 on its own TCP connection",
+    )
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     ans = sub.add_parser("answer", parents=[common], help="listen and answer one call")
@@ -513,6 +666,9 @@ def parse_args(argv):
     call.add_argument("--called", required=True)
     call.add_argument("--calling", default="")
     args = parser.parse_args(argv)
+    if args.separate_h245:
+        args.tunnelling = False
+        args.slow_start = True
     if not 1 <= args.cause <= 127:
         parser.error("--cause is a Q.850 cause value, 1-127")
     return args

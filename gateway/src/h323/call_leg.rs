@@ -36,9 +36,14 @@
 //!   Connect (a Setup without fast start is a delayed offer), as `CallEvent::Media`. If
 //!   the call core sent an answer instead, the peer's channels are reported as
 //!   `MediaExchange::Offer`;
-//! - a separate H.245 connection (`h245Address`, tunnelling off) is not supported yet: the
-//!   call goes on without media negotiation, a warning is logged and
-//!   [`H323Output::Unsupported`] (`separate-h245`) is emitted for metrics.
+//! - a separate H.245 connection (H.225.0 §7.2/§8.2, H.323 §8.1.1/§8.2.3) when a leg does
+//!   not tunnel: a peer's `h245Address` (in any message, or a Facility `startH245`) is
+//!   connected to ([`H323Output::H245Connect`]); otherwise the leg listens
+//!   ([`H323Output::H245Listen`]) and offers its address in its first response, or in a
+//!   Facility `startH245` when a message has gone already. The same [`H245Control`] runs
+//!   over it, framed in TPKT ([`H323Output::H245Transmit`]). When both sides listen and
+//!   both send `startH245`, the one with the numerically smaller address closes its
+//!   listener and connects (H.323 §8.2.3).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -135,15 +140,138 @@ pub enum H323Output {
         /// The connection it came on.
         conn: ConnId,
     },
-    /// The peer asked for something this layer does not do yet (for metrics; the call
-    /// goes on). `feature` is `separate-h245` (an H.245 TCP connection at `h245Address`
-    /// instead of tunnelling).
-    Unsupported {
+    /// Listen for the leg's separate H.245 connection on `ip` (any port); answer with
+    /// [`H323Calls::h245_listening`] (then [`H323Calls::h245_up`] when a connection is
+    /// accepted) or [`H323Calls::h245_failed`].
+    H245Listen {
         /// The leg.
         leg: H323LegId,
-        /// What.
-        feature: &'static str,
+        /// Its H.225.0 connection (when `ip` is unspecified, the shell listens on that
+        /// connection's local address).
+        conn: ConnId,
+        /// The address to listen on (our H.225.0 address).
+        ip: IpAddr,
     },
+    /// Stop listening for the leg's H.245 connection (it is up another way, or the leg
+    /// ended).
+    H245StopListening {
+        /// The leg.
+        leg: H323LegId,
+    },
+    /// Open the leg's separate H.245 connection to the peer's `h245Address`; answer with
+    /// [`H323Calls::h245_up`] or [`H323Calls::h245_failed`].
+    H245Connect {
+        /// The leg.
+        leg: H323LegId,
+        /// The peer's H.245 address.
+        addr: SocketAddr,
+    },
+    /// An H.245 procedure of the leg timed out (for metrics): `timer` is `T101`, `T103`
+    /// or `T106`.
+    H245Timeout {
+        /// The leg.
+        leg: H323LegId,
+        /// The spec name of the timer.
+        timer: &'static str,
+    },
+    /// Send one TPKT frame (an H.245 `MultimediaSystemControlMessage`) on a separate H.245
+    /// connection.
+    H245Transmit {
+        /// The H.245 connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+        /// The H.245 message name, for metrics (`terminalCapabilitySet`, ...).
+        label: &'static str,
+    },
+}
+
+/// The separate H.245 connection of a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum H245Link {
+    /// None yet (tunnelling, fast start only, or not decided).
+    None,
+    /// We listen; the address once the shell has bound it.
+    Listening(Option<SocketAddr>),
+    /// We connect to the peer's address.
+    Connecting,
+    /// Up on this connection.
+    Up(ConnId),
+    /// Closed or failed: not tried again on this call.
+    Closed,
+}
+
+/// A socket address of an H.225.0 `TransportAddress` (IPv4 or IPv6).
+pub(crate) fn socket_of(a: &TransportAddress) -> Option<SocketAddr> {
+    match a {
+        TransportAddress::ipAddress(ip) => {
+            let o: [u8; 4] = ip.ip.as_ref().try_into().ok()?;
+            Some(SocketAddr::from((o, ip.port)))
+        }
+        TransportAddress::ip6Address(ip) => {
+            let o: [u8; 16] = ip.ip.as_ref().try_into().ok()?;
+            Some(SocketAddr::from((o, ip.port)))
+        }
+        _ => None,
+    }
+}
+
+/// The `h245Address` a message body names.
+fn h245_address_of(body: &Body) -> Option<SocketAddr> {
+    let a = match body {
+        Body::setup(b) => b.h245_address.as_ref(),
+        Body::callProceeding(b) => b.h245_address.as_ref(),
+        Body::alerting(b) => b.h245_address.as_ref(),
+        Body::progress(b) => b.h245_address.as_ref(),
+        Body::connect(b) => b.h245_address.as_ref(),
+        Body::facility(b) => b.h245_address.as_ref(),
+        _ => None,
+    }?;
+    socket_of(a)
+}
+
+/// The order H.323 §8.2.3 compares two H.245 addresses in (address octets, then port).
+fn address_key(a: SocketAddr) -> (Vec<u8>, u16) {
+    let octets = match a.ip() {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    };
+    (octets, a.port())
+}
+
+/// The name of an H.245 message, for metrics.
+pub fn h245_label(bytes: &[u8]) -> &'static str {
+    use h323_asn1::h245::{
+        CommandMessage as C, IndicationMessage as I, MultimediaSystemControlMessage as M,
+        RequestMessage as Rq, ResponseMessage as Rs,
+    };
+    match h323_asn1::h245::decode(bytes) {
+        Ok(M::request(r)) => match r {
+            Rq::masterSlaveDetermination(_) => "masterSlaveDetermination",
+            Rq::terminalCapabilitySet(_) => "terminalCapabilitySet",
+            Rq::openLogicalChannel(_) => "openLogicalChannel",
+            Rq::closeLogicalChannel(_) => "closeLogicalChannel",
+            Rq::roundTripDelayRequest(_) => "roundTripDelayRequest",
+            _ => "request",
+        },
+        Ok(M::response(r)) => match r {
+            Rs::masterSlaveDeterminationAck(_) => "masterSlaveDeterminationAck",
+            Rs::masterSlaveDeterminationReject(_) => "masterSlaveDeterminationReject",
+            Rs::terminalCapabilitySetAck(_) => "terminalCapabilitySetAck",
+            Rs::terminalCapabilitySetReject(_) => "terminalCapabilitySetReject",
+            Rs::openLogicalChannelAck(_) => "openLogicalChannelAck",
+            Rs::openLogicalChannelReject(_) => "openLogicalChannelReject",
+            Rs::closeLogicalChannelAck(_) => "closeLogicalChannelAck",
+            Rs::roundTripDelayResponse(_) => "roundTripDelayResponse",
+            _ => "response",
+        },
+        Ok(M::command(C::endSessionCommand(_))) => "endSessionCommand",
+        Ok(M::command(_)) => "command",
+        Ok(M::indication(I::userInput(_))) => "userInput",
+        Ok(M::indication(_)) => "indication",
+        Ok(_) => "other",
+        Err(_) => "undecodable",
+    }
 }
 
 /// How a leg uses H.323 options, and our call signalling address.
@@ -315,7 +443,10 @@ struct Leg {
     /// Outgoing: the Setup to send once connected.
     setup: Option<Box<Setup>>,
     timers: [Option<Instant>; 3],
-    separate_h245_reported: bool,
+    /// The separate H.245 connection, when the leg does not tunnel.
+    link: H245Link,
+    /// Our H.245 listening address went out (in a response or a Facility).
+    h245_address_sent: bool,
 }
 
 impl Leg {
@@ -410,8 +541,14 @@ pub struct H323Calls {
     /// (connection, call reference value, we allocated it) -> leg.
     by_ref: HashMap<(ConnId, u16, bool), H323LegId>,
     conns: HashMap<ConnId, Conn>,
+    /// Separate H.245 connections -> their leg.
+    h245_conns: HashMap<ConnId, H323LegId>,
+    /// Legs whose H.245 changed in this input (their timers get deadlines).
+    touched: Vec<H323LegId>,
     /// Outgoing legs released before their connection came up.
     abandoned: HashSet<H323LegId>,
+    /// Outgoing legs waiting for admission (RAS ARQ) before they connect.
+    undialled: HashSet<H323LegId>,
     rng: u64,
     next_leg: u64,
     inbound: H323Options,
@@ -428,7 +565,7 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 /// A gateway `EndpointType` (H.225.0: `gateway` present, `mc` FALSE).
-fn gateway_endpoint() -> EndpointType {
+pub(crate) fn gateway_endpoint() -> EndpointType {
     let mut e = terminal_endpoint();
     e.terminal = None;
     e.gateway = Some(GatewayInfo::new(None, None));
@@ -436,7 +573,7 @@ fn gateway_endpoint() -> EndpointType {
 }
 
 /// An H.225.0 `TransportAddress` for a socket address.
-fn h225_address(a: SocketAddr) -> TransportAddress {
+pub(crate) fn h225_address(a: SocketAddr) -> TransportAddress {
     match a.ip() {
         IpAddr::V4(ip) => ipv4_address(ip, a.port()),
         IpAddr::V6(ip) => TransportAddress::ip6Address(TransportAddressIp6Address::new(
@@ -564,22 +701,6 @@ fn fast_start_of(body: &Body) -> (Option<Vec<&[u8]>>, bool) {
     (list.map(|l| l.iter().map(|e| &e[..]).collect()), refused)
 }
 
-/// True when a message body names an `h245Address` or asks for a separate H.245
-/// connection (`Facility` reason `startH245`).
-fn wants_separate_h245(body: &Body) -> bool {
-    match body {
-        Body::setup(b) => b.h245_address.is_some(),
-        Body::callProceeding(b) => b.h245_address.is_some(),
-        Body::alerting(b) => b.h245_address.is_some(),
-        Body::progress(b) => b.h245_address.is_some(),
-        Body::connect(b) => b.h245_address.is_some(),
-        Body::facility(b) => {
-            b.h245_address.is_some() || matches!(b.reason, FacilityReason::startH245(()))
-        }
-        _ => false,
-    }
-}
-
 fn is_response(t: MessageType) -> bool {
     matches!(
         t,
@@ -624,6 +745,8 @@ fn transmit(out: &mut VecDeque<H323Output>, leg: &mut Leg, msg: Message, body: B
     let Some(conn) = leg.conn else {
         return;
     };
+    // H.245 that waits goes first (H.323 §8.5: endSessionCommand before RELEASE COMPLETE).
+    flush_link(out, leg);
     let mut info = user_information(body, leg.tunnelling);
     if leg.may_tunnel() {
         let control: Vec<_> = std::iter::from_fn(|| leg.h245.poll_transmit())
@@ -634,6 +757,62 @@ fn transmit(out: &mut VecDeque<H323Output>, leg: &mut Leg, msg: Message, body: B
         }
     }
     push_frame(out, conn, msg, &info);
+}
+
+/// A Facility-UUIE for the leg's call with `reason` and, for `startH245`, our H.245
+/// address.
+fn facility_body(leg: &Leg, reason: FacilityReason, h245: Option<SocketAddr>) -> Body {
+    let mut f = FacilityUUIE::new(
+        protocol_identifier_v7(),
+        None,
+        None,
+        Some(leg.conference_id.clone()),
+        reason,
+        Some(leg.call_id.clone()),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(false),
+        Some(false),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    f.h245_address = h245.map(h225_address);
+    Body::facility(f)
+}
+
+/// Sends what H.245 waits on the leg's separate H.245 connection, when it is up.
+fn flush_link(out: &mut VecDeque<H323Output>, leg: &mut Leg) {
+    if let H245Link::Up(conn) = leg.link {
+        while let Some(b) = leg.h245.poll_transmit() {
+            out.push_back(H323Output::H245Transmit {
+                conn,
+                label: h245_label(&b),
+                bytes: tpkt(&b),
+            });
+        }
+    }
+}
+
+/// Puts our H.245 address in a response body (H.225.0: `h245Address` of CallProceeding,
+/// Alerting, Progress and Connect).
+fn set_h245_address(body: &mut Body, a: SocketAddr) {
+    let a = Some(h225_address(a));
+    match body {
+        Body::callProceeding(b) => b.h245_address = a,
+        Body::alerting(b) => b.h245_address = a,
+        Body::progress(b) => b.h245_address = a,
+        Body::connect(b) => b.h245_address = a,
+        _ => {}
+    }
 }
 
 fn release_complete_body(call_id: Option<CallIdentifier>, cause: Option<Q850Cause>) -> Body {
@@ -668,7 +847,10 @@ impl H323Calls {
             legs: HashMap::new(),
             by_ref: HashMap::new(),
             conns: HashMap::new(),
+            h245_conns: HashMap::new(),
+            touched: Vec::new(),
             abandoned: HashSet::new(),
+            undialled: HashSet::new(),
             rng: seed,
             next_leg: 0,
             inbound: H323Options::default(),
@@ -713,9 +895,14 @@ impl H323Calls {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.legs
             .values()
-            .flat_map(|l| l.timers.iter().flatten())
+            .flat_map(|l| {
+                l.timers
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(l.h245.poll_timeout())
+            })
             .min()
-            .copied()
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -775,9 +962,20 @@ impl H323Calls {
     /// Forgets a leg: `Gone`, and `Close` of its connection when no call is left on it
     /// and `close` is asked (it is not when the connection is already gone).
     fn finish(&mut self, id: H323LegId, close: bool) {
-        let Some(leg) = self.legs.remove(&id) else {
+        let Some(mut leg) = self.legs.remove(&id) else {
             return;
         };
+        match leg.link {
+            H245Link::Up(c) => {
+                flush_link(&mut self.out, &mut leg);
+                self.h245_conns.remove(&c);
+                self.out.push_back(H323Output::Close { conn: c });
+            }
+            H245Link::Listening(_) => self
+                .out
+                .push_back(H323Output::H245StopListening { leg: id }),
+            H245Link::None | H245Link::Connecting | H245Link::Closed => {}
+        }
         self.out.push_back(H323Output::Gone { leg: id });
         let Some(conn) = leg.conn else {
             return;
@@ -855,11 +1053,74 @@ impl H323Calls {
                 pending_answer: None,
                 setup: Some(Box::new(setup.clone())),
                 timers: [None; 3],
-                separate_h245_reported: false,
+                link: H245Link::None,
+                h245_address_sent: false,
             },
         );
         self.out.push_back(H323Output::Connect { leg: id, addr });
         id
+    }
+
+    /// The ingress trunk of an incoming leg does not tunnel (`h245_tunnelling: false`):
+    /// before our first response, tunnelling is refused (our messages say
+    /// `h245Tunnelling` FALSE) and H.245 moves to a connection of its own.
+    pub fn refuse_tunnelling(&mut self, leg: H323LegId) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if l.dir != Dir::Incoming || l.state != State::CallPresent || !l.tunnelling {
+            return;
+        }
+        l.tunnelling = false;
+        if !matches!(l.fast, Fast::Offered(_)) {
+            self.listen_h245(leg);
+        }
+    }
+
+    /// An outgoing call that waits for admission (a gatekeeper's ARQ) before it connects:
+    /// like [`outgoing`](Self::outgoing) without the `Connect`; [`dial`](Self::dial) or
+    /// [`not_admitted`](Self::not_admitted) follows.
+    pub fn outgoing_pending(
+        &mut self,
+        now: Instant,
+        setup: &Setup,
+        opts: H323Options,
+    ) -> H323LegId {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        let id = self.outgoing(now, unspecified, setup, opts);
+        // Take back the Connect `outgoing` queued.
+        if let Some(i) = self
+            .out
+            .iter()
+            .rposition(|o| matches!(o, H323Output::Connect { leg, .. } if *leg == id))
+        {
+            self.out.remove(i);
+        }
+        self.undialled.insert(id);
+        id
+    }
+
+    /// The call identifier, conference identifier and call reference value of a leg,
+    /// for its ARQ.
+    pub fn admission_ids(&self, leg: H323LegId) -> Option<([u8; 16], [u8; 16], u16)> {
+        let l = self.legs.get(&leg)?;
+        let call = <[u8; 16]>::try_from(&l.call_id.guid.0[..]).ok()?;
+        let conf = <[u8; 16]>::try_from(&l.conference_id.0.0[..]).ok()?;
+        Some((call, conf, l.crv))
+    }
+
+    /// Admission granted: connect to `addr` (the ACF's `destCallSignalAddress`).
+    pub fn dial(&mut self, _now: Instant, leg: H323LegId, addr: SocketAddr) {
+        if self.undialled.remove(&leg) && self.legs.contains_key(&leg) {
+            self.out.push_back(H323Output::Connect { leg, addr });
+        }
+    }
+
+    /// Admission refused: the leg fails with `cause` (initiator Gateway), nothing sent.
+    pub fn not_admitted(&mut self, _now: Instant, leg: H323LegId, cause: Q850Cause) {
+        if self.undialled.remove(&leg) && self.legs.contains_key(&leg) {
+            self.fail(leg, None, cause);
+        }
     }
 
     /// The TCP connection of an outgoing leg is up: the Setup goes out, T303 starts.
@@ -943,6 +1204,11 @@ impl H323Calls {
 
     /// One TPKT payload (a Q.931 message) received on `conn`.
     pub fn handle_frame(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
+        self.frame_input(now, conn, payload);
+        self.arm(now);
+    }
+
+    fn frame_input(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
         let msg = match Message::decode(payload, Dialect::H225) {
             Ok(m) => m,
             Err(e) => {
@@ -1119,11 +1385,15 @@ impl H323Calls {
             pending_answer: None,
             setup: None,
             timers: [None; 3],
-            separate_h245_reported: false,
+            link: H245Link::None,
+            h245_address_sent: false,
         };
         if !matches!(leg.fast, Fast::Offered(_)) {
             leg.h245.enable_slow_start();
         }
+        let separate = !leg.tunnelling;
+        let peer_h245 = h245_address_of(&info.h323_uu_pdu.h323_message_body);
+        let listen = separate && peer_h245.is_none() && !matches!(leg.fast, Fast::Offered(_));
         self.legs.insert(id, leg);
         self.by_ref.insert((conn, crv, false), id);
         self.conns.entry(conn).or_default().calls += 1;
@@ -1133,9 +1403,149 @@ impl H323Calls {
             setup,
         });
         // Tunnelled H.245 in the Setup ("parallel H.245"): answered with our first
-        // response.
+        // response. An h245Address in it is connected to (early H.245).
         self.common(id, &info);
+        if listen {
+            // Slow start without tunnelling: we listen, our first response (or a
+            // Facility startH245) names the address.
+            self.listen_h245(id);
+        }
         self.after(id);
+    }
+
+    // ---------------------------------------------------------------- separate H.245
+
+    /// Asks the shell for a listening H.245 socket for `id`, once.
+    fn listen_h245(&mut self, id: H323LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(conn) = leg.conn.filter(|_| leg.link == H245Link::None) else {
+            return;
+        };
+        leg.link = H245Link::Listening(None);
+        self.out.push_back(H323Output::H245Listen {
+            leg: id,
+            conn,
+            ip: leg.opts.local.ip(),
+        });
+    }
+
+    /// The peer named its H.245 address: connect, unless we listen with an address
+    /// already sent that is the smaller of the two (H.323 §8.2.3: when both sides send
+    /// startH245, the side with the numerically smaller address connects).
+    fn peer_h245_address(&mut self, id: H323LegId, theirs: SocketAddr) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        match leg.link {
+            H245Link::None => {}
+            H245Link::Listening(ours) => {
+                if let Some(ours) = ours
+                    && leg.h245_address_sent
+                    && address_key(ours) > address_key(theirs)
+                {
+                    return;
+                }
+                self.out
+                    .push_back(H323Output::H245StopListening { leg: id });
+            }
+            H245Link::Connecting | H245Link::Up(_) | H245Link::Closed => return,
+        }
+        leg.link = H245Link::Connecting;
+        self.out.push_back(H323Output::H245Connect {
+            leg: id,
+            addr: theirs,
+        });
+    }
+
+    /// The shell listens for `leg`'s H.245 connection at `addr`: the address goes in our
+    /// first response, or in a Facility startH245 when one has gone already.
+    pub fn h245_listening(&mut self, _now: Instant, leg: H323LegId, addr: SocketAddr) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            self.out.push_back(H323Output::H245StopListening { leg });
+            return;
+        };
+        if l.link != H245Link::Listening(None) {
+            return;
+        }
+        l.link = H245Link::Listening(Some(addr));
+        if l.dir == Dir::Incoming && l.state == State::CallPresent {
+            return;
+        }
+        l.h245_address_sent = true;
+        let msg = Message::new(Dialect::H225, l.call_ref(), MessageType::FACILITY);
+        let body = facility_body(l, FacilityReason::startH245(()), Some(addr));
+        transmit(&mut self.out, l, msg, body);
+    }
+
+    /// `leg`'s H.245 connection is up on `conn` (accepted or connected): H.245 starts on
+    /// it (our TerminalCapabilitySet and master/slave determination). A second
+    /// connection for the same leg is closed.
+    pub fn h245_up(&mut self, now: Instant, leg: H323LegId, conn: ConnId) {
+        self.link_up(leg, conn);
+        self.arm(now);
+    }
+
+    fn link_up(&mut self, leg: H323LegId, conn: ConnId) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            self.out.push_back(H323Output::Close { conn });
+            return;
+        };
+        match l.link {
+            H245Link::Up(_) | H245Link::Closed | H245Link::None => {
+                self.out.push_back(H323Output::Close { conn });
+                return;
+            }
+            H245Link::Listening(_) => self.out.push_back(H323Output::H245StopListening { leg }),
+            H245Link::Connecting => {}
+        }
+        debug!(%leg, conn, "separate H.245 connection up");
+        l.link = H245Link::Up(conn);
+        self.h245_conns.insert(conn, leg);
+        let prefs = l.codec_prefs();
+        l.h245.start(&prefs);
+        self.after(leg);
+    }
+
+    /// Listening or connecting for `leg`'s H.245 failed: the call goes on without it.
+    pub fn h245_failed(&mut self, _now: Instant, leg: H323LegId) {
+        if let Some(l) = self.legs.get_mut(&leg)
+            && matches!(l.link, H245Link::Listening(_) | H245Link::Connecting)
+        {
+            warn!(%leg, "separate H.245 connection could not be made");
+            l.link = H245Link::Closed;
+        }
+    }
+
+    /// One TPKT payload (an H.245 message) on a separate H.245 connection.
+    pub fn handle_h245_frame(&mut self, now: Instant, conn: ConnId, payload: &[u8]) {
+        self.link_frame(conn, payload);
+        self.arm(now);
+    }
+
+    fn link_frame(&mut self, conn: ConnId, payload: &[u8]) {
+        let Some(id) = self.h245_conns.get(&conn).copied() else {
+            return;
+        };
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.h245.handle(payload);
+        }
+        self.after(id);
+    }
+
+    /// A separate H.245 connection closed: the call goes on (the peer clears it with
+    /// RELEASE COMPLETE, H.323 §8.5).
+    pub fn h245_closed(&mut self, _now: Instant, conn: ConnId) {
+        let Some(id) = self.h245_conns.remove(&conn) else {
+            return;
+        };
+        if let Some(l) = self.legs.get_mut(&id)
+            && l.link == H245Link::Up(conn)
+        {
+            debug!(leg = %id, "separate H.245 connection closed");
+            l.link = H245Link::Closed;
+        }
     }
 
     /// What every message of a known call may carry: tunnelled H.245, fast start
@@ -1171,13 +1581,10 @@ impl H323Calls {
             for m in info.h323_uu_pdu.h245_control.iter().flatten() {
                 leg.h245.handle(m);
             }
-        } else if !leg.separate_h245_reported && wants_separate_h245(body) {
-            leg.separate_h245_reported = true;
-            warn!(leg = %id, "peer asks for a separate H.245 connection: not supported yet, call goes on without H.245");
-            self.out.push_back(H323Output::Unsupported {
-                leg: id,
-                feature: "separate-h245",
-            });
+        } else if leg.dir == Dir::Incoming || leg.tunnel_decided {
+            if let Some(theirs) = h245_address_of(body) {
+                self.peer_h245_address(id, theirs);
+            }
         }
     }
 
@@ -1187,6 +1594,8 @@ impl H323Calls {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        self.touched.push(id);
+        let mut give_up = false;
         while let Some(ev) = leg.h245.poll_event() {
             match ev {
                 H245Event::Media(m) => match leg.dir {
@@ -1221,34 +1630,41 @@ impl H323Calls {
                         self.out.push_back(H323Output::DecodeError { conn });
                     }
                 }
+                H245Event::Timeout(t) => {
+                    warn!(leg = %id, timer = t.name(), "H.245 procedure timed out");
+                    self.out.push_back(H323Output::H245Timeout {
+                        leg: id,
+                        timer: t.name(),
+                    });
+                    // Slow start without its media will never carry audio: clear the
+                    // call. With fast start H.245 is an extra, and the call goes on.
+                    if leg.h245.slow_start() && !leg.h245.media_done() {
+                        give_up = true;
+                    }
+                }
             }
         }
         if leg.may_tunnel() && leg.h245.has_transmit() {
             let msg = Message::new(Dialect::H225, leg.call_ref(), MessageType::FACILITY);
-            let body = Body::facility(FacilityUUIE::new(
-                protocol_identifier_v7(),
-                None,
-                None,
-                Some(leg.conference_id.clone()),
-                FacilityReason::transportedInformation(()),
-                Some(leg.call_id.clone()),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                Some(false),
-                Some(false),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            ));
+            let body = facility_body(leg, FacilityReason::transportedInformation(()), None);
             transmit(&mut self.out, leg, msg, body);
+        }
+        flush_link(&mut self.out, leg);
+        if give_up {
+            self.fail(
+                id,
+                Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY),
+                Q850Cause::RECOVERY_ON_TIMER_EXPIRY,
+            );
+        }
+    }
+
+    /// Gives the H.245 timers started by this input their deadlines.
+    fn arm(&mut self, now: Instant) {
+        for id in std::mem::take(&mut self.touched) {
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.h245.arm(now);
+            }
         }
     }
 
@@ -1412,18 +1828,13 @@ impl H323Calls {
                     leg.fast = Fast::Refused;
                     leg.h245.enable_slow_start();
                 }
-                if !leg.tunnelling
-                    && !matches!(leg.fast, Fast::Accepted)
-                    && !leg.separate_h245_reported
-                {
-                    leg.separate_h245_reported = true;
-                    warn!(leg = %id, "no fast start and no tunnelling: media needs a separate H.245 connection, not supported yet");
-                    self.out.push_back(H323Output::Unsupported {
-                        leg: id,
-                        feature: "separate-h245",
-                    });
-                }
+                let listen = !leg.tunnelling && !matches!(leg.fast, Fast::Accepted);
                 *media = leg.pending_answer.take().map(MediaExchange::Answer);
+                if listen {
+                    // No fast start and no tunnelling, and the callee named no H.245
+                    // address: we offer ours in a Facility startH245 (H.225.0 §8.2.3).
+                    self.listen_h245(id);
+                }
             }
             _ => return,
         }
@@ -1436,7 +1847,12 @@ impl H323Calls {
     /// Progress and Connect answer the Setup; Release clears either kind; Info(Dtmf) goes
     /// as H.245 UserInputIndication (or Q.931 keypad without H.245); Media names our RTP
     /// address for slow start. Other events are ignored.
-    pub fn send(&mut self, _now: Instant, leg: H323LegId, event: CallEvent) {
+    pub fn send(&mut self, now: Instant, leg: H323LegId, event: CallEvent) {
+        self.core_event(leg, event);
+        self.arm(now);
+    }
+
+    fn core_event(&mut self, leg: H323LegId, event: CallEvent) {
         let Some(dir) = self.legs.get(&leg).map(|l| l.dir) else {
             return;
         };
@@ -1458,10 +1874,9 @@ impl H323Calls {
                 }
             }
             (_, CallEvent::Info(Info::Dtmf { digit, duration_ms })) => {
-                let sent = self
-                    .legs
-                    .get_mut(&leg)
-                    .is_some_and(|l| l.tunnelling && l.h245.user_input(digit));
+                let sent = self.legs.get_mut(&leg).is_some_and(|l| {
+                    (l.tunnelling || matches!(l.link, H245Link::Up(_))) && l.h245.user_input(digit)
+                });
                 if !sent {
                     self.information(leg, &CallEvent::Info(Info::Dtmf { digit, duration_ms }));
                 }
@@ -1501,13 +1916,18 @@ impl H323Calls {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        if self.undialled.remove(&id) {
+            // Still waiting for admission: no connection asked for.
+            self.finish(id, false);
+            return;
+        }
         if leg.conn.is_none() {
             // Still connecting: the connection is closed when it comes up.
             self.abandoned.insert(id);
             self.finish(id, false);
             return;
         }
-        if leg.tunnelling {
+        if leg.tunnelling || matches!(leg.link, H245Link::Up(_)) {
             leg.h245.end_session();
         }
         let msg = Message::release_complete(Dialect::H225, leg.call_ref(), Some(r.cause));
@@ -1656,17 +2076,6 @@ impl H323Calls {
             }
             CallEvent::Connect { .. } => {
                 leg.state = State::Active;
-                if !leg.tunnelling
-                    && !matches!(leg.fast, Fast::Accepted)
-                    && !leg.separate_h245_reported
-                {
-                    leg.separate_h245_reported = true;
-                    warn!(leg = %id, "no fast start and no tunnelling: media needs a separate H.245 connection, not supported yet");
-                    self.out.push_back(H323Output::Unsupported {
-                        leg: id,
-                        feature: "separate-h245",
-                    });
-                }
                 Body::connect(ConnectUUIE::new(
                     protocol_identifier_v7(),
                     None,
@@ -1692,12 +2101,25 @@ impl H323Calls {
             }
             _ => return,
         };
+        let mut body = body;
+        if let H245Link::Listening(Some(a)) = leg.link
+            && !leg.h245_address_sent
+        {
+            set_h245_address(&mut body, a);
+            leg.h245_address_sent = true;
+        }
         // Our first response opens tunnelled H.245 (H.225.0 §8.2.1): TCS and MSD ride on it.
         if leg.tunnelling && !leg.h245.is_started() {
             let prefs = leg.codec_prefs();
             leg.h245.start(&prefs);
         }
+        let listen = is_connect && !leg.tunnelling && !matches!(leg.fast, Fast::Accepted);
         transmit(&mut self.out, leg, msg, body);
+        if listen {
+            // Connected with neither fast start nor tunnelling: media needs H.245 on a
+            // connection of its own; our address follows in a Facility startH245.
+            self.listen_h245(id);
+        }
     }
 
     // ---------------------------------------------------------------- timers
@@ -1730,6 +2152,20 @@ impl H323Calls {
             };
             self.fail(id, Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY), to_core);
         }
+        let mut h245_due: Vec<H323LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| l.h245.poll_timeout().is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        h245_due.sort();
+        for id in h245_due {
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.h245.handle_timeout(now);
+            }
+            self.after(id);
+        }
+        self.arm(now);
     }
 }
 

@@ -19,11 +19,17 @@
 //! - UserInputIndication in and out, RoundTripDelay answered,
 //!   CloseLogicalChannel acknowledged, endSessionCommand both ways.
 //!
-//! H.245 response timers (T101, T103, T106) are not run: the H.225.0 timers and the call
-//! core's no-answer timer bound the call.
+//! Response timers of the H.245 Annex C signalling entities, spec-named in [`Timer`]:
+//! T101 (capability exchange), T103 (uni-directional logical channel), T106
+//! (master/slave determination). Each guards one outgoing request; on expiry the
+//! entity does what its SDL says (TerminalCapabilitySetRelease,
+//! MasterSlaveDeterminationRelease, CloseLogicalChannel with source `lcse`) and reports
+//! [`H245Event::Timeout`]; the call leg decides about the call. Time comes in as `now`
+//! only: [`H245Control::arm`] turns timers started by a send into deadlines.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use h323_asn1::h245::build::{
     AudioChannel, AudioTerminalCapabilities, audio_open_logical_channel, end_session,
@@ -32,12 +38,14 @@ use h323_asn1::h245::build::{
     user_input_alphanumeric,
 };
 use h323_asn1::h245::{
-    self, Capability, CloseLogicalChannelAck, CommandMessage, DataType, IndicationMessage,
-    LogicalChannelNumber, MasterSlaveDeterminationAckDecision, MasterSlaveDeterminationReject,
-    MasterSlaveDeterminationRejectCause, MultimediaSystemControlMessage, OpenLogicalChannel,
-    OpenLogicalChannelAck, OpenLogicalChannelAckForwardMultiplexAckParameters,
-    OpenLogicalChannelReject, OpenLogicalChannelRejectCause, RequestMessage, ResponseMessage,
-    RoundTripDelayResponse, TerminalCapabilitySet, UserInputIndication,
+    self, Capability, CloseLogicalChannel, CloseLogicalChannelAck, CloseLogicalChannelSource,
+    CommandMessage, DataType, IndicationMessage, LogicalChannelNumber,
+    MasterSlaveDeterminationAckDecision, MasterSlaveDeterminationReject,
+    MasterSlaveDeterminationRejectCause, MasterSlaveDeterminationRelease,
+    MultimediaSystemControlMessage, OpenLogicalChannel, OpenLogicalChannelAck,
+    OpenLogicalChannelAckForwardMultiplexAckParameters, OpenLogicalChannelReject,
+    OpenLogicalChannelRejectCause, RequestMessage, ResponseMessage, RoundTripDelayResponse,
+    TerminalCapabilitySet, TerminalCapabilitySetRelease, UserInputIndication,
 };
 use mapping::model::{Codec, CodecName, Media, MediaDirection};
 use tracing::debug;
@@ -53,6 +61,53 @@ pub const MSD_RETRIES: u8 = 3;
 
 /// The logical channel number of our audio channel in slow start.
 pub const OUR_AUDIO_LCN: u16 = 1;
+
+/// The H.245 response timers (H.245 Annex C): one per signalling entity we run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// Capability exchange (C.4): TerminalCapabilitySet sent, no Ack/Reject yet.
+    T101,
+    /// Uni-directional logical channel signalling (C.5): OpenLogicalChannel sent, no
+    /// Ack/Reject yet.
+    T103,
+    /// Master/slave determination (C.2): our request or our Ack sent, no answer yet.
+    T106,
+}
+
+impl Timer {
+    /// Every timer, in table order.
+    pub const ALL: [Timer; 3] = [Timer::T101, Timer::T103, Timer::T106];
+
+    fn index(self) -> usize {
+        match self {
+            Timer::T101 => 0,
+            Timer::T103 => 1,
+            Timer::T106 => 2,
+        }
+    }
+
+    /// The spec name, for metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timer::T101 => "T101",
+            Timer::T103 => "T103",
+            Timer::T106 => "T106",
+        }
+    }
+}
+
+/// H.245 leaves the timer values to the implementation; 30 s for all three, well above
+/// any round trip and below the call core's no-answer timer.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One timer of the table: off, started by a send (its deadline set at the next
+/// [`H245Control::arm`]), or running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    Off,
+    Start,
+    At(Instant),
+}
 
 /// What the control channel tells the call leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +126,8 @@ pub enum H245Event {
     EndSession,
     /// A tunnelled message did not decode.
     DecodeError,
+    /// A procedure got no answer in time (the release/close of its SDL has been sent).
+    Timeout(Timer),
 }
 
 /// Master/slave determination signalling entity state (H.245 Annex C.2).
@@ -132,6 +189,8 @@ pub struct H245Control {
     peer: Option<PeerChannel>,
     media_reported: bool,
     end_sent: bool,
+    timers: [Deadline; 3],
+    timeout: Duration,
     out: VecDeque<Vec<u8>>,
     events: VecDeque<H245Event>,
 }
@@ -202,9 +261,92 @@ impl H245Control {
             peer: None,
             media_reported: false,
             end_sent: false,
+            timers: [Deadline::Off; 3],
+            timeout: RESPONSE_TIMEOUT,
             out: VecDeque::new(),
             events: VecDeque::new(),
         }
+    }
+
+    /// The response timeout of T101, T103 and T106 (default [`RESPONSE_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    fn start_timer(&mut self, t: Timer) {
+        self.timers[t.index()] = Deadline::Start;
+    }
+
+    fn stop_timer(&mut self, t: Timer) {
+        self.timers[t.index()] = Deadline::Off;
+    }
+
+    /// Gives the timers started since the last call their deadline (`now` + timeout).
+    pub fn arm(&mut self, now: Instant) {
+        for d in &mut self.timers {
+            if *d == Deadline::Start {
+                *d = Deadline::At(now + self.timeout);
+            }
+        }
+    }
+
+    /// The earliest running deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers
+            .iter()
+            .filter_map(|d| match d {
+                Deadline::At(at) => Some(*at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Runs the timers due at `now` (H.245 Annex C expiry transitions).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for t in Timer::ALL {
+            let Deadline::At(at) = self.timers[t.index()] else {
+                continue;
+            };
+            if at > now {
+                continue;
+            }
+            self.stop_timer(t);
+            debug!(timer = t.name(), "H.245 procedure timed out");
+            match t {
+                // C.4.4: TerminalCapabilitySetRelease, REJECT.indication to the user.
+                Timer::T101 => self.push(&MultimediaSystemControlMessage::indication(
+                    IndicationMessage::terminalCapabilitySetRelease(
+                        TerminalCapabilitySetRelease::new(None),
+                    ),
+                )),
+                // C.2.4: MasterSlaveDeterminationRelease, ERROR.indication, back to idle.
+                Timer::T106 => {
+                    self.msd = Msd::Idle;
+                    self.push(&MultimediaSystemControlMessage::indication(
+                        IndicationMessage::masterSlaveDeterminationRelease(
+                            MasterSlaveDeterminationRelease::new(),
+                        ),
+                    ));
+                }
+                // C.5.4: CloseLogicalChannel with source lcse, REJECT.indication.
+                Timer::T103 => {
+                    self.ours = OurChannel::Refused;
+                    self.push(&MultimediaSystemControlMessage::request(
+                        RequestMessage::closeLogicalChannel(CloseLogicalChannel::new(
+                            LogicalChannelNumber(OUR_AUDIO_LCN),
+                            CloseLogicalChannelSource::lcse(()),
+                            None,
+                        )),
+                    ));
+                }
+            }
+            self.events.push_back(H245Event::Timeout(t));
+        }
+    }
+
+    /// True once slow start reported its media ([`H245Event::Media`]).
+    pub fn media_done(&self) -> bool {
+        self.media_reported
     }
 
     /// True once our TerminalCapabilitySet went out.
@@ -283,12 +425,14 @@ impl H245Control {
         };
         let msg = terminal_capability_set(self.tcs_seq, &caps);
         self.push(&msg);
+        self.start_timer(Timer::T101);
     }
 
     fn send_msd(&mut self) {
         self.msd = Msd::OutgoingAwaitingResponse;
         let msg = master_slave_determination(TERMINAL_TYPE_GATEWAY, self.sdn);
         self.push(&msg);
+        self.start_timer(Timer::T106);
     }
 
     /// Our RTP address (RTCP on the next port unless given) and codec preferences, for
@@ -327,6 +471,7 @@ impl H245Control {
     pub fn end_session(&mut self) {
         if self.active && !self.end_sent {
             self.end_sent = true;
+            self.timers = [Deadline::Off; 3];
             self.push(&end_session());
         }
     }
@@ -421,8 +566,10 @@ impl H245Control {
                 if ack.sequence_number.0 == self.tcs_seq =>
             {
                 self.tcs_acked = true;
+                self.stop_timer(Timer::T101);
             }
             ResponseMessage::terminalCapabilitySetReject(_) => {
+                self.stop_timer(Timer::T101);
                 debug!("peer rejected our TerminalCapabilitySet");
             }
             ResponseMessage::masterSlaveDeterminationAck(ack) => {
@@ -431,6 +578,7 @@ impl H245Control {
                     ack.decision,
                     MasterSlaveDeterminationAckDecision::master(())
                 );
+                self.stop_timer(Timer::T106);
                 match self.msd {
                     Msd::OutgoingAwaitingResponse => {
                         let back = master_slave_determination_ack(!we_master);
@@ -446,12 +594,16 @@ impl H245Control {
                     Msd::Idle | Msd::Determined { .. } => {}
                 }
             }
-            ResponseMessage::masterSlaveDeterminationReject(_) => self.retry_msd(),
+            ResponseMessage::masterSlaveDeterminationReject(_) => {
+                self.stop_timer(Timer::T106);
+                self.retry_msd();
+            }
             ResponseMessage::openLogicalChannelAck(ack) => self.our_open_acked(&ack),
             ResponseMessage::openLogicalChannelReject(rej)
                 if rej.forward_logical_channel_number.0 == OUR_AUDIO_LCN =>
             {
                 debug!("peer rejected our audio channel");
+                self.stop_timer(Timer::T103);
                 self.ours = OurChannel::Refused;
             }
             _ => {}
@@ -503,6 +655,8 @@ impl H245Control {
                 let ack = master_slave_determination_ack(!we_master);
                 self.push(&ack);
                 self.msd = Msd::IncomingAwaitingResponse { we_master };
+                // C.2: our Ack waits for the peer's Ack under T106 too.
+                self.start_timer(Timer::T106);
             }
             None => {
                 let rej = MultimediaSystemControlMessage::response(
@@ -573,6 +727,7 @@ impl H245Control {
         let OurChannel::Proposed { codec } = &self.ours else {
             return;
         };
+        self.timers[Timer::T103.index()] = Deadline::Off;
         let params = match &ack.forward_multiplex_ack_parameters {
             Some(
                 OpenLogicalChannelAckForwardMultiplexAckParameters::h2250LogicalChannelAckParameters(
@@ -645,6 +800,7 @@ impl H245Control {
                     };
                     let msg = open_logical_channel(audio_open_logical_channel(&ch));
                     self.push(&msg);
+                    self.start_timer(Timer::T103);
                     // Our payload type for the codec when the call core named one.
                     let payload_type = l
                         .codecs
@@ -769,6 +925,103 @@ mod tests {
             std::iter::from_fn(|| b.poll_event())
                 .any(|e| matches!(e, H245Event::Media(m) if m.rtp == Some(a_rtp)))
         );
+    }
+
+    #[test]
+    fn response_timers_follow_annex_c() {
+        let now = Instant::now();
+        let mut c = H245Control::new(5);
+        c.set_local("192.0.2.1:4000".parse().expect("addr"), None, &[pcma()]);
+        c.enable_slow_start();
+        c.start(&[pcma()]);
+        assert_eq!(c.poll_timeout(), None, "deadlines come with arm");
+        c.arm(now);
+        assert_eq!(c.poll_timeout(), Some(now + RESPONSE_TIMEOUT));
+        drain(&mut c);
+        c.handle_timeout(now + RESPONSE_TIMEOUT - Duration::from_millis(1));
+        assert!(!c.has_transmit());
+        c.handle_timeout(now + RESPONSE_TIMEOUT);
+        let sent = drain(&mut c);
+        assert!(sent.iter().any(|m| matches!(
+            m,
+            MultimediaSystemControlMessage::indication(
+                IndicationMessage::terminalCapabilitySetRelease(_)
+            )
+        )));
+        assert!(sent.iter().any(|m| matches!(
+            m,
+            MultimediaSystemControlMessage::indication(
+                IndicationMessage::masterSlaveDeterminationRelease(_)
+            )
+        )));
+        let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert_eq!(
+            events,
+            vec![
+                H245Event::Timeout(Timer::T101),
+                H245Event::Timeout(Timer::T106)
+            ]
+        );
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.is_master(), None, "determination back to idle");
+    }
+
+    #[test]
+    fn answered_procedures_stop_their_timers_and_t103_closes() {
+        let now = Instant::now();
+        let mut a = H245Control::new(1);
+        let mut b = H245Control::new(2);
+        a.set_local("192.0.2.1:4000".parse().expect("addr"), None, &[pcma()]);
+        b.set_local("198.51.100.2:6000".parse().expect("addr"), None, &[pcma()]);
+        a.enable_slow_start();
+        b.enable_slow_start();
+        a.start(&[pcma()]);
+        b.start(&[]);
+        a.arm(now);
+        b.arm(now);
+        pump(&mut a, &mut b);
+        a.arm(now);
+        b.arm(now);
+        assert_eq!(a.poll_timeout(), None, "everything answered");
+        assert_eq!(b.poll_timeout(), None);
+
+        // A peer that exchanges capabilities but never answers our channel: T103.
+        let mut c = H245Control::new(3);
+        let mut d = H245Control::new(4);
+        c.set_local("192.0.2.1:4000".parse().expect("addr"), None, &[pcma()]);
+        c.enable_slow_start();
+        c.start(&[pcma()]);
+        d.start(&[pcma()]);
+        for _ in 0..5 {
+            let cd: Vec<_> = std::iter::from_fn(|| c.poll_transmit()).collect();
+            let dc: Vec<_> = std::iter::from_fn(|| d.poll_transmit()).collect();
+            // d drops c's OpenLogicalChannel on the floor.
+            for m in cd {
+                if !matches!(
+                    h245::decode(&m),
+                    Ok(MultimediaSystemControlMessage::request(
+                        RequestMessage::openLogicalChannel(_)
+                    ))
+                ) {
+                    d.handle(&m);
+                }
+            }
+            dc.iter().for_each(|m| c.handle(m));
+        }
+        c.arm(now);
+        assert_eq!(c.poll_timeout(), Some(now + RESPONSE_TIMEOUT));
+        c.handle_timeout(now + RESPONSE_TIMEOUT);
+        let sent = drain(&mut c);
+        assert!(sent.iter().any(|m| matches!(
+            m,
+            MultimediaSystemControlMessage::request(RequestMessage::closeLogicalChannel(clc))
+                if clc.forward_logical_channel_number.0 == OUR_AUDIO_LCN
+                    && clc.source == CloseLogicalChannelSource::lcse(())
+        )));
+        assert!(
+            std::iter::from_fn(|| c.poll_event()).any(|e| e == H245Event::Timeout(Timer::T103))
+        );
+        assert!(!c.media_done());
     }
 
     #[test]

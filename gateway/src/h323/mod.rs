@@ -4,6 +4,7 @@
 pub mod call_leg;
 pub mod fast_start;
 pub mod h245_control;
+pub mod ras;
 pub mod release_reason;
 pub mod uuie;
 pub mod without_calls;

@@ -32,8 +32,9 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
         async move {
             let core = ctx.sip.clone();
             let conn = core.next_connection_id();
+            let local = stream.local_addr().ok();
             let (reader, writer) = start(stream, conn, peer, core.capture().cloned(), false);
-            if core.h225_up(conn, peer, writer, None).await {
+            if core.h225_up(conn, peer, local, writer, None).await {
                 read(reader, conn, peer, core, ctx.metrics.clone()).await;
             }
         }
@@ -60,17 +61,18 @@ pub fn connect(core: SipHandle, metrics: Metrics, leg: H323LegId, addr: SocketAd
         };
         let _ = stream.set_nodelay(true);
         let conn = core.next_connection_id();
+        let local = stream.local_addr().ok();
         let (reader, writer) = start(stream, conn, addr, core.capture().cloned(), true);
-        if core.h225_up(conn, addr, writer, Some(leg)).await {
+        if core.h225_up(conn, addr, local, writer, Some(leg)).await {
             read(reader, conn, addr, core, metrics).await;
         }
     });
 }
 
 /// Splits the stream and starts its writer task; the returned sender is the core's way
-/// to write (dropping it closes the connection). The connection goes into the capture
-/// (`outgoing`: we opened it).
-fn start(
+/// to write (dropping it closes the connection). Also used for H.245 connections. The
+/// connection goes into the capture (`outgoing`: we opened it).
+pub(super) fn start(
     stream: TcpStream,
     conn: ConnId,
     peer: SocketAddr,

@@ -5,6 +5,8 @@
 //! ([`sip_framing`], [`tpkt`]); the tasks only move bytes.
 
 pub mod h225;
+pub mod h245;
+pub mod ras;
 pub mod sip;
 pub mod sip_framing;
 pub mod sip_head;

@@ -17,7 +17,7 @@ use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
 use crate::sip::source_limit::SourceLimiter;
-use crate::switch::{CallRecord, Switch, SwitchOutput};
+use crate::switch::{CallRecord, H245Input, Switch, SwitchOutput};
 use crate::tls::{TlsClients, TlsTarget};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -77,6 +77,8 @@ enum Input {
     H225Up {
         conn: ConnectionId,
         peer: SocketAddr,
+        /// Our end of it (where a separate H.245 listener binds).
+        local: Option<SocketAddr>,
         writer: mpsc::Sender<Vec<u8>>,
         /// The outgoing leg this connection was opened for.
         leg: Option<H323LegId>,
@@ -90,6 +92,24 @@ enum Input {
     },
     H225ConnectFailed {
         leg: H323LegId,
+    },
+    /// A separate H.245 connection is up.
+    H245Up {
+        leg: H323LegId,
+        conn: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    H245(H245Input),
+    /// A gatekeeper trunk's RAS socket is bound.
+    RasUp {
+        trunk: String,
+        local: SocketAddr,
+        socket: Arc<UdpSocket>,
+    },
+    RasDatagram {
+        trunk: String,
+        from: SocketAddr,
+        bytes: Vec<u8>,
     },
     /// What a call's media session reports (a DTMF digit taken out of the RTP).
     Media(MediaEvent),
@@ -170,6 +190,7 @@ impl SipHandle {
             capture,
         };
         tokio::spawn(forward_media_events(media_events, handle.tx.clone()));
+        super::ras::start(config, handle.clone(), metrics.clone());
         tokio::spawn(core(
             rx,
             handle.clone(),
@@ -235,12 +256,14 @@ impl SipHandle {
         &self,
         conn: ConnectionId,
         peer: SocketAddr,
+        local: Option<SocketAddr>,
         writer: mpsc::Sender<Vec<u8>>,
         leg: Option<H323LegId>,
     ) -> bool {
         self.send(Input::H225Up {
             conn,
             peer,
+            local,
             writer,
             leg,
         })
@@ -260,6 +283,41 @@ impl SipHandle {
     /// The connection for an outgoing H.323 leg could not be made.
     pub async fn h225_connect_failed(&self, leg: H323LegId) {
         let _ = self.send(Input::H225ConnectFailed { leg }).await;
+    }
+
+    /// What a separate H.245 listener or connection reports; false when the core is gone.
+    pub async fn h245(&self, input: H245Input) -> bool {
+        self.send(Input::H245(input)).await
+    }
+
+    /// A separate H.245 connection for `leg` is up.
+    pub async fn h245_up(
+        &self,
+        leg: H323LegId,
+        conn: ConnectionId,
+        writer: mpsc::Sender<Vec<u8>>,
+    ) -> bool {
+        self.send(Input::H245Up { leg, conn, writer }).await
+    }
+
+    /// A gatekeeper trunk's RAS socket is bound at `local`; false when the core is gone.
+    pub async fn ras_up(&self, trunk: &str, local: SocketAddr, socket: Arc<UdpSocket>) -> bool {
+        self.send(Input::RasUp {
+            trunk: trunk.to_owned(),
+            local,
+            socket,
+        })
+        .await
+    }
+
+    /// One datagram on a gatekeeper trunk's RAS socket; false when the core is gone.
+    pub async fn ras_datagram(&self, trunk: &str, from: SocketAddr, bytes: Vec<u8>) -> bool {
+        self.send(Input::RasDatagram {
+            trunk: trunk.to_owned(),
+            from,
+            bytes,
+        })
+        .await
     }
 
     /// Clears the calls still up and waits until their records are handed to the CDR
@@ -371,6 +429,10 @@ async fn core(
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut streams = Streams::default();
     let mut h225: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut h245_listeners: HashMap<H323LegId, tokio::task::AbortHandle> = HashMap::new();
+    // Our address on each H.225.0 connection.
+    let mut h225_local: HashMap<ConnectionId, SocketAddr> = HashMap::new();
+    let mut ras: HashMap<String, Arc<UdpSocket>> = HashMap::new();
     let mut guards: HashMap<u64, CallGuard> = HashMap::new();
     // Records waiting for their media figures before they go to the CDR writer.
     let mut closing = tokio::task::JoinSet::new();
@@ -430,10 +492,14 @@ async fn core(
             Some(Input::H225Up {
                 conn,
                 peer,
+                local,
                 writer,
                 leg,
             }) => {
                 h225.insert(conn, writer);
+                if let Some(local) = local {
+                    h225_local.insert(conn, local);
+                }
                 match leg {
                     Some(leg) => switch.h225_connected(now, wall, leg, conn, peer),
                     None => switch.h225_opened(conn, peer),
@@ -444,9 +510,32 @@ async fn core(
             }
             Some(Input::H225Down { conn }) => {
                 h225.remove(&conn);
+                h225_local.remove(&conn);
                 switch.h225_closed(now, wall, conn);
             }
             Some(Input::H225ConnectFailed { leg }) => switch.h225_connect_failed(now, wall, leg),
+            Some(Input::H245Up { leg, conn, writer }) => {
+                // H.245 writers share the H.225.0 map: connection ids are unique.
+                h225.insert(conn, writer);
+                switch.h245_input(now, wall, H245Input::Up { leg, conn });
+            }
+            Some(Input::RasUp {
+                trunk,
+                local,
+                socket,
+            }) => {
+                ras.insert(trunk.clone(), socket);
+                switch.ras_bound(now, wall, &trunk, local);
+            }
+            Some(Input::RasDatagram { trunk, from, bytes }) => {
+                switch.handle_ras(now, wall, &trunk, from, &bytes)
+            }
+            Some(Input::H245(input)) => {
+                if let H245Input::Down { conn } = &input {
+                    h225.remove(conn);
+                }
+                switch.h245_input(now, wall, input);
+            }
             Some(Input::Media(MediaEvent::Dtmf {
                 call,
                 side,
@@ -460,6 +549,8 @@ async fn core(
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {
                 switch.clear_all(now, wall, mapping::cause::Q850Cause::NORMAL_UNSPECIFIED);
+                // H.225.0 §7.13: unregister from the gatekeepers (URQ) before leaving.
+                switch.ras_unregister(now, wall);
                 shutdown = Some(reply);
             }
         }
@@ -499,7 +590,35 @@ async fn core(
                 }
                 SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
                 SwitchOutput::Sip(_) => {}
-                SwitchOutput::H225(o) => h225_output(&switch_handle, &metrics, &mut h225, o),
+                SwitchOutput::H225(o) => h225_output(
+                    &switch_handle,
+                    &metrics,
+                    &mut h225,
+                    &mut h245_listeners,
+                    &h225_local,
+                    o,
+                ),
+                SwitchOutput::Ras {
+                    trunk,
+                    to,
+                    bytes,
+                    label: l,
+                    retransmission,
+                } => {
+                    metrics.message("ras", l, "out");
+                    if retransmission {
+                        debug!(%trunk, label = l, "RAS request sent again");
+                    }
+                    if let Some(s) = ras.get(&trunk)
+                        && let Err(e) = s.try_send_to(&bytes, to)
+                    {
+                        debug!(%trunk, %to, error = %e, "RAS send failed");
+                    }
+                }
+                SwitchOutput::RasRegistered { trunk, registered } => metrics
+                    .h323_registered
+                    .with_label_values(&[&trunk])
+                    .set(i64::from(registered)),
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
@@ -556,6 +675,8 @@ fn h225_output(
     core: &SipHandle,
     metrics: &Metrics,
     conns: &mut HashMap<ConnectionId, mpsc::Sender<Vec<u8>>>,
+    h245_listeners: &mut HashMap<H323LegId, tokio::task::AbortHandle>,
+    h225_local: &HashMap<ConnectionId, SocketAddr>,
     o: H323Output,
 ) {
     match o {
@@ -578,8 +699,35 @@ fn h225_output(
             metrics.decode_error("h225");
             debug!(conn, "undecodable H.225.0 message");
         }
-        H323Output::Unsupported { leg, feature } => {
-            tracing::warn!(%leg, feature, "H.323 peer asked for something not supported yet");
+        H323Output::H245Transmit { conn, bytes, label } => {
+            metrics.message("h245", label, "out");
+            if let Some(w) = conns.get(&conn)
+                && w.try_send(bytes).is_err()
+            {
+                debug!(conn, "H.245 writer full or gone");
+            }
+        }
+        H323Output::H245Timeout { timer, .. } => {
+            metrics.h245_timeouts.with_label_values(&[timer]).inc()
+        }
+        H323Output::H245Listen { leg, conn, ip } => {
+            // A listener on 0.0.0.0 names no usable address: take the call's own.
+            let ip = match h225_local.get(&conn) {
+                Some(local) if ip.is_unspecified() => local.ip(),
+                _ => ip,
+            };
+            let task = super::h245::listen(core.clone(), metrics.clone(), leg, ip);
+            if let Some(old) = h245_listeners.insert(leg, task) {
+                old.abort();
+            }
+        }
+        H323Output::H245StopListening { leg } => {
+            if let Some(task) = h245_listeners.remove(&leg) {
+                task.abort();
+            }
+        }
+        H323Output::H245Connect { leg, addr } => {
+            super::h245::connect(core.clone(), metrics.clone(), leg, addr)
         }
         // The switch consumes call events itself.
         H323Output::Incoming { .. } | H323Output::Event { .. } | H323Output::Gone { .. } => {}

@@ -19,6 +19,7 @@
 //! signalling are played as events toward a leg that wants them
 //! ([`MediaCommand::SendDtmf`]).
 
+mod gatekeeper;
 pub mod media_plan;
 pub mod record;
 pub mod routing;
@@ -30,6 +31,7 @@ use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
 use crate::sip::endpoint::Peer;
 use crate::sip::message::{NameAddr, Uri};
 use crate::sip::service::{ServiceOutput, SipService};
+pub use gatekeeper::gatekeeper_trunks;
 use mapping::cause::{Cause, Q850Cause};
 use mapping::model::{
     CallEvent, Info, Initiator, Media, MediaExchange, Progress, ProgressDescription, Release, Setup,
@@ -63,6 +65,26 @@ pub enum SwitchOutput {
     },
     /// An H.225.0 output (transmit, connect, close, metrics).
     H225(H323Output),
+    /// Send a RAS datagram on the gatekeeper trunk's socket.
+    Ras {
+        /// The trunk (its socket).
+        trunk: String,
+        /// Where.
+        to: SocketAddr,
+        /// The datagram.
+        bytes: Vec<u8>,
+        /// The RAS message type (`GRQ`, `ARQ`, ...), for metrics.
+        label: &'static str,
+        /// A retransmission of an unanswered request.
+        retransmission: bool,
+    },
+    /// A gatekeeper trunk's registration changed.
+    RasRegistered {
+        /// The trunk.
+        trunk: String,
+        /// Registered (RCF) or not.
+        registered: bool,
+    },
     /// A media command.
     Media(MediaCommand),
     /// A call ended: stop its media (if started), write its record.
@@ -204,6 +226,8 @@ pub struct Switch {
     calls: HashMap<CallId, Call>,
     by_leg: HashMap<Leg, CallId>,
     h323: H323Calls,
+    /// RAS endpoints of the gatekeeper trunks.
+    gatekeepers: gatekeeper::Gatekeepers,
     /// Peers of the H.225.0 connections, for ingress trunk matching.
     h225_peers: HashMap<ConnId, SocketAddr>,
     ports: Box<dyn MediaPorts>,
@@ -242,6 +266,7 @@ impl Switch {
                 });
                 h
             },
+            gatekeepers: gatekeeper::Gatekeepers::default(),
             h225_peers: HashMap::new(),
             ports,
             timers: BTreeSet::new(),
@@ -318,6 +343,7 @@ impl Switch {
         [
             self.sip.poll_timeout(),
             self.h323.poll_timeout(),
+            self.gatekeepers.poll_timeout(),
             self.timers.first().map(|t| t.0),
         ]
         .into_iter()
@@ -329,6 +355,7 @@ impl Switch {
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
         self.sip.handle_timeout(now, secs(wall));
         self.h323.handle_timeout(now);
+        self.gatekeepers.handle_timeout(now);
         while let Some(&(at, call, timer)) = self.timers.first() {
             if at > now {
                 break;
@@ -368,6 +395,10 @@ impl Switch {
         loop {
             if let Some(o) = self.h323.poll_output() {
                 self.h323_output(now, wall, o);
+                continue;
+            }
+            if let Some((trunk, o)) = self.gatekeepers.poll_output() {
+                self.ras_output(now, wall, trunk, o);
                 continue;
             }
             let Some(o) = self.sip.poll_output() else {
@@ -441,6 +472,19 @@ impl Switch {
         self.pump(now, wall);
     }
 
+    /// What the shell reports about separate H.245 connections (`H323Output::H245Listen`,
+    /// `H245Connect`).
+    pub fn h245_input(&mut self, now: Instant, wall: SystemTime, input: H245Input) {
+        match input {
+            H245Input::Listening { leg, addr } => self.h323.h245_listening(now, leg, addr),
+            H245Input::Up { leg, conn } => self.h323.h245_up(now, leg, conn),
+            H245Input::Failed { leg } => self.h323.h245_failed(now, leg),
+            H245Input::Frame { conn, payload } => self.h323.handle_h245_frame(now, conn, &payload),
+            H245Input::Down { conn } => self.h323.h245_closed(now, conn),
+        }
+        self.pump(now, wall);
+    }
+
     /// The connection the switch asked for could not be made.
     pub fn h225_connect_failed(&mut self, now: Instant, wall: SystemTime, leg: H323LegId) {
         self.h323.connect_failed(now, leg);
@@ -454,20 +498,45 @@ impl Switch {
             .trunks
             .iter()
             .find(|t| match &t.params {
+                // Its peer, or its gatekeeper (gatekeeper-routed calls).
                 TrunkParams::H323(h) => h
                     .remote
                     .as_ref()
-                    .is_some_and(|r| self.cfg.hosts.addrs(r).iter().any(|a| a.ip() == peer.ip())),
+                    .iter()
+                    .flat_map(|r| self.cfg.hosts.addrs(r))
+                    .chain(
+                        h.gatekeeper
+                            .iter()
+                            .flat_map(|g| self.cfg.hosts.addrs(&g.address)),
+                    )
+                    .any(|a| a.ip() == peer.ip()),
                 _ => false,
             })
             .map(|t| t.name.clone())
+    }
+
+    /// True when `trunk` is an H.323 trunk with `h245_tunnelling: false`.
+    fn trunk_refuses_tunnelling(&self, trunk: Option<&str>) -> bool {
+        trunk.is_some_and(|name| {
+            self.cfg.trunks.iter().any(|t| {
+                t.name == name && matches!(&t.params, TrunkParams::H323(h) if !h.h245_tunnelling)
+            })
+        })
     }
 
     fn h323_output(&mut self, now: Instant, wall: SystemTime, o: H323Output) {
         match o {
             H323Output::Incoming { leg, conn, setup } => {
                 let peer = self.h225_peers.get(&conn).copied();
-                match peer.and_then(|p| self.h323_ingress(p)) {
+                let trunk = peer.and_then(|p| self.h323_ingress(p));
+                if self.trunk_refuses_tunnelling(trunk.as_deref()) {
+                    self.h323.refuse_tunnelling(leg);
+                }
+                match trunk {
+                    // A registered gatekeeper trunk admits the call first (ARQ answerCall).
+                    Some(trunk) if !self.sip.is_draining() && self.admits(&trunk) => {
+                        self.admit_incoming(now, trunk, leg, *setup)
+                    }
                     Some(trunk) if !self.sip.is_draining() => {
                         self.incoming(now, wall, Leg::H323(leg), trunk, *setup)
                     }
@@ -490,6 +559,7 @@ impl Switch {
             H323Output::Event { leg, event } => self.leg_event(now, wall, Leg::H323(leg), event),
             H323Output::Gone { leg } => {
                 self.by_leg.remove(&Leg::H323(leg));
+                self.ras_leg_gone(now, leg);
             }
             other => self.out.push_back(SwitchOutput::H225(other)),
         }
@@ -785,10 +855,12 @@ impl Switch {
         trunk: &str,
         h: &crate::config::H323Trunk,
     ) -> Result<(), Release> {
-        // Gatekeeper-routed calls (RAS) are not built yet: a direct `remote` is needed.
-        let Some(addr) = h.remote.as_ref().and_then(|r| self.cfg.hosts.first(r)) else {
+        // Through the gatekeeper while registered (ARQ first); else directly to `remote`.
+        let admit = h.gatekeeper.is_some() && self.admits(trunk);
+        let addr = h.remote.as_ref().and_then(|r| self.cfg.hosts.first(r));
+        if !admit && addr.is_none() {
             return Err(release(Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway));
-        };
+        }
         let Some(c) = self.calls.get(&id) else {
             return Ok(());
         };
@@ -817,7 +889,14 @@ impl Switch {
             tunnelling: h.h245_tunnelling,
             local: h225_local(&self.cfg),
         };
-        let leg = self.h323.outgoing(now, addr, &setup, opts);
+        let leg = match addr.filter(|_| !admit) {
+            Some(addr) => self.h323.outgoing(now, addr, &setup, opts),
+            None => {
+                let leg = self.h323.outgoing_pending(now, &setup, opts);
+                self.admit_h323(now, trunk, leg, &setup);
+                leg
+            }
+        };
         self.by_leg.insert(Leg::H323(leg), id);
         let call_id = self.call_id_of(Leg::H323(leg));
         if let Some(c) = self.calls.get_mut(&id) {
@@ -1688,6 +1767,42 @@ fn leg_kind(p: &TrunkParams) -> &'static str {
 
 fn mapping_codec_name(n: &mapping::model::CodecName) -> String {
     crate::sip::sdp::codecs::name_to_sdp(n).to_owned()
+}
+
+/// The shell's report on a separate H.245 connection.
+#[derive(Debug)]
+pub enum H245Input {
+    /// Listening for `leg` at `addr`.
+    Listening {
+        /// The leg.
+        leg: H323LegId,
+        /// Where.
+        addr: SocketAddr,
+    },
+    /// The H.245 connection of `leg` is up as `conn`.
+    Up {
+        /// The leg.
+        leg: H323LegId,
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Listening or connecting for `leg` failed.
+    Failed {
+        /// The leg.
+        leg: H323LegId,
+    },
+    /// One TPKT payload on an H.245 connection.
+    Frame {
+        /// The connection.
+        conn: ConnId,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// An H.245 connection closed.
+    Down {
+        /// The connection.
+        conn: ConnId,
+    },
 }
 
 /// Our H.225.0 call signalling address (the first listener), for

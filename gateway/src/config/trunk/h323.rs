@@ -5,8 +5,8 @@ use crate::config::host_port::HostPort;
 use crate::config::media::Codec;
 use serde::Deserialize;
 
-/// An H.323 peer: called directly at `remote`, or through `gatekeeper`, or both (direct
-/// when the gatekeeper is unreachable).
+/// An H.323 peer: called directly at `remote`, or through `gatekeeper`, or both (admission
+/// by ARQ while registered with the gatekeeper, direct to `remote` while not).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct H323Trunk {

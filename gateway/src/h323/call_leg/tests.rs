@@ -613,7 +613,13 @@ fn outgoing_call_with_fast_start_in_alerting_and_connect() {
     };
     assert_eq!(a.rtp, theirs.rtp);
     assert_eq!(a.codecs, vec![codec(CodecName::Pcma, 8)]);
-    assert_eq!(calls.poll_timeout(), Some(t1 + T301));
+    // T301 runs (to t1 + T301), but the H.245 response timers of the unanswered TCS/MSD
+    // come first.
+    assert!(t1 + T301 > now + crate::h323::h245_control::RESPONSE_TIMEOUT);
+    assert_eq!(
+        calls.poll_timeout(),
+        Some(now + crate::h323::h245_control::RESPONSE_TIMEOUT)
+    );
 
     // CONNECT repeating fastStart: Connect, the answer is not given twice.
     let mut connect = callee(&setup, MessageType::CONNECT);
@@ -641,7 +647,11 @@ fn outgoing_call_with_fast_start_in_alerting_and_connect() {
             media: None
         }]
     );
-    assert_eq!(calls.poll_timeout(), None, "no Q.931 timer after CONNECT");
+    assert_eq!(
+        calls.poll_timeout(),
+        Some(now + crate::h323::h245_control::RESPONSE_TIMEOUT),
+        "no Q.931 timer after CONNECT, only H.245's T101/T106 (never answered here)"
+    );
 
     // DTMF both ways through tunnelled H.245.
     calls.send(
@@ -1249,7 +1259,14 @@ fn captured_setups_become_incoming_calls() {
         );
         if rtp.is_none() {
             // No fast start, no tunnelling (both captures use a separate H.245
-            // connection): the call is answered, the missing feature reported.
+            // connection): the leg connects to the caller's h245Address or listens.
+            assert!(
+                out.iter().any(|o| matches!(
+                    o,
+                    H323Output::H245Connect { .. } | H323Output::H245Listen { .. }
+                )),
+                "{file}: {out:?}"
+            );
             calls.send(now, leg, CallEvent::Proceeding);
             calls.send(
                 now,
@@ -1263,13 +1280,6 @@ fn captured_setups_become_incoming_calls() {
                 },
             );
             let out = drain(&mut calls);
-            assert!(
-                out.contains(&H323Output::Unsupported {
-                    leg,
-                    feature: "separate-h245"
-                }),
-                "{file}: {out:?}"
-            );
             assert_eq!(
                 frames(&out).iter().map(|s| s.label).collect::<Vec<_>>(),
                 ["callProceeding", "connect"],
@@ -1479,3 +1489,52 @@ fn setup_bearer_capability_follows_the_offered_law() {
         assert_eq!(bc.layer1, Some(law));
     }
 }
+
+#[test]
+fn legs_waiting_for_admission() {
+    let now = Instant::now();
+    let mut calls = H323Calls::new(10);
+    let leg = calls.outgoing_pending(now, &our_setup(Some(gw_offer())), opts());
+    assert!(
+        drain(&mut calls).is_empty(),
+        "no connection before admission"
+    );
+    let (call_id, conf_id, crv) = calls.admission_ids(leg).expect("ids");
+    let dest: SocketAddr = "198.51.100.30:1720".parse().expect("addr");
+    calls.dial(now, leg, dest);
+    assert_eq!(
+        drain(&mut calls),
+        vec![H323Output::Connect { leg, addr: dest }]
+    );
+    calls.dial(now, leg, dest);
+    assert!(drain(&mut calls).is_empty(), "dialled once");
+    calls.connected(now, leg, CONN);
+    let out = drain(&mut calls);
+    let f = frames(&out);
+    let (cid, conf) = setup_ids(&f[0]);
+    // The Setup carries what the ARQ named.
+    assert_eq!(&cid.guid.0[..], &call_id[..]);
+    assert_eq!(&conf.0.0[..], &conf_id[..]);
+    assert_eq!(f[0].msg.call_ref.value() & 0x7FFF, u128::from(crv));
+
+    // Refused: Release with the cause toward the call core, nothing on the wire.
+    let refused = calls.outgoing_pending(now, &our_setup(None), opts());
+    calls.not_admitted(now, refused, Q850Cause::SUBSCRIBER_ABSENT);
+    let out = drain(&mut calls);
+    assert!(frames(&out).is_empty());
+    assert!(matches!(
+        events(&out).as_slice(),
+        [CallEvent::Release(r)] if r.cause.value == Q850Cause::SUBSCRIBER_ABSENT
+            && r.initiator == Initiator::Gateway
+    ));
+    assert!(out.contains(&H323Output::Gone { leg: refused }));
+    // Released by the call core while waiting: gone, and a late ACF dials nothing.
+    let dropped = calls.outgoing_pending(now, &our_setup(None), opts());
+    calls.send(now, dropped, release(16, Initiator::Caller));
+    assert_eq!(drain(&mut calls), vec![H323Output::Gone { leg: dropped }]);
+    calls.dial(now, dropped, dest);
+    assert!(drain(&mut calls).is_empty());
+}
+
+#[path = "separate_h245_tests.rs"]
+mod separate_h245_tests;
