@@ -285,6 +285,18 @@ pub struct H323Options {
     pub local: SocketAddr,
 }
 
+/// How a leg sends DTMF to its peer (the trunk's `dtmf`, H.323 §10.5 and Q.931).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtmfForm {
+    /// H.245 UserInputIndication `alphanumeric` (the form every H.323 peer reads).
+    #[default]
+    Alphanumeric,
+    /// H.245 UserInputIndication `signal`, with the digit's duration.
+    Signal,
+    /// Q.931 INFORMATION with a Keypad facility element (no H.245 needed).
+    Keypad,
+}
+
 impl Default for H323Options {
     fn default() -> Self {
         H323Options {
@@ -423,6 +435,8 @@ enum Fast {
 struct Leg {
     dir: Dir,
     state: State,
+    /// How DTMF toward the peer goes (the trunk's `dtmf`).
+    dtmf: DtmfForm,
     conn: Option<ConnId>,
     crv: u16,
     opts: H323Options,
@@ -1018,6 +1032,13 @@ impl H323Calls {
 
     // ---------------------------------------------------------------- outgoing legs
 
+    /// How `leg` sends DTMF (the call core sets it from the leg's trunk).
+    pub fn set_dtmf_form(&mut self, leg: H323LegId, form: DtmfForm) {
+        if let Some(l) = self.legs.get_mut(&leg) {
+            l.dtmf = form;
+        }
+    }
+
     /// Starts an outgoing call to `addr`: emits `Connect`; the Setup goes out once the
     /// shell reports [`connected`](Self::connected). `setup.media`, when given, is our
     /// offer (RTP address and codecs): fast start proposals, or our side of slow start.
@@ -1038,6 +1059,7 @@ impl H323Calls {
             id,
             Leg {
                 dir: Dir::Outgoing,
+                dtmf: DtmfForm::default(),
                 state: State::Connecting,
                 conn: None,
                 crv,
@@ -1370,6 +1392,7 @@ impl H323Calls {
         let seed = self.next_u64();
         let mut leg = Leg {
             dir: Dir::Incoming,
+            dtmf: DtmfForm::default(),
             state: State::CallPresent,
             conn: Some(conn),
             crv,
@@ -1875,7 +1898,17 @@ impl H323Calls {
             }
             (_, CallEvent::Info(Info::Dtmf { digit, duration_ms })) => {
                 let sent = self.legs.get_mut(&leg).is_some_and(|l| {
-                    (l.tunnelling || matches!(l.link, H245Link::Up(_))) && l.h245.user_input(digit)
+                    let signal = match l.dtmf {
+                        DtmfForm::Keypad => return false,
+                        DtmfForm::Alphanumeric => None,
+                        // A signal needs a duration; an unknown one is sent as 100 ms.
+                        DtmfForm::Signal => Some(match duration_ms {
+                            0 => 100,
+                            d => u16::try_from(d).unwrap_or(u16::MAX),
+                        }),
+                    };
+                    (l.tunnelling || matches!(l.link, H245Link::Up(_)))
+                        && l.h245.user_input_as(digit, signal)
                 });
                 if !sent {
                     self.information(leg, &CallEvent::Info(Info::Dtmf { digit, duration_ms }));

@@ -459,10 +459,24 @@ impl H245Control {
     /// Sends a DTMF digit as UserInputIndication `alphanumeric`. False when the session
     /// has not started (the leg then uses Q.931 keypad instead).
     pub fn user_input(&mut self, digit: char) -> bool {
+        self.user_input_as(digit, None)
+    }
+
+    /// A DTMF digit as UserInputIndication (H.245 §6.3.3.x): `alphanumeric`, or
+    /// `signal` with its duration when `signal_ms` is given (the form that keeps the
+    /// tone's length). False when the session has not started or the digit has no
+    /// `signal` form.
+    pub fn user_input_as(&mut self, digit: char, signal_ms: Option<u16>) -> bool {
         if !self.active || self.end_sent {
             return false;
         }
-        let msg = user_input_alphanumeric(&digit.to_string());
+        let msg = match signal_ms {
+            Some(ms) => match h245::build::user_input_signal(digit, Some(ms)) {
+                Some(m) => m,
+                None => return false,
+            },
+            None => user_input_alphanumeric(&digit.to_string()),
+        };
         self.push(&msg);
         true
     }

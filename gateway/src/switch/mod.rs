@@ -532,6 +532,13 @@ impl Switch {
                 if self.trunk_refuses_tunnelling(trunk.as_deref()) {
                     self.h323.refuse_tunnelling(leg);
                 }
+                if let Some(TrunkParams::H323(h)) = trunk
+                    .as_deref()
+                    .and_then(|t| self.cfg.trunks.iter().find(|x| x.name == t))
+                    .map(|t| &t.params)
+                {
+                    self.h323.set_dtmf_form(leg, dtmf_form(h.dtmf));
+                }
                 match trunk {
                     // A registered gatekeeper trunk admits the call first (ARQ answerCall).
                     Some(trunk) if !self.sip.is_draining() && self.admits(&trunk) => {
@@ -897,6 +904,7 @@ impl Switch {
                 leg
             }
         };
+        self.h323.set_dtmf_form(leg, dtmf_form(h.dtmf));
         self.by_leg.insert(Leg::H323(leg), id);
         let call_id = self.call_id_of(Leg::H323(leg));
         if let Some(c) = self.calls.get_mut(&id) {
@@ -1828,3 +1836,15 @@ fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
 
 #[cfg(test)]
 mod tests;
+
+/// The leg's DTMF form for a trunk's `dtmf` (RFC 4733 goes in the media: the leg's
+/// signalling form is never used then).
+fn dtmf_form(d: crate::config::H323Dtmf) -> crate::h323::call_leg::DtmfForm {
+    use crate::config::H323Dtmf;
+    use crate::h323::call_leg::DtmfForm;
+    match d {
+        H323Dtmf::H245Signal => DtmfForm::Signal,
+        H323Dtmf::Q931Keypad => DtmfForm::Keypad,
+        H323Dtmf::H245Alphanumeric | H323Dtmf::Rfc4733 => DtmfForm::Alphanumeric,
+    }
+}

@@ -42,6 +42,8 @@ struct Harness {
     peer: H323Calls,
     /// Incoming calls at the far H.323 endpoint.
     peer_incoming: Vec<(H323LegId, Setup)>,
+    /// Every H.225.0 message the switch sent the far endpoint (TPKT payloads).
+    h225_to_peer: Vec<Vec<u8>>,
     /// Call events the far H.323 endpoint received.
     peer_events: Vec<CallEvent>,
 }
@@ -77,6 +79,7 @@ impl Harness {
             retransmitted: Vec::new(),
             peer: H323Calls::new(11),
             peer_incoming: Vec::new(),
+            h225_to_peer: Vec::new(),
             peer_events: Vec::new(),
         }
     }
@@ -127,6 +130,7 @@ impl Harness {
     fn switch_output(&mut self, o: SwitchOutput) {
         match o {
             SwitchOutput::H225(H323Output::Transmit { bytes, .. }) => {
+                self.h225_to_peer.push(bytes[4..].to_vec());
                 self.peer.handle_frame(self.now, PEER_CONN, &bytes[4..])
             }
             SwitchOutput::H225(H323Output::Connect { leg, addr }) => {
@@ -503,6 +507,8 @@ trunks:
   - { name: info-carrier, kind: sip, remote: \"127.0.0.4:5060\", dtmf: info }
   - { name: gw, kind: h323, remote: \"127.0.0.5:1720\" }
   - { name: gw-rfc, kind: h323, remote: \"127.0.0.6:1720\", dtmf: rfc4733 }
+  - { name: gw-signal, kind: h323, remote: \"127.0.0.9:1720\", dtmf: h245-signal }
+  - { name: gw-keypad, kind: h323, remote: \"127.0.0.10:1720\", dtmf: q931-keypad }
   - { name: info-pbx, kind: sip, remote: \"127.0.0.7:5060\", dtmf: info }
   - { name: inband-carrier, kind: sip, remote: \"127.0.0.8:5060\", dtmf: inband }
   - { name: tone, kind: local, ring_ms: 0 }
@@ -512,6 +518,8 @@ routes:
     - { name: info, match: {called: {prefix: \"7\"}}, egress: [info-carrier] }
     - { name: h323, match: {called: {prefix: \"8\"}}, egress: [gw] }
     - { name: h323-rfc, match: {called: {prefix: \"6\"}}, egress: [gw-rfc] }
+    - { name: h323-signal, match: {called: {prefix: \"41\"}}, egress: [gw-signal] }
+    - { name: h323-keypad, match: {called: {prefix: \"42\"}}, egress: [gw-keypad] }
     - { name: inband, match: {called: {prefix: \"5\"}}, egress: [inband-carrier] }
     - { name: tone, match: {called: {prefix: \"1\"}}, egress: [tone] }
 ";
@@ -1833,4 +1841,75 @@ fn h323_slow_start_caller_reaches_the_tone_endpoint() {
         h.media
     );
     assert!(h.ended.is_empty(), "{:?}", h.ended);
+}
+
+/// The H.245 UserInputIndications in what the switch sent the far H.323 endpoint.
+fn user_inputs(h: &Harness) -> Vec<h323_asn1::h245::UserInputIndication> {
+    use h323_asn1::h245::{IndicationMessage, MultimediaSystemControlMessage};
+    let mut out = Vec::new();
+    for frame in &h.h225_to_peer {
+        let Ok(m) = mapping::q931::Message::decode(frame, mapping::q931::Dialect::H225) else {
+            continue;
+        };
+        let Ok(uu) = crate::h323::uuie::decode(&m) else {
+            continue;
+        };
+        for pdu in uu.h323_uu_pdu.h245_control.iter().flatten() {
+            if let Ok(MultimediaSystemControlMessage::indication(IndicationMessage::userInput(u))) =
+                h323_asn1::h245::decode(pdu)
+            {
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+/// Q.931 INFORMATION messages the switch sent the far endpoint.
+fn informations(h: &Harness) -> usize {
+    h.h225_to_peer
+        .iter()
+        .filter_map(|f| mapping::q931::Message::decode(f, mapping::q931::Dialect::H225).ok())
+        .filter(|m| m.msg_type == mapping::q931::MessageType::INFORMATION)
+        .count()
+}
+
+/// The trunk's `dtmf` picks the form digits take toward H.323: UserInputIndication
+/// `signal` with the duration, or Q.931 keypad INFORMATION.
+#[test]
+fn dtmf_toward_h323_in_the_trunks_form() {
+    use h323_asn1::h245::UserInputIndication;
+    for (called, keypad) in [("4100", false), ("4200", true)] {
+        let mut h = Harness::with(DTMF_CONFIG);
+        h.input(
+            pbx(),
+            &invite_from(
+                "127.0.0.2",
+                called,
+                "df",
+                &sdp_from("127.0.0.2", 40000, Some(101)),
+            ),
+        );
+        h323_answer(&mut h);
+        h.drain();
+        let before = informations(&h);
+        for d in ['5', '#'] {
+            h.sw.media_dtmf(h.now, h.wall, 1, Side::A, d, 160);
+            h.drain();
+        }
+        assert_eq!(peer_dtmf(&h), ['5', '#'], "{called}");
+        let uiis = user_inputs(&h);
+        if keypad {
+            assert_eq!(informations(&h) - before, 2, "keypad INFORMATION per digit");
+            assert!(uiis.is_empty(), "{uiis:?}");
+        } else {
+            assert_eq!(uiis.len(), 2, "{uiis:?}");
+            for u in &uiis {
+                let UserInputIndication::signal(sig) = u else {
+                    panic!("signal form: {u:?}");
+                };
+                assert_eq!(sig.duration, Some(160));
+            }
+        }
+    }
 }
