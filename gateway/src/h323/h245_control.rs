@@ -39,13 +39,14 @@ use h323_asn1::h245::build::{
 };
 use h323_asn1::h245::{
     self, Capability, CloseLogicalChannel, CloseLogicalChannelAck, CloseLogicalChannelSource,
-    CommandMessage, DataType, IndicationMessage, LogicalChannelNumber,
-    MasterSlaveDeterminationAckDecision, MasterSlaveDeterminationReject,
+    CommandMessage, DataType, FunctionNotSupported, FunctionNotSupportedCause, IndicationMessage,
+    LogicalChannelNumber, MasterSlaveDeterminationAckDecision, MasterSlaveDeterminationReject,
     MasterSlaveDeterminationRejectCause, MasterSlaveDeterminationRelease,
     MultimediaSystemControlMessage, OpenLogicalChannel, OpenLogicalChannelAck,
     OpenLogicalChannelAckForwardMultiplexAckParameters, OpenLogicalChannelReject,
-    OpenLogicalChannelRejectCause, RequestMessage, ResponseMessage, RoundTripDelayResponse,
-    TerminalCapabilitySet, TerminalCapabilitySetRelease, UserInputIndication,
+    OpenLogicalChannelRejectCause, RequestMessage, RequestModeReject, RequestModeRejectCause,
+    ResponseMessage, RoundTripDelayResponse, TerminalCapabilitySet, TerminalCapabilitySetRelease,
+    UserInputIndication,
 };
 use mapping::model::{Codec, CodecName, Media, MediaDirection};
 use tracing::debug;
@@ -570,7 +571,32 @@ impl H245Control {
                 );
                 self.push(&resp);
             }
-            other => debug!(request = ?std::mem::discriminant(&other), "H.245 request not handled"),
+            // T.38 and other mode changes are not supported yet: the standard refusal,
+            // so the peer does not wait for its T109 (H.245 §8.9).
+            RequestMessage::requestMode(rm) => {
+                let reject = MultimediaSystemControlMessage::response(
+                    ResponseMessage::requestModeReject(RequestModeReject::new(
+                        rm.sequence_number,
+                        RequestModeRejectCause::modeUnavailable(()),
+                    )),
+                );
+                self.push(&reject);
+            }
+            other => {
+                // H.245 §8.x: a request we do not implement gets FunctionNotSupported
+                // (unknownFunction) instead of silence.
+                debug!(request = ?std::mem::discriminant(&other), "H.245 request not supported");
+                let returned = h245::encode(&MultimediaSystemControlMessage::request(other))
+                    .ok()
+                    .map(Into::into);
+                let ind = MultimediaSystemControlMessage::indication(
+                    IndicationMessage::functionNotSupported(FunctionNotSupported::new(
+                        FunctionNotSupportedCause::unknownFunction(()),
+                        returned,
+                    )),
+                );
+                self.push(&ind);
+            }
         }
     }
 
@@ -1036,6 +1062,38 @@ mod tests {
             std::iter::from_fn(|| c.poll_event()).any(|e| e == H245Event::Timeout(Timer::T103))
         );
         assert!(!c.media_done());
+    }
+
+    #[test]
+    fn request_mode_is_refused_and_unknown_requests_get_function_not_supported() {
+        use h323_asn1::h245::{
+            AudioMode, ModeDescription, ModeElement, ModeElementType, RequestMode, SequenceNumber,
+        };
+        let mut c = H245Control::new(3);
+        let _ = drain(&mut c);
+        let element = ModeElement::new(
+            ModeElementType::audioMode(AudioMode::g711Alaw64k(())),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        );
+        let rm = MultimediaSystemControlMessage::request(RequestMessage::requestMode(
+            RequestMode::new(SequenceNumber(4), vec![ModeDescription(vec![element])]),
+        ));
+        c.handle(&enc(&rm));
+        let out = drain(&mut c);
+        assert!(
+            out.iter().any(|m| matches!(
+                m,
+                MultimediaSystemControlMessage::response(ResponseMessage::requestModeReject(r))
+                    if r.sequence_number.0 == 4
+                        && r.cause == RequestModeRejectCause::modeUnavailable(())
+            )),
+            "{out:?}"
+        );
     }
 
     #[test]
