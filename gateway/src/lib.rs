@@ -15,5 +15,6 @@ pub mod listeners;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod radius;
 pub mod sip;
 pub mod switch;
