@@ -135,6 +135,7 @@ pub(crate) mod tests {
             rule: Some("out".into()),
             ingress_call_id: Some("abc,\"1\"@host".into()),
             egress_call_id: None,
+            ingress_peer: None,
             called_in: "94000".into(),
             calling_in: Some("2000".into()),
             called_out: Some("4000".into()),

@@ -4,5 +4,8 @@
 //! - [`dict`]: the attributes the gateway uses, one table;
 //! - [`packet`]: the wire codec, authenticators, password hiding, Message-Authenticator.
 
+pub mod attrs;
+pub mod client;
 pub mod dict;
 pub mod packet;
+pub mod spool;

@@ -192,6 +192,7 @@ struct Call {
     last_failure: Option<Release>,
     timers: Vec<(Instant, CallTimer)>,
     ingress_call_id: Option<String>,
+    ingress_peer: Option<std::net::IpAddr>,
     egress_call_id: Option<String>,
     /// The egress answered; the caller's answer waits for the egress media.
     connect_pending: bool,
@@ -524,6 +525,10 @@ impl Switch {
                 last_failure: None,
                 timers: Vec::new(),
                 ingress_call_id: self.call_id_of(leg),
+                ingress_peer: match leg {
+                    Leg::Sip(l) => self.sip.peer_of(l).map(|a| a.ip()),
+                    Leg::H323(_) => None,
+                },
                 egress_call_id: None,
                 connect_pending: false,
             },
@@ -1576,6 +1581,7 @@ impl Switch {
                 .map(|t| leg_kind(&t.params)),
             rule: c.plan.as_ref().map(|p| p.rule.clone()),
             ingress_call_id: c.ingress_call_id.clone(),
+            ingress_peer: c.ingress_peer,
             egress_call_id: c.egress_call_id.clone(),
             called_in: number_text(&c.setup.called),
             calling_in: c.setup.calling.as_ref().map(number_text),

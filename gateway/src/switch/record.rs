@@ -44,6 +44,8 @@ pub struct CallRecord {
     pub ingress_call_id: Option<String>,
     /// Same for the egress leg.
     pub egress_call_id: Option<String>,
+    /// Where the ingress leg's signalling came from (h323-remote-address).
+    pub ingress_peer: Option<std::net::IpAddr>,
     /// Called number as received.
     pub called_in: String,
     /// Calling number as received.
