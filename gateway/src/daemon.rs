@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::listeners::sip::SipHandle;
 use crate::listeners::{BindError, Context, ListenerSet, endpoints};
 use crate::metrics::Metrics;
+use crate::radius::shell::RadiusHandle;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ enum StartError {
     Bind(#[from] BindError),
     #[error("cannot write call records: {0}")]
     Cdr(#[from] crate::cdr::CdrError),
+    #[error(transparent)]
+    Radius(#[from] crate::radius::shell::RadiusError),
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain that follows; exit code 0 after a
@@ -96,7 +99,25 @@ impl Daemon {
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
         // No call is taken unless its record can be written.
         let (cdr, cdr_sink) = CdrWriter::start(&config.cdr, &config.general.node_name)?;
-        let sip = SipHandle::spawn(&config, metrics.clone(), admission.clone(), Some(cdr_sink));
+        // Accounting starts with a readable spool or not at all.
+        let radius = match &config.radius {
+            Some(r) => {
+                let nas_ip = config.listeners.sip.first().map(|l| l.address.ip());
+                let (h, answers) =
+                    RadiusHandle::start(r, &config.general.node_name, nas_ip, metrics.clone())
+                        .await?;
+                Some((h, answers))
+            }
+            None => None,
+        };
+        let radius_handle = radius.as_ref().map(|r| r.0.clone());
+        let sip = SipHandle::spawn(
+            &config,
+            metrics.clone(),
+            admission.clone(),
+            Some(cdr_sink),
+            radius,
+        );
         let ctx = Arc::new(Context {
             metrics,
             admission,
@@ -130,6 +151,10 @@ impl Daemon {
         };
         daemon.drain(signal, &mut signals).await;
         daemon.ctx.sip.shutdown().await;
+        if let Some(r) = &radius_handle {
+            // The Stops of the calls just cleared are spooled before the exit.
+            r.shutdown().await;
+        }
         daemon.listeners.stop_all().await;
         cdr.shutdown();
         info!("gatewayd stopped");

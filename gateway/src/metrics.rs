@@ -118,6 +118,15 @@ pub struct Metrics {
     /// `gateway_sip_trunk_registered{trunk}`: 1 while our registration with the trunk's
     /// registrar holds, else 0 (series only for trunks with `register:`).
     pub sip_trunk_registered: IntGaugeVec,
+    /// `gateway_radius_requests_total{server,kind,retransmission}`: RADIUS requests sent
+    /// (`kind` auth or acct; `retransmission` yes for the same packet sent again).
+    pub radius_requests: IntCounterVec,
+    /// `gateway_radius_timeouts_total{server,kind}`: requests a server never answered.
+    pub radius_timeouts: IntCounterVec,
+    /// `gateway_radius_rejects_total{server}`: Access-Rejects.
+    pub radius_rejects: IntCounterVec,
+    /// `gateway_radius_spool_depth`: accounting requests not yet acknowledged.
+    pub radius_spool_depth: IntGauge,
 }
 
 impl Metrics {
@@ -234,6 +243,35 @@ impl Metrics {
                 &["trunk"],
             )
             .expect(VALID),
+            radius_requests: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_requests_total",
+                    "RADIUS requests sent, by server, kind (auth, acct) and whether the packet was a retransmission.",
+                ),
+                &["server", "kind", "retransmission"],
+            )
+            .expect(VALID),
+            radius_timeouts: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_timeouts_total",
+                    "RADIUS requests a server did not answer after every retransmission, by server and kind.",
+                ),
+                &["server", "kind"],
+            )
+            .expect(VALID),
+            radius_rejects: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_rejects_total",
+                    "Access-Rejects received, by server.",
+                ),
+                &["server"],
+            )
+            .expect(VALID),
+            radius_spool_depth: IntGauge::new(
+                "gateway_radius_spool_depth",
+                "RADIUS accounting requests in the spool, not yet acknowledged by a server.",
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -243,7 +281,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 16] = [
+        let all: [Box<dyn prometheus::core::Collector>; 20] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -260,6 +298,10 @@ impl Metrics {
             Box::new(self.sip_retransmissions.clone()),
             Box::new(self.trunk_up.clone()),
             Box::new(self.sip_trunk_registered.clone()),
+            Box::new(self.radius_requests.clone()),
+            Box::new(self.radius_timeouts.clone()),
+            Box::new(self.radius_rejects.clone()),
+            Box::new(self.radius_spool_depth.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.

@@ -25,6 +25,42 @@ pub struct Radius {
     /// NAS-Identifier sent in every request; default `general.node_name`.
     #[serde(default)]
     pub nas_identifier: Option<String>,
+    /// Trunks whose incoming calls are authorised by an Access-Request before they are
+    /// routed. Default none.
+    #[serde(default)]
+    pub authenticate: Vec<String>,
+    /// Q.850 cause a call gets when the server answers Access-Reject. Default 21 (call
+    /// rejected; SIP 403).
+    #[serde(default = "default_reject_cause")]
+    pub reject_cause: u8,
+    /// Q.850 cause a call gets when no server answers its Access-Request. Default 41
+    /// (temporary failure; SIP 503).
+    #[serde(default = "default_unavailable_cause")]
+    pub unavailable_cause: u8,
+    /// User-Password of Access-Requests; absent: the calling number.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Seconds between Interim-Updates of an answered call; absent: none.
+    #[serde(default)]
+    pub interim_seconds: Option<u64>,
+    /// Accounting Start when a call is routed, so every attempt has Start and Stop;
+    /// false (default): Start at answer, only answered calls are accounted.
+    #[serde(default)]
+    pub start_at_attempt: bool,
+    /// Seconds the spool waits after every server failed before it is sent again.
+    /// Default 30.
+    #[serde(default = "default_retry_interval")]
+    pub retry_interval_seconds: u64,
+}
+
+fn default_reject_cause() -> u8 {
+    21
+}
+fn default_unavailable_cause() -> u8 {
+    41
+}
+fn default_retry_interval() -> u64 {
+    30
 }
 
 fn default_timeout() -> u64 {

@@ -13,6 +13,8 @@ use crate::h323::call_leg::{H323LegId, H323Output};
 use crate::media::engine::{MediaEngine, figures};
 use crate::media::{MediaEvent, PortPool};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
+use crate::radius::client::{AuthAnswer, CallPoint};
+use crate::radius::shell::{AuthAnswers, RadiusHandle};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
 use crate::sip::source_limit::SourceLimiter;
@@ -88,6 +90,11 @@ enum Input {
     },
     /// What a call's media session reports (a DTMF digit taken out of the RTP).
     Media(MediaEvent),
+    /// The RADIUS answer for a call waiting for authorisation.
+    RadiusAnswer {
+        call: u64,
+        answer: AuthAnswer,
+    },
     Reconfigure(Box<Config>),
     Draining(bool),
     /// Clear every call, wait until their records are written, then answer.
@@ -110,6 +117,7 @@ impl SipHandle {
         metrics: Metrics,
         admission: Admission,
         cdr: Option<CdrSink>,
+        radius: Option<(RadiusHandle, AuthAnswers)>,
     ) -> SipHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (seed, secret) = randomness();
@@ -140,7 +148,7 @@ impl SipHandle {
             engine,
             metrics,
             admission,
-            cdr,
+            Billing { cdr, radius },
         ));
         handle
     }
@@ -282,6 +290,13 @@ fn label(l: &str) -> &str {
     }
 }
 
+/// Where call records go: the CDR writer and RADIUS accounting (with the answers to
+/// its Access-Requests).
+struct Billing {
+    cdr: Option<CdrSink>,
+    radius: Option<(RadiusHandle, AuthAnswers)>,
+}
+
 /// The core task: owns the switch, the media engine and the sockets' send sides.
 async fn core(
     mut rx: mpsc::Receiver<Input>,
@@ -290,8 +305,13 @@ async fn core(
     mut media: MediaEngine,
     metrics: Metrics,
     admission: Admission,
-    cdr: Option<CdrSink>,
+    billing: Billing,
 ) {
+    let Billing { cdr, radius } = billing;
+    let (radius, mut auth_answers) = match radius {
+        Some((h, a)) => (Some(h), Some(a)),
+        None => (None, None),
+    };
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut streams = Streams::default();
@@ -314,6 +334,9 @@ async fn core(
                 None => return,
             },
             () = sleep_until(deadline) => None,
+            Some((call, answer)) = next_answer(&mut auth_answers) => {
+                Some(Input::RadiusAnswer { call, answer })
+            }
         };
         let now = Instant::now();
         let wall = SystemTime::now();
@@ -373,6 +396,9 @@ async fn core(
                 digit,
                 duration_ms,
             })) => switch.media_dtmf(now, wall, call, side, digit, duration_ms),
+            Some(Input::RadiusAnswer { call, answer }) => {
+                switch.authorized(now, wall, call, answer)
+            }
             Some(Input::Reconfigure(cfg)) => switch.reconfigure(Arc::new(*cfg)),
             Some(Input::Draining(d)) => switch.sip_mut().set_draining(d),
             Some(Input::Shutdown(reply)) => {
@@ -419,6 +445,16 @@ async fn core(
                 SwitchOutput::Sip(ServiceOutput::Notice(n)) => notice(&metrics, n),
                 SwitchOutput::Sip(_) => {}
                 SwitchOutput::H225(o) => h225_output(&switch_handle, &metrics, &mut h225, o),
+                SwitchOutput::Authorize(q) => match &radius {
+                    Some(r) => r.authorize(q),
+                    // `radius:` added by a reload: the client starts with the daemon.
+                    None => switch.authorized(now, wall, q.call, AuthAnswer::Unavailable),
+                },
+                SwitchOutput::Accounting(p) => {
+                    if let Some(r) = &radius {
+                        r.point(p);
+                    }
+                }
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
@@ -442,12 +478,16 @@ async fn core(
                     };
                     let metrics = metrics.clone();
                     let cdr = cdr.clone();
+                    let radius = radius.clone();
                     closing.spawn(async move {
                         let mut record = *record;
                         if let Some(s) = session {
                             record.media = Some(figures(&s.close().await));
                         }
                         finished(&metrics, &record);
+                        if let Some(r) = radius {
+                            r.point(CallPoint::End(Box::new(record.clone())));
+                        }
                         if let Some(cdr) = cdr
                             && !cdr.write(record.clone())
                         {
@@ -467,6 +507,14 @@ async fn core(
             while closing.join_next().await.is_some() {}
             let _ = reply.send(());
         }
+    }
+}
+
+/// The next RADIUS answer, or never without RADIUS.
+async fn next_answer(answers: &mut Option<AuthAnswers>) -> Option<(u64, AuthAnswer)> {
+    match answers {
+        Some(a) => a.recv().await,
+        None => std::future::pending().await,
     }
 }
 

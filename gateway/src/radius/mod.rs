@@ -8,4 +8,5 @@ pub mod attrs;
 pub mod client;
 pub mod dict;
 pub mod packet;
+pub mod shell;
 pub mod spool;
