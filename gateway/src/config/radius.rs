@@ -30,7 +30,7 @@ pub struct Radius {
     #[serde(default)]
     pub authenticate: Vec<String>,
     /// Q.850 cause a call gets when the server answers Access-Reject. Default 21 (call
-    /// rejected; SIP 403).
+    /// rejected; SIP 603 by the cause table).
     #[serde(default = "default_reject_cause")]
     pub reject_cause: u8,
     /// Q.850 cause a call gets when no server answers its Access-Request. Default 41
@@ -51,6 +51,16 @@ pub struct Radius {
     /// Default 30.
     #[serde(default = "default_retry_interval")]
     pub retry_interval_seconds: u64,
+    /// Refuse an answer to an Access-Request without a valid Message-Authenticator
+    /// (RFC 3579 §3.2), so a forged Access-Accept cannot pass. Default true; servers
+    /// that do not sign their answers by themselves (FreeRADIUS before 3.2.5) need
+    /// `Message-Authenticator := 0x00` among their reply items.
+    #[serde(default = "default_true")]
+    pub require_message_authenticator: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_reject_cause() -> u8 {

@@ -58,6 +58,8 @@ pub struct ClientConfig {
     pub start_at_attempt: bool,
     /// User-Password of Access-Requests; None: the calling number.
     pub password: Option<String>,
+    /// Refuse Access answers without a Message-Authenticator.
+    pub require_message_authenticator: bool,
     /// Who the gateway is.
     pub nas: Nas,
 }
@@ -403,7 +405,8 @@ impl Client {
         };
         let is_auth = matches!(f.what, What::Auth { .. });
         let secret = &self.cfg.servers[f.server].secret;
-        if verify_response(bytes, &f.request_auth, secret, is_auth).is_err() {
+        let need_ma = is_auth && self.cfg.require_message_authenticator;
+        if verify_response(bytes, &f.request_auth, secret, need_ma).is_err() {
             return self.dropped("authenticator");
         }
         let Ok(p) = Packet::decode(bytes) else {

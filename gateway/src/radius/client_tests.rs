@@ -24,6 +24,7 @@ fn client(n: usize) -> Client {
             interim: Some(Duration::from_secs(60)),
             start_at_attempt: false,
             password: None,
+            require_message_authenticator: true,
             nas: Nas {
                 identifier: "gw1".into(),
                 ip: None,

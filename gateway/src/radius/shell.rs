@@ -118,6 +118,7 @@ impl RadiusHandle {
             interim: cfg.interim_seconds.map(Duration::from_secs),
             start_at_attempt: cfg.start_at_attempt,
             password: cfg.password.as_ref().map(|p| p.expose().to_owned()),
+            require_message_authenticator: cfg.require_message_authenticator,
             nas: Nas {
                 identifier: cfg
                     .nas_identifier
