@@ -577,3 +577,208 @@ fn outage_and_sigkill_spool_then_exactly_once_delivery() {
         .collect();
     assert_eq!(ids, ["up1", "down1"]);
 }
+
+// ----- wire validation by tshark -------------------------------------------------------
+
+/// A datagram seen by the test's own RADIUS server: (from, to, bytes).
+type Seen = (SocketAddr, SocketAddr, Vec<u8>);
+
+/// A RADIUS server of the test's own, answering with the gateway crate's codec
+/// (Access-Accept with a Message-Authenticator; Accounting-Response), recording every
+/// datagram both ways. Runs until `stop` is set.
+fn recording_server(
+    auth: UdpSocket,
+    acct: UdpSocket,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use gateway::radius::dict::AttrType;
+    use gateway::radius::packet::{Attr, Code, Packet, encode_response, verify_accounting_request};
+    for s in [&auth, &acct] {
+        s.set_read_timeout(Some(POLL)).expect("timeout");
+    }
+    let mut buf = vec![0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        for s in [&auth, &acct] {
+            let Ok((n, from)) = s.recv_from(&mut buf) else {
+                continue;
+            };
+            let req = buf[..n].to_vec();
+            let Ok(p) = Packet::decode(&req) else {
+                continue;
+            };
+            let mut ra = [0u8; 16];
+            ra.copy_from_slice(&req[4..20]);
+            let answer = match p.code {
+                Code::ACCESS_REQUEST => Packet {
+                    code: Code::ACCESS_ACCEPT,
+                    identifier: p.identifier,
+                    authenticator: [0; 16],
+                    attrs: vec![
+                        Attr::int(AttrType::SESSION_TIMEOUT, 3600),
+                        Attr::Std(AttrType::MESSAGE_AUTHENTICATOR, vec![0; 16]),
+                    ],
+                },
+                Code::ACCOUNTING_REQUEST if verify_accounting_request(&req, SECRET.as_bytes()) => {
+                    Packet {
+                        code: Code::ACCOUNTING_RESPONSE,
+                        identifier: p.identifier,
+                        authenticator: [0; 16],
+                        attrs: vec![],
+                    }
+                }
+                _ => continue,
+            };
+            let bytes = encode_response(&answer, &ra, SECRET.as_bytes());
+            let me = s.local_addr().expect("bound");
+            s.send_to(&bytes, from).expect("answer");
+            let mut seen = seen.lock().expect("not poisoned");
+            seen.push((from, me, req));
+            seen.push((me, from, bytes));
+        }
+    }
+}
+
+/// IPv4 + UDP headers around a payload (LINKTYPE_RAW), with the IPv4 header checksum.
+fn ipv4_udp(from: SocketAddr, to: SocketAddr, payload: &[u8]) -> Vec<u8> {
+    let (SocketAddr::V4(f), SocketAddr::V4(t)) = (from, to) else {
+        panic!("IPv4 loopback only");
+    };
+    let total = 20 + 8 + payload.len();
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&(total as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+    p.extend_from_slice(&f.ip().octets());
+    p.extend_from_slice(&t.ip().octets());
+    let sum: u32 = p
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let check = !((folded & 0xffff) + (folded >> 16)) as u16;
+    p[10..12].copy_from_slice(&check.to_be_bytes());
+    p.extend_from_slice(&f.port().to_be_bytes());
+    p.extend_from_slice(&t.port().to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]); // UDP checksum optional over IPv4 (RFC 768)
+    p.extend_from_slice(payload);
+    p
+}
+
+#[test]
+fn tshark_decodes_the_radius_traffic_with_the_secret() {
+    use pcap_file::DataLink;
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    if !peers_available("radius_freeradius", &["tshark"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (auth_port, acct_port) = radius_ports();
+    let auth = UdpSocket::bind((Ipv4Addr::LOCALHOST, auth_port)).expect("bind auth");
+    let acct = UdpSocket::bind((Ipv4Addr::LOCALHOST, acct_port)).expect("bind acct");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let (seen, stop) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || recording_server(auth, acct, seen, stop))
+    };
+    let ports = Ports::free();
+    let uac = Uac::new(ports.sip);
+    let rad = FreeRadius {
+        dir: tmp.path().to_path_buf(),
+        child: None,
+        auth: auth_port,
+        acct: acct_port,
+    };
+    let gw = Daemon::start_with(
+        ports,
+        &config(ports, uac.addr(), &rad, true, &tmp.path().join("spool")),
+    );
+    let (status, ok) = uac.invite("2000", "1000", "wire1");
+    assert_eq!(status, 200);
+    let d = uac.ack(&ok);
+    uac.bye(&d);
+    gw.wait_cdrs(1);
+    let deadline = Instant::now() + WAIT;
+    // Access-Request, Start, Stop (and perhaps Interims), each with its answer.
+    while seen.lock().expect("not poisoned").len() < 6
+        || gw.metrics().contains("gateway_radius_spool_depth 1")
+    {
+        assert!(Instant::now() < deadline, "RADIUS exchange incomplete");
+        std::thread::sleep(POLL);
+    }
+    gw.wait_metrics("an empty spool", |t| {
+        metric(t, "gateway_radius_spool_depth", &[]) == Some(0.0)
+    });
+    stop.store(true, Ordering::Relaxed);
+    server.join().expect("server thread");
+
+    let pcap = tmp.path().join("radius.pcap");
+    let file = std::fs::File::create(&pcap).expect("create pcap");
+    let header = PcapHeader {
+        datalink: DataLink::RAW,
+        ..Default::default()
+    };
+    let mut w = PcapWriter::with_header(file, header).expect("pcap header");
+    for (i, (from, to, bytes)) in seen.lock().expect("not poisoned").iter().enumerate() {
+        let data = ipv4_udp(*from, *to, bytes);
+        let ts = Duration::from_millis(10 * i as u64);
+        w.write_packet(&PcapPacket::new(ts, data.len() as u32, &data))
+            .expect("pcap packet");
+    }
+    drop(w);
+    // GATEWAY_KEEP_PCAP=DIR keeps the capture for a look in Wireshark.
+    if let Some(keep) = std::env::var_os("GATEWAY_KEEP_PCAP") {
+        let _ = std::fs::copy(&pcap, Path::new(&keep).join("radius.pcap"));
+    }
+
+    let decode_as = [
+        format!("udp.port=={auth_port},radius"),
+        format!("udp.port=={acct_port},radius"),
+    ];
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args(["-d", &decode_as[0], "-d", &decode_as[1]])
+        .args(["-o", &format!("radius.shared_secret:{SECRET}")])
+        .args(["-o", "radius.validate_authenticator:TRUE", "-V"])
+        .output()
+        .expect("run tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::write(tmp.path().join("tshark.txt"), &text).expect("keep the decode");
+    assert!(!text.contains("Malformed"), "{text}");
+    for want in [
+        "Access-Request",
+        "Access-Accept",
+        "Accounting-Request",
+        "Accounting-Response",
+        "Acct-Status-Type: Start",
+        "Acct-Status-Type: Stop",
+        "Vendor-Specific",
+        "h323-conf-id",
+        "h323-setup-time",
+        "h323-disconnect-cause",
+        "h323-gw-id",
+        "Cisco-AVPair",
+        "Message-Authenticator",
+    ] {
+        assert!(text.contains(want), "tshark shows {want}:\n{text}");
+    }
+    // With the secret, tshark reveals the hidden User-Password (the calling number)
+    // and checks every answer's Response Authenticator against our request's.
+    assert!(text.contains("User-Password: 2000"), "{text}");
+    let answers =
+        text.matches("Access-Accept (2)").count() + text.matches("Accounting-Response (5)").count();
+    assert!(answers >= 3, "{text}");
+    assert_eq!(
+        text.matches("[Valid Authenticator: True]").count(),
+        answers,
+        "{text}"
+    );
+    assert!(!text.contains("[Invalid Authenticator: True]"), "{text}");
+}
