@@ -151,6 +151,7 @@ pub(crate) mod tests {
             media: Some(MediaFigures {
                 from_caller: DirectionStats {
                     packets: 3000,
+                    octets: 480_000,
                     lost: 2,
                     jitter_ms: 1,
                 },

@@ -179,6 +179,16 @@ pub fn accounting_attrs(nas: &Nas, r: &CallRecord, status: AcctStatus) -> Vec<At
         ));
         if let Some(m) = &r.media {
             let p = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+            // Input: what the caller sent to the gateway; output: what came from the
+            // callee toward the caller. RTP payload octets (headers not counted).
+            a.push(Attr::int(
+                AttrType::ACCT_INPUT_OCTETS,
+                p(m.from_caller.octets),
+            ));
+            a.push(Attr::int(
+                AttrType::ACCT_OUTPUT_OCTETS,
+                p(m.from_callee.octets),
+            ));
             a.push(Attr::int(
                 AttrType::ACCT_INPUT_PACKETS,
                 p(m.from_caller.packets),
@@ -258,6 +268,8 @@ mod tests {
         assert_eq!(p.get_int(AttrType::ACCT_STATUS_TYPE), Some(2));
         assert_eq!(p.get_int(AttrType::ACCT_SESSION_TIME), Some(60));
         assert_eq!(p.get_int(AttrType::ACCT_INPUT_PACKETS), Some(3000));
+        assert_eq!(p.get_int(AttrType::ACCT_INPUT_OCTETS), Some(480_000));
+        assert_eq!(p.get_int(AttrType::ACCT_OUTPUT_OCTETS), Some(0));
         assert_eq!(
             p.get_int(AttrType::ACCT_TERMINATE_CAUSE),
             Some(TerminateCause::LOST_SERVICE.0)

@@ -336,3 +336,37 @@ fn notice(metrics: &Metrics, n: Notice) {
         Notice::Dropped { reason } => debug!(reason, "RADIUS datagram dropped"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::radius::dict::AttrType;
+    use crate::radius::packet::Attr;
+
+    fn rec(key: u64) -> SpoolRecord {
+        SpoolRecord {
+            key,
+            event_secs: 1_790_000_000,
+            attrs: vec![Attr::text(AttrType::ACCT_SESSION_ID, &format!("s{key}"))],
+        }
+    }
+
+    #[test]
+    fn the_spool_directory_keeps_records_drops_temporaries_and_sets_aside_junk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spool = dir.path().join("spool");
+        assert_eq!(read_spool(&spool).expect("created"), vec![]);
+        write_record(&spool, &rec(2)).expect("write");
+        write_record(&spool, &rec(1)).expect("write");
+        // A write cut short before its rename was never sent: dropped.
+        std::fs::write(spool.join("0000000000000003.acct.tmp"), b"GWRAD").expect("write");
+        std::fs::write(spool.join("0000000000000004.acct"), b"junk").expect("write");
+        let got = read_spool(&spool).expect("read");
+        assert_eq!(got, vec![rec(1), rec(2)]);
+        assert!(!spool.join("0000000000000003.acct.tmp").exists());
+        assert!(spool.join("0000000000000004.bad").exists());
+        remove_record(&spool, 1).expect("remove");
+        remove_record(&spool, 1).expect("removing twice is fine");
+        assert_eq!(read_spool(&spool).expect("read"), vec![rec(2)]);
+    }
+}

@@ -389,7 +389,8 @@ impl Switch {
             };
             match o {
                 ServiceOutput::Incoming { leg, trunk, setup } => {
-                    self.incoming(now, wall, Leg::Sip(leg), trunk, *setup)
+                    let peer = self.sip.peer_of(leg).map(|a| a.ip());
+                    self.incoming(now, wall, Leg::Sip(leg), trunk, *setup, peer)
                 }
                 ServiceOutput::Leg(LegNotice::Event { leg, event }) => {
                     self.leg_event(now, wall, Leg::Sip(leg), event)
@@ -482,9 +483,14 @@ impl Switch {
             H323Output::Incoming { leg, conn, setup } => {
                 let peer = self.h225_peers.get(&conn).copied();
                 match peer.and_then(|p| self.h323_ingress(p)) {
-                    Some(trunk) if !self.sip.is_draining() => {
-                        self.incoming(now, wall, Leg::H323(leg), trunk, *setup)
-                    }
+                    Some(trunk) if !self.sip.is_draining() => self.incoming(
+                        now,
+                        wall,
+                        Leg::H323(leg),
+                        trunk,
+                        *setup,
+                        peer.map(|p| p.ip()),
+                    ),
                     found => {
                         // Not a configured peer (Q.850 21 call rejected), or draining
                         // (41 temporary failure, like SIP's 503).
@@ -511,7 +517,15 @@ impl Switch {
 
     // ----- new calls ---------------------------------------------------------------
 
-    fn incoming(&mut self, now: Instant, wall: SystemTime, leg: Leg, trunk: String, setup: Setup) {
+    fn incoming(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        leg: Leg,
+        trunk: String,
+        setup: Setup,
+        peer: Option<std::net::IpAddr>,
+    ) {
         self.next_call += 1;
         let id = self.next_call;
         self.by_leg.insert(leg, id);
@@ -538,10 +552,7 @@ impl Switch {
                 last_failure: None,
                 timers: Vec::new(),
                 ingress_call_id: self.call_id_of(leg),
-                ingress_peer: match leg {
-                    Leg::Sip(l) => self.sip.peer_of(l).map(|a| a.ip()),
-                    Leg::H323(_) => None,
-                },
+                ingress_peer: peer,
                 egress_call_id: None,
                 connect_pending: false,
                 authorizing: false,

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 pub struct DirectionStats {
     /// Packets received.
     pub packets: u64,
+    /// RTP payload octets received (RFC 3550 §6.4.1 sender octet count's sense).
+    pub octets: u64,
     /// Packets lost (RFC 3550 §6.4.1 cumulative).
     pub lost: i64,
     /// Interarrival jitter in milliseconds.
