@@ -483,6 +483,9 @@ fn authentication_credit_and_accounting_with_cisco_vsas() {
     };
     assert_eq!(cause_of("rej1"), Some(serde_json::json!(21)), "{cdrs:?}");
     assert_eq!(cause_of("cred1"), Some(serde_json::json!(102)), "{cdrs:?}");
+    gw.wait_metrics("three CDRs written", |t| {
+        metric(t, "gateway_cdrs_written_total", &[]) == Some(3.0)
+    });
     // The last acknowledgement may still be on its way after the detail file shows it.
     gw.wait_metrics("a reject and an empty spool", |t| {
         metric(
@@ -586,6 +589,11 @@ fn outage_and_sigkill_spool_then_exactly_once_delivery() {
         .filter_map(|c| c["ingress_call_id"].as_str())
         .collect();
     assert_eq!(ids, ["up1", "down1"]);
+    // This run wrote none of them (they were written before the SIGKILL).
+    assert_eq!(
+        metric(&gw.metrics(), "gateway_cdrs_written_total", &[]),
+        Some(0.0)
+    );
 }
 
 // ----- wire validation by tshark -------------------------------------------------------

@@ -98,7 +98,14 @@ impl Daemon {
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
         // No call is taken unless its record can be written.
-        let (cdr, cdr_sink) = CdrWriter::start(&config.cdr, &config.general.node_name)?;
+        let (cdr, cdr_sink) = CdrWriter::start_counted(
+            &config.cdr,
+            &config.general.node_name,
+            Some((
+                metrics.cdrs_written.clone(),
+                metrics.cdr_write_failures.clone(),
+            )),
+        )?;
         // Accounting starts with a readable spool or not at all.
         let radius = match &config.radius {
             Some(r) => {
@@ -182,6 +189,13 @@ impl Daemon {
         };
         match self.listeners.reconcile(&endpoints(&new)).await {
             Ok(changes) => {
+                if new.radius != self.config.radius {
+                    // The client (servers, secrets, spool) is built once at start; the
+                    // call core already follows the new `authenticate` list.
+                    warn!(
+                        "radius: changes to servers, timers or the spool take effect at the next start"
+                    );
+                }
                 self.ctx.sip.reconfigure(&new).await;
                 self.config = new;
                 self.apply_redaction();

@@ -127,6 +127,11 @@ pub struct Metrics {
     pub radius_rejects: IntCounterVec,
     /// `gateway_radius_spool_depth`: accounting requests not yet acknowledged.
     pub radius_spool_depth: IntGauge,
+    /// `gateway_cdrs_written_total`: call records appended to the CDR files.
+    pub cdrs_written: IntCounter,
+    /// `gateway_cdr_write_failures_total`: call records the CDR files could not take
+    /// (they are in the log).
+    pub cdr_write_failures: IntCounter,
 }
 
 impl Metrics {
@@ -272,6 +277,16 @@ impl Metrics {
                 "RADIUS accounting requests in the spool, not yet acknowledged by a server.",
             )
             .expect(VALID),
+            cdrs_written: IntCounter::new(
+                "gateway_cdrs_written_total",
+                "Call records appended to the CDR files (one per record, whatever the formats).",
+            )
+            .expect(VALID),
+            cdr_write_failures: IntCounter::new(
+                "gateway_cdr_write_failures_total",
+                "Call records the CDR files could not take (written to the log instead).",
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -281,7 +296,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 20] = [
+        let all: [Box<dyn prometheus::core::Collector>; 22] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -302,6 +317,8 @@ impl Metrics {
             Box::new(self.radius_timeouts.clone()),
             Box::new(self.radius_rejects.clone()),
             Box::new(self.radius_spool_depth.clone()),
+            Box::new(self.cdrs_written.clone()),
+            Box::new(self.cdr_write_failures.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.

@@ -131,6 +131,22 @@ impl RadiusHandle {
                 boot,
             },
         };
+        // Series exist at 0 from start-up, as every other metric's.
+        for s in &client_cfg.servers {
+            for (kind, port) in [("auth", s.auth), ("acct", s.acct)] {
+                if port.is_some() {
+                    metrics
+                        .radius_requests
+                        .with_label_values(&[s.name.as_str(), kind, "no"]);
+                    metrics
+                        .radius_timeouts
+                        .with_label_values(&[s.name.as_str(), kind]);
+                }
+            }
+            if s.auth.is_some() {
+                metrics.radius_rejects.with_label_values(&[s.name.as_str()]);
+            }
+        }
         let mut client = Client::new(client_cfg, rng);
         if !records.is_empty() {
             info!(
