@@ -94,6 +94,10 @@ enum CallTimer {
     LocalAnswer,
     /// The egress answered without media; the caller is answered anyway.
     ConnectMedia,
+    /// A call waiting for RADIUS authorisation got no answer in
+    /// `general.no_answer_seconds` (the client always answers; this guards against a
+    /// RADIUS task that is gone): released with `radius.unavailable_cause`.
+    Authorize,
 }
 
 /// How long a caller's answer waits for a slow-start egress leg's media after its
@@ -582,6 +586,8 @@ impl Switch {
             if let Some(c) = self.calls.get_mut(&id) {
                 c.authorizing = true;
             }
+            let wait = Duration::from_secs(u64::from(self.cfg.general.no_answer_seconds));
+            self.set_timer(id, now + wait, CallTimer::Authorize);
             info!(call = id, %leg, ingress = %trunk, "call waits for RADIUS authorisation");
             self.out.push_back(SwitchOutput::Authorize(query));
             return;
@@ -596,11 +602,14 @@ impl Switch {
             return;
         };
         c.authorizing = false;
+        self.cancel_timer(id, CallTimer::Authorize);
         let radius = self.cfg.radius.as_ref();
         let cause = |f: fn(&crate::config::Radius) -> u8, d: u8| Q850Cause(radius.map_or(d, f));
         match answer {
             AuthAnswer::Accept { limit } => {
-                c.credit = limit;
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.credit = limit;
+                }
                 info!(call = id, credit_seconds = ?limit.map(|l| l.as_secs()), "RADIUS accepted the call");
                 self.route_call(now, wall, id);
             }
@@ -1611,6 +1620,10 @@ impl Switch {
         match timer {
             CallTimer::LocalAnswer => self.local_answer(now, wall, id),
             CallTimer::ConnectMedia => self.connect_without_media(now, wall, id),
+            CallTimer::Authorize => {
+                info!(call = id, "no RADIUS answer in time");
+                self.authorized(now, wall, id, AuthAnswer::Unavailable);
+            }
             CallTimer::NoAnswer => {
                 info!(call = id, "no answer");
                 self.clear(

@@ -1666,6 +1666,14 @@ fn radius_unavailable_is_a_temporary_failure_and_other_trunks_are_not_asked() {
     h.drain();
     assert_eq!(h.statuses(pbx().addr), [100, 503]);
     assert_eq!(h.ended[0].cause.value, Q850Cause::TEMPORARY_FAILURE);
+    // A RADIUS task that never answers: released after general.no_answer_seconds.
+    h.input(pbx(), &invite("1000", "r5"));
+    assert_eq!(h.authorize.len(), 1);
+    h.advance(Duration::from_secs(119));
+    assert_eq!(h.ended.len(), 1);
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.ended[1].cause.value, Q850Cause::TEMPORARY_FAILURE);
+    h.authorize.clear();
     // A call from the carrier (not in `authenticate`) is routed at once.
     h.input(
         carrier(),
