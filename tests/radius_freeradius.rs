@@ -398,7 +398,7 @@ fn authentication_credit_and_accounting_with_cisco_vsas() {
     let ports = Ports::free();
     let uac = Uac::new(ports.sip);
     let spool = tmp.path().join("spool");
-    let gw = Daemon::start_with(ports, &config(ports, uac.addr(), &rad, true, &spool));
+    let mut gw = Daemon::start_with(ports, &config(ports, uac.addr(), &rad, true, &spool));
 
     // Rejected by calling number: cause 21 (SIP 603 by the cause table), never routed,
     // no accounting.
@@ -502,6 +502,28 @@ fn authentication_credit_and_accounting_with_cisco_vsas() {
         "{}",
         rad.detail()
     );
+
+    // SIGTERM with a call up: after the drain the call is cleared, and its Stop is
+    // delivered and acknowledged before gatewayd exits (nothing left to send twice).
+    let (status, ok) = uac.invite("2000", "1000", "term1");
+    assert_eq!(status, 200);
+    let _d = uac.ack(&ok);
+    rad.wait_records("the last call's Start", |r| {
+        r.iter()
+            .any(|x| x.get("Cisco-AVPair").map(String::as_str) == Some("call-id=term1"))
+    });
+    gw.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(gw.wait_exit().success());
+    let records = rad.records();
+    let stops = records
+        .iter()
+        .filter(|x| {
+            x.get("Cisco-AVPair").map(String::as_str) == Some("call-id=term1")
+                && x.get("Acct-Status-Type").map(String::as_str) == Some("Stop")
+        })
+        .count();
+    assert_eq!(stops, 1, "{}", rad.detail());
+    assert_eq!(spool_files(&spool), 0, "nothing left in the spool");
 }
 
 #[test]

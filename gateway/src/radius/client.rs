@@ -270,6 +270,11 @@ impl Client {
         self.spool.len()
     }
 
+    /// Accounting requests sent and not yet answered or given up.
+    pub fn acct_in_flight(&self) -> usize {
+        self.sending.len()
+    }
+
     /// Calls with an accounting session (answered, or routed with `start_at_attempt`).
     pub fn sessions(&self) -> usize {
         self.sessions.len()

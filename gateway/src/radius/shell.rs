@@ -175,8 +175,10 @@ impl RadiusHandle {
         }
     }
 
-    /// Waits until everything sent before is spooled (what is not acknowledged yet
-    /// stays in the spool for the next start).
+    /// Waits until everything sent before is spooled and the requests in flight are
+    /// answered (or `timeout_seconds` x 2 passed), so a server that logged a request
+    /// also had its answer taken; what is not acknowledged stays in the spool for the
+    /// next start.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Cmd::Shutdown(tx)).is_ok() {
@@ -267,7 +269,8 @@ async fn run(
     metrics: Metrics,
 ) {
     let mut buf = vec![0u8; 4096];
-    let mut shutdown: Option<oneshot::Sender<()>> = None;
+    let mut shutdown: Option<(oneshot::Sender<()>, Instant)> = None;
+    let grace = client.config().timeout * 2;
     loop {
         tokio::select! {
             cmd = rx.recv() => {
@@ -275,7 +278,7 @@ async fn run(
                 match cmd {
                     Some(Cmd::Authorize(q)) => client.authorize(now, q),
                     Some(Cmd::Point(p)) => client.call_point(now, wall, p),
-                    Some(Cmd::Shutdown(reply)) => shutdown = Some(reply),
+                    Some(Cmd::Shutdown(reply)) => shutdown = Some((reply, now + grace)),
                     None => return,
                 }
             }
@@ -283,7 +286,9 @@ async fn run(
                 Ok((n, from)) => client.handle_datagram(Instant::now(), SystemTime::now(), from, &buf[..n]),
                 Err(e) => debug!(%e, "RADIUS socket receive error"),
             },
-            () = sleep_until(client.poll_timeout()) => {
+            () = sleep_until(
+                [client.poll_timeout(), shutdown.as_ref().map(|s| s.1)].into_iter().flatten().min()
+            ) => {
                 client.handle_timeout(Instant::now(), SystemTime::now());
             }
         }
@@ -318,8 +323,12 @@ async fn run(
         metrics
             .radius_spool_depth
             .set(i64::try_from(client.spool_depth()).unwrap_or(i64::MAX));
-        if let Some(reply) = shutdown.take() {
-            let _ = reply.send(());
+        if let Some((reply, until)) = shutdown.take() {
+            if client.acct_in_flight() == 0 || Instant::now() >= until {
+                let _ = reply.send(());
+            } else {
+                shutdown = Some((reply, until));
+            }
         }
     }
 }
