@@ -117,3 +117,55 @@ impl<'de> Deserialize<'de> for RadiusHost {
         Ok(RadiusHost(s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const BASE: &str = "listeners:\n  sip:\n    - { transport: udp, address: \"127.0.0.1:5060\" }\n\
+        metrics:\n  listen: \"127.0.0.1:9464\"\n\
+        trunks:\n  - { name: pbx, kind: sip, remote: \"127.0.0.2:5060\" }\n";
+
+    fn errors(radius: &str) -> Vec<String> {
+        match Config::parse("t.yaml", &format!("{BASE}radius:\n{radius}")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_the_new_keys() {
+        let c = Config::parse(
+            "t.yaml",
+            &format!(
+                "{BASE}radius:\n  servers: [{{ address: 127.0.0.1, secret: s, auth_port: 1812 }}]\n  \
+                 authenticate: [pbx]\n  interim_seconds: 60\n"
+            ),
+        )
+        .expect("valid");
+        let r = c.radius.expect("radius");
+        assert_eq!(r.authenticate, ["pbx"]);
+        assert_eq!((r.reject_cause, r.unavailable_cause), (21, 41));
+        assert_eq!(r.interim_seconds, Some(60));
+        assert_eq!(r.retry_interval_seconds, 30);
+        assert!(r.require_message_authenticator && !r.start_at_attempt);
+    }
+
+    #[test]
+    fn bad_values_are_reported_by_field() {
+        let e = errors(
+            "  servers: [{ address: 127.0.0.1, secret: s }]\n  authenticate: [nope]\n  \
+             reject_cause: 0\n  interim_seconds: 0\n  retry_interval_seconds: 0\n",
+        );
+        let all = e.join("\n");
+        for want in [
+            "radius.authenticate[0]: unknown trunk `nope`",
+            "radius.authenticate: no server has an `auth_port`",
+            "radius.reject_cause: a Q.850 cause is 1..=127",
+            "radius.interim_seconds: must be at least 1",
+            "radius.retry_interval_seconds: must be at least 1",
+        ] {
+            assert!(all.contains(want), "{want} in:\n{all}");
+        }
+    }
+}
