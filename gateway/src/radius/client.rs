@@ -574,6 +574,10 @@ impl Client {
     }
 
     fn account(&mut self, now: Instant, wall: SystemTime, r: &CallRecord, status: AcctStatus) {
+        if self.first_server(0, Kind::Acct).is_none() {
+            // Authentication only: nothing would ever take the record.
+            return;
+        }
         let mut r = r.clone();
         r.end = wall;
         let key = self.next_key;

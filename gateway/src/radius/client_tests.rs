@@ -367,6 +367,18 @@ fn interim_updates_follow_the_interval_until_the_stop() {
 }
 
 #[test]
+fn without_an_accounting_server_nothing_is_spooled() {
+    let mut c = client(1);
+    c.cfg.servers[0].acct = None;
+    let t0 = Instant::now();
+    let w0 = SystemTime::now();
+    c.call_point(t0, w0, CallPoint::Answer(record(1)));
+    c.call_point(t0, w0, CallPoint::End(record(1)));
+    assert!(drain(&mut c).is_empty());
+    assert_eq!(c.spool_depth(), 0);
+}
+
+#[test]
 fn unanswered_calls_get_start_and_stop_only_with_start_at_attempt() {
     let mut c = client(1);
     let t0 = Instant::now();
