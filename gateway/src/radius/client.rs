@@ -2,6 +2,11 @@
 //! Start/Interim-Update/Stop for calls, retransmission with backoff, failover across
 //! servers in configuration order, and the accounting spool.
 //!
+//! Failover: a request that a server does not answer goes to the next server in
+//! configuration order, round the list once. New requests go to the server that last
+//! answered (so a dead first server does not delay every call), and back to the first
+//! after every server failed.
+//!
 //! The shell feeds it datagrams, `now` and the wall clock, and carries out its
 //! [`ClientOutput`]s in order: a [`ClientOutput::SpoolWrite`] is always output before
 //! the first transmission of its request, so a shell that finishes the write (and its
@@ -191,6 +196,8 @@ enum What {
 struct InFlight {
     what: What,
     server: usize,
+    /// The server this request was first sent to: failover goes round the list once.
+    origin: usize,
     to: SocketAddr,
     bytes: Vec<u8>,
     request_auth: [u8; 16],
@@ -220,6 +227,9 @@ pub struct Client {
     auth_waiting: VecDeque<(u64, AuthQuery)>,
     sessions: HashMap<u64, Session>,
     interims: BTreeSet<(Instant, u64)>,
+    /// The server new requests go to, per kind (auth, acct): the last one that
+    /// answered; back to the first after every server failed.
+    preferred: [usize; 2],
     rng_seed: [u8; 16],
     rng_counter: u64,
     out: VecDeque<ClientOutput>,
@@ -244,6 +254,7 @@ impl Client {
             auth_waiting: VecDeque::new(),
             sessions: HashMap::new(),
             interims: BTreeSet::new(),
+            preferred: [0, 0],
             rng_seed: seed,
             rng_counter: 0,
             out: VecDeque::new(),
@@ -283,9 +294,9 @@ impl Client {
     /// Asks whether a call may go on.
     pub fn authorize(&mut self, now: Instant, query: AuthQuery) {
         let call = query.call;
-        match self.first_server(0, Kind::Auth) {
+        match self.start_server(Kind::Auth) {
             Some(s) => {
-                if !self.send_auth(now, s, call, query.clone()) {
+                if !self.send_auth(now, s, s, call, query.clone()) {
                     self.auth_waiting.push_back((call, query));
                 }
             }
@@ -432,6 +443,7 @@ impl Client {
         let Some(f) = self.inflight.remove(&id) else {
             return;
         };
+        self.preferred[usize::from(!is_auth)] = f.server;
         match f.what {
             What::Auth { call, .. } => {
                 let answer = if p.code == Code::ACCESS_ACCEPT {
@@ -485,6 +497,33 @@ impl Client {
         (from..self.cfg.servers.len()).find(|&s| self.port(s, kind).is_some())
     }
 
+    fn slot(kind: Kind) -> usize {
+        match kind {
+            Kind::Auth => 0,
+            Kind::Acct => 1,
+        }
+    }
+
+    /// Where a new request of `kind` goes: the preferred server.
+    fn start_server(&self, kind: Kind) -> Option<usize> {
+        let p = self.preferred[Client::slot(kind)];
+        if self.port(p, kind).is_some() {
+            Some(p)
+        } else {
+            self.first_server(0, kind)
+        }
+    }
+
+    /// The server after `server` in configuration order (wrapping), for a request
+    /// first sent to `origin`; None once the round is complete.
+    fn next_server(&self, server: usize, origin: usize, kind: Kind) -> Option<usize> {
+        let n = self.cfg.servers.len();
+        (1..n)
+            .map(|i| (server + i) % n)
+            .take_while(|&s| s != origin)
+            .find(|&s| self.port(s, kind).is_some())
+    }
+
     fn random16(&mut self) -> [u8; 16] {
         self.rng_counter += 1;
         let mut h = Md5::new();
@@ -522,7 +561,14 @@ impl Client {
         self.inflight.insert(id, f);
     }
 
-    fn send_auth(&mut self, now: Instant, server: usize, call: u64, query: AuthQuery) -> bool {
+    fn send_auth(
+        &mut self,
+        now: Instant,
+        server: usize,
+        origin: usize,
+        call: u64,
+        query: AuthQuery,
+    ) -> bool {
         let Some(to) = self.port(server, Kind::Auth) else {
             return false;
         };
@@ -547,6 +593,7 @@ impl Client {
         let f = InFlight {
             what: What::Auth { call, query },
             server,
+            origin,
             to,
             bytes,
             request_auth,
@@ -559,14 +606,14 @@ impl Client {
 
     fn next_waiting_auth(&mut self, now: Instant) {
         while let Some((call, q)) = self.auth_waiting.pop_front() {
-            let Some(s) = self.first_server(0, Kind::Auth) else {
+            let Some(s) = self.start_server(Kind::Auth) else {
                 self.out.push_back(ClientOutput::Auth {
                     call,
                     answer: AuthAnswer::Unavailable,
                 });
                 continue;
             };
-            if !self.send_auth(now, s, call, q.clone()) {
+            if !self.send_auth(now, s, s, call, q.clone()) {
                 self.auth_waiting.push_front((call, q));
                 return;
             }
@@ -614,7 +661,7 @@ impl Client {
         if self.spool_retry.is_some() {
             return;
         }
-        let Some(server) = self.first_server(0, Kind::Acct) else {
+        let Some(server) = self.start_server(Kind::Acct) else {
             return;
         };
         while self.sending.len() < ACCT_WINDOW {
@@ -626,13 +673,20 @@ impl Client {
             else {
                 return;
             };
-            if !self.send_acct(now, wall, server, key) {
+            if !self.send_acct(now, wall, server, server, key) {
                 return;
             }
         }
     }
 
-    fn send_acct(&mut self, now: Instant, wall: SystemTime, server: usize, key: u64) -> bool {
+    fn send_acct(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        server: usize,
+        origin: usize,
+        key: u64,
+    ) -> bool {
         let Some(to) = self.port(server, Kind::Acct) else {
             return false;
         };
@@ -661,6 +715,7 @@ impl Client {
         let f = InFlight {
             what: What::Acct { key },
             server,
+            origin,
             to,
             bytes,
             request_auth,
@@ -703,14 +758,15 @@ impl Client {
             server: self.cfg.servers[f.server].name.clone(),
             kind,
         });
-        let next = self.first_server(f.server + 1, kind);
+        let next = self.next_server(f.server, f.origin, kind);
         match (f.what, next) {
             (What::Auth { call, query }, Some(s)) => {
-                if !self.send_auth(now, s, call, query.clone()) {
+                if !self.send_auth(now, s, f.origin, call, query.clone()) {
                     self.auth_waiting.push_back((call, query));
                 }
             }
             (What::Auth { call, .. }, None) => {
+                self.preferred[0] = self.first_server(0, Kind::Auth).unwrap_or(0);
                 self.out.push_back(ClientOutput::Auth {
                     call,
                     answer: AuthAnswer::Unavailable,
@@ -719,13 +775,15 @@ impl Client {
             }
             (What::Acct { key }, Some(s)) => {
                 self.sending.remove(&key);
-                if !self.send_acct(now, wall, s, key) {
+                if !self.send_acct(now, wall, s, f.origin, key) {
                     self.pump_acct(now, wall);
                 }
             }
             (What::Acct { key }, None) => {
-                // Every server failed: the record stays spooled; everything waits.
+                // Every server failed: the record stays spooled; everything waits,
+                // then starts again at the first server.
                 self.sending.remove(&key);
+                self.preferred[1] = self.first_server(0, Kind::Acct).unwrap_or(0);
                 self.spool_retry = Some(now + self.cfg.retry_interval);
             }
         }

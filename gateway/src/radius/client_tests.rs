@@ -401,3 +401,53 @@ fn unanswered_calls_get_start_and_stop_only_with_start_at_attempt() {
         .collect();
     assert_eq!(statuses, vec![1, 2], "one Start (at attempt), one Stop");
 }
+
+#[test]
+fn after_a_failover_new_requests_go_to_the_server_that_answered() {
+    let mut c = client(2);
+    let t0 = Instant::now();
+    let w0 = SystemTime::now();
+    c.authorize(t0, query(1));
+    let mut now = t0;
+    let mut to_s1 = None;
+    // s0 never answers: after its retransmissions the request goes to s1.
+    drain(&mut c);
+    while to_s1.is_none() {
+        now = c.poll_timeout().expect("a timer");
+        c.handle_timeout(now, w0);
+        to_s1 = sent(&drain(&mut c))
+            .into_iter()
+            .find(|(to, _)| to.port() == 18121);
+    }
+    let (to, req) = to_s1.expect("sent to s1");
+    c.handle_datagram(now, w0, to, &answer(&req, Code::ACCESS_ACCEPT, vec![ma()]));
+    drain(&mut c);
+    // The next call goes straight to s1 and gets its answer without waiting on s0.
+    c.authorize(now, query(2));
+    let (to, req) = sent(&drain(&mut c)).remove(0);
+    assert_eq!(to.port(), 18121);
+    c.handle_datagram(now, w0, to, &answer(&req, Code::ACCESS_REJECT, vec![ma()]));
+    assert!(drain(&mut c).contains(&ClientOutput::Auth {
+        call: 2,
+        answer: AuthAnswer::Reject
+    }));
+    // s1 going quiet: failover wraps round to s0, then gives up at s1 again.
+    c.authorize(now, query(3));
+    let mut ports = vec![sent(&drain(&mut c))[0].0.port()];
+    let mut answers = Vec::new();
+    while let Some(t) = c.poll_timeout() {
+        c.handle_timeout(t, w0);
+        for o in drain(&mut c) {
+            match o {
+                ClientOutput::Transmit { to, .. } => ports.push(to.port()),
+                ClientOutput::Auth { answer, .. } => answers.push(answer),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(ports, vec![18121, 18121, 18121, 18120, 18120, 18120]);
+    assert_eq!(answers, vec![AuthAnswer::Unavailable]);
+    // Every server failed: the next request starts at the first again.
+    c.authorize(now, query(4));
+    assert_eq!(sent(&drain(&mut c))[0].0.port(), 18120);
+}
