@@ -822,3 +822,103 @@ fn tshark_decodes_the_radius_traffic_with_the_secret() {
     );
     assert!(!text.contains("[Invalid Authenticator: True]"), "{text}");
 }
+
+#[test]
+fn a_dead_first_server_fails_over_once_then_the_answering_one_is_used() {
+    if !peers_available("radius_freeradius", &["freeradius"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut rad = FreeRadius::new(tmp.path());
+    rad.start();
+    let ports = Ports::free();
+    let uac = Uac::new(ports.sip);
+    // Nothing listens on 127.0.0.2 at these ports: the first server never answers.
+    let (dead_auth, dead_acct) = radius_ports();
+    let cfg = config(ports, uac.addr(), &rad, true, &tmp.path().join("spool")).replace(
+        "  servers:\n",
+        &format!(
+            "  servers:\n    - {{ address: 127.0.0.2, secret: {SECRET}, auth_port: {dead_auth}, acct_port: {dead_acct} }}\n"
+        ),
+    );
+    let gw = Daemon::start_with(ports, &cfg);
+    for (n, calling) in ["2000", "2000"].iter().enumerate() {
+        let (status, ok) = uac.invite(calling, "1000", &format!("fo{n}"));
+        assert_eq!(status, 200, "call {n}");
+        let d = uac.ack(&ok);
+        uac.bye(&d);
+    }
+    let records = rad.wait_records("both calls' Stops", |r| {
+        r.iter()
+            .filter(|x| x.get("Acct-Status-Type").map(String::as_str) == Some("Stop"))
+            .count()
+            == 2
+    });
+    assert!(
+        counts(&records).values().all(|n| *n == 1),
+        "{}",
+        rad.detail()
+    );
+    let text = gw.wait_metrics("an empty spool", |t| {
+        metric(t, "gateway_radius_spool_depth", &[]) == Some(0.0)
+    });
+    // Authorisation is one call at a time: the dead server saw the first call's
+    // request (and its retransmission), the second call went straight to FreeRADIUS.
+    let dead_auth_sent = [
+        ("server", "127.0.0.2"),
+        ("kind", "auth"),
+        ("retransmission", "no"),
+    ];
+    assert_eq!(
+        metric(&text, "gateway_radius_requests_total", &dead_auth_sent),
+        Some(1.0)
+    );
+    let dead_auth = [("server", "127.0.0.2"), ("kind", "auth")];
+    assert_eq!(
+        metric(&text, "gateway_radius_timeouts_total", &dead_auth),
+        Some(1.0)
+    );
+    // Accounting requests sent before the first failover was answered went to the dead
+    // server too; once FreeRADIUS answered, new ones go there directly.
+    let dead_acct_sent = [
+        ("server", "127.0.0.2"),
+        ("kind", "acct"),
+        ("retransmission", "no"),
+    ];
+    let before = metric(&text, "gateway_radius_requests_total", &dead_acct_sent);
+    assert!(before >= Some(1.0));
+    let (status, ok) = uac.invite("2000", "1000", "fo2");
+    assert_eq!(status, 200);
+    let d = uac.ack(&ok);
+    uac.bye(&d);
+    rad.wait_records("the third call's Stop", |r| {
+        r.iter()
+            .filter(|x| x.get("Acct-Status-Type").map(String::as_str) == Some("Stop"))
+            .count()
+            == 3
+    });
+    let text = gw.wait_metrics("an empty spool", |t| {
+        metric(t, "gateway_radius_spool_depth", &[]) == Some(0.0)
+    });
+    assert_eq!(
+        metric(&text, "gateway_radius_requests_total", &dead_acct_sent),
+        before
+    );
+    assert_eq!(
+        metric(&text, "gateway_radius_requests_total", &dead_auth_sent),
+        Some(1.0)
+    );
+    for kind in ["auth", "acct"] {
+        let live = [("server", "127.0.0.1"), ("kind", kind)];
+        assert_eq!(
+            metric(&text, "gateway_radius_timeouts_total", &live),
+            Some(0.0),
+            "{kind}"
+        );
+    }
+    assert!(
+        counts(&rad.records()).values().all(|n| *n == 1),
+        "{}",
+        rad.detail()
+    );
+}
