@@ -7,7 +7,9 @@
 //! - faults: FreeRADIUS stopped during calls (records spooled), gatewayd SIGKILLed
 //!   mid-call and restarted (the spool survives), FreeRADIUS back (every record
 //!   delivered exactly once per Acct-Session-Id and Acct-Status-Type), CDRs whole;
-//! - tshark decodes the captured RADIUS traffic with the shared secret.
+//! - failover from a dead first server, which new requests then avoid;
+//! - a SIGTERM with a call up delivers its Stop before the exit;
+//! - tshark decodes the gateway's RADIUS traffic with the shared secret.
 //!
 //! Calls are made by a tiny SIP UAC in this file toward the gateway's built-in tone
 //! endpoint. Every wait is bounded; processes are stopped through their own pids.
