@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::listeners::sip::{CoreStart, SipHandle};
 use crate::listeners::{BindError, Context, ListenerSet, TlsServers, endpoints};
 use crate::metrics::Metrics;
+use crate::radius::shell::RadiusHandle;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ enum StartError {
         file: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Radius(#[from] crate::radius::shell::RadiusError),
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and the drain that follows; exit code 0 after a
@@ -101,7 +104,26 @@ impl Daemon {
         let metrics = Metrics::new();
         let admission = Admission::new(metrics.active_calls.clone(), metrics.draining.clone());
         // No call is taken unless its record can be written.
-        let (cdr, cdr_sink) = CdrWriter::start(&config.cdr, &config.general.node_name)?;
+        let (cdr, cdr_sink) = CdrWriter::start_counted(
+            &config.cdr,
+            &config.general.node_name,
+            Some((
+                metrics.cdrs_written.clone(),
+                metrics.cdr_write_failures.clone(),
+            )),
+        )?;
+        // Accounting starts with a readable spool or not at all.
+        let radius = match &config.radius {
+            Some(r) => {
+                let nas_ip = config.listeners.sip.first().map(|l| l.address.ip());
+                let (h, answers) =
+                    RadiusHandle::start(r, &config.general.node_name, nas_ip, metrics.clone())
+                        .await?;
+                Some((h, answers))
+            }
+            None => None,
+        };
+        let radius_handle = radius.as_ref().map(|r| r.0.clone());
         let (seed, secret) = crate::listeners::sip::randomness();
         let capture = match &args.capture {
             Some(path) => {
@@ -132,6 +154,7 @@ impl Daemon {
             admission.clone(),
             Some(cdr_sink),
             start,
+            radius,
         );
         let ctx = Arc::new(Context {
             metrics,
@@ -173,6 +196,10 @@ impl Daemon {
         };
         daemon.drain(signal, &mut signals).await;
         daemon.ctx.sip.shutdown().await;
+        if let Some(r) = &radius_handle {
+            // The Stops of the calls just cleared are spooled before the exit.
+            r.shutdown().await;
+        }
         daemon.listeners.stop_all().await;
         cdr.shutdown();
         if let Some(t) = capture_thread {
@@ -219,6 +246,13 @@ impl Daemon {
         self.ctx.tls.load(&new);
         match self.listeners.reconcile(&endpoints(&new)).await {
             Ok(changes) => {
+                if new.radius != self.config.radius {
+                    // The client (servers, secrets, spool) is built once at start; the
+                    // call core already follows the new `authenticate` list.
+                    warn!(
+                        "radius: changes to servers, timers or the spool take effect at the next start"
+                    );
+                }
                 self.ctx.sip.reconfigure(&new).await;
                 self.config = new;
                 self.apply_redaction();

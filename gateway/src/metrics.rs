@@ -130,6 +130,20 @@ pub struct Metrics {
     /// `gateway_h323_registered{trunk}`: 1 while the H.323 trunk's gatekeeper registration
     /// (RAS RCF) holds, else 0 (series only for trunks with `gatekeeper:`).
     pub h323_registered: IntGaugeVec,
+    /// `gateway_radius_requests_total{server,kind,retransmission}`: RADIUS requests sent
+    /// (`kind` auth or acct; `retransmission` yes for the same packet sent again).
+    pub radius_requests: IntCounterVec,
+    /// `gateway_radius_timeouts_total{server,kind}`: requests a server never answered.
+    pub radius_timeouts: IntCounterVec,
+    /// `gateway_radius_rejects_total{server}`: Access-Rejects.
+    pub radius_rejects: IntCounterVec,
+    /// `gateway_radius_spool_depth`: accounting requests not yet acknowledged.
+    pub radius_spool_depth: IntGauge,
+    /// `gateway_cdrs_written_total`: call records appended to the CDR files.
+    pub cdrs_written: IntCounter,
+    /// `gateway_cdr_write_failures_total`: call records the CDR files could not take
+    /// (they are in the log).
+    pub cdr_write_failures: IntCounter,
 }
 
 impl Metrics {
@@ -275,6 +289,45 @@ impl Metrics {
                 &["trunk"],
             )
             .expect(VALID),
+            radius_requests: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_requests_total",
+                    "RADIUS requests sent, by server, kind (auth, acct) and whether the packet was a retransmission.",
+                ),
+                &["server", "kind", "retransmission"],
+            )
+            .expect(VALID),
+            radius_timeouts: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_timeouts_total",
+                    "RADIUS requests a server did not answer after every retransmission, by server and kind.",
+                ),
+                &["server", "kind"],
+            )
+            .expect(VALID),
+            radius_rejects: IntCounterVec::new(
+                Opts::new(
+                    "gateway_radius_rejects_total",
+                    "Access-Rejects received, by server.",
+                ),
+                &["server"],
+            )
+            .expect(VALID),
+            radius_spool_depth: IntGauge::new(
+                "gateway_radius_spool_depth",
+                "RADIUS accounting requests in the spool, not yet acknowledged by a server.",
+            )
+            .expect(VALID),
+            cdrs_written: IntCounter::new(
+                "gateway_cdrs_written_total",
+                "Call records appended to the CDR files (one per record, whatever the formats).",
+            )
+            .expect(VALID),
+            cdr_write_failures: IntCounter::new(
+                "gateway_cdr_write_failures_total",
+                "Call records the CDR files could not take (written to the log instead).",
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -284,7 +337,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 20] = [
+        let all: [Box<dyn prometheus::core::Collector>; 26] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -305,6 +358,12 @@ impl Metrics {
             Box::new(self.sip_trunk_registered.clone()),
             Box::new(self.h245_timeouts.clone()),
             Box::new(self.h323_registered.clone()),
+            Box::new(self.radius_requests.clone()),
+            Box::new(self.radius_timeouts.clone()),
+            Box::new(self.radius_rejects.clone()),
+            Box::new(self.radius_spool_depth.clone()),
+            Box::new(self.cdrs_written.clone()),
+            Box::new(self.cdr_write_failures.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.

@@ -354,11 +354,27 @@ impl Replay<'_> {
                     let t = format!("-> SIP {} to {}", first_line(&bytes), peer.addr);
                     self.line(now, &t);
                 }
-                // RAS datagrams go to the gatekeeper sockets, which a replay leaves out.
+                // RAS datagrams go to the gatekeeper sockets, which a replay leaves out,
+                // as it leaves out RADIUS accounting.
                 SwitchOutput::Sip(_)
                 | SwitchOutput::Media(_)
                 | SwitchOutput::Ras { .. }
-                | SwitchOutput::RasRegistered { .. } => {}
+                | SwitchOutput::RasRegistered { .. }
+                | SwitchOutput::Accounting(_) => {}
+                // RADIUS is not in the capture: the replay authorises every call.
+                SwitchOutput::Authorize(q) => {
+                    self.line(
+                        now,
+                        &format!("   call {} authorised (replay: accept)", q.call),
+                    );
+                    let wall = SystemTime::UNIX_EPOCH + self.t0 + now.duration_since(self.base);
+                    self.switch.authorized(
+                        now,
+                        wall,
+                        q.call,
+                        crate::radius::client::AuthAnswer::Accept { limit: None },
+                    );
+                }
                 SwitchOutput::Started { call } => {
                     self.line(now, &format!("   call {call} started"))
                 }

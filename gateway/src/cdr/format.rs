@@ -135,6 +135,7 @@ pub(crate) mod tests {
             rule: Some("out".into()),
             ingress_call_id: Some("abc,\"1\"@host".into()),
             egress_call_id: None,
+            ingress_peer: None,
             called_in: "94000".into(),
             calling_in: Some("2000".into()),
             called_out: Some("4000".into()),
@@ -150,6 +151,7 @@ pub(crate) mod tests {
             media: Some(MediaFigures {
                 from_caller: DirectionStats {
                     packets: 3000,
+                    octets: 480_000,
                     lost: 2,
                     jitter_ms: 1,
                 },

@@ -230,11 +230,21 @@ fn sync_dir(dir: &Path) {
 impl CdrWriter {
     /// Opens the CDR files in `cfg.directory` (created if missing) and starts the writer.
     pub fn start(cfg: &Cdr, node: &str) -> Result<(CdrWriter, CdrSink), CdrError> {
+        CdrWriter::start_counted(cfg, node, None)
+    }
+
+    /// [`CdrWriter::start`], counting the records written and those that failed
+    /// (`gateway_cdrs_written_total`, `gateway_cdr_write_failures_total`).
+    pub fn start_counted(
+        cfg: &Cdr,
+        node: &str,
+        counters: Option<(prometheus::IntCounter, prometheus::IntCounter)>,
+    ) -> Result<(CdrWriter, CdrSink), CdrError> {
         let mut files = Files::new(cfg.clone(), node.to_owned())?;
         let (tx, rx) = mpsc::channel::<Message>();
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
-            .spawn(move || run(&mut files, &rx))
+            .spawn(move || run(&mut files, &rx, counters.as_ref()))
             .map_err(|source| CdrError {
                 dir: cfg.directory.clone(),
                 source,
@@ -262,7 +272,11 @@ impl Drop for CdrWriter {
     }
 }
 
-fn run(files: &mut Files, rx: &mpsc::Receiver<Message>) {
+fn run(
+    files: &mut Files,
+    rx: &mpsc::Receiver<Message>,
+    counters: Option<&(prometheus::IntCounter, prometheus::IntCounter)>,
+) {
     let timeout = Duration::from_millis(200);
     loop {
         let first = match rx.recv_timeout(timeout) {
@@ -277,12 +291,20 @@ fn run(files: &mut Files, rx: &mpsc::Receiver<Message>) {
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
         {
             match m {
-                Message::Record(r) => {
-                    if let Err(e) = files.append(&r) {
+                Message::Record(r) => match files.append(&r) {
+                    Ok(()) => {
+                        if let Some((written, _)) = counters {
+                            written.inc();
+                        }
+                    }
+                    Err(e) => {
                         // The record still reaches the log, so it is never silently lost.
                         error!(call = r.call, error = %e, record = ?r, "CDR write failed");
+                        if let Some((_, failed)) = counters {
+                            failed.inc();
+                        }
                     }
-                }
+                },
                 Message::Stop => stop = true,
             }
         }

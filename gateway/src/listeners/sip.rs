@@ -14,6 +14,8 @@ use crate::h323::call_leg::{H323LegId, H323Output};
 use crate::media::engine::{MediaEngine, figures};
 use crate::media::{MediaEvent, PortPool};
 use crate::metrics::{Metrics, SIP_METHODS, SIP_STATUS_CLASSES};
+use crate::radius::client::{AuthAnswer, CallPoint};
+use crate::radius::shell::{AuthAnswers, RadiusHandle};
 use crate::sip::endpoint::{ConnectionId, Output, Peer, Transport};
 use crate::sip::service::{Notice, ServiceOutput, SipService};
 use crate::sip::source_limit::SourceLimiter;
@@ -113,6 +115,11 @@ enum Input {
     },
     /// What a call's media session reports (a DTMF digit taken out of the RTP).
     Media(MediaEvent),
+    /// The RADIUS answer for a call waiting for authorisation.
+    RadiusAnswer {
+        call: u64,
+        answer: AuthAnswer,
+    },
     Reconfigure(Box<Config>),
     Draining(bool),
     /// Clear every call, wait until their records are written, then answer.
@@ -161,6 +168,7 @@ impl SipHandle {
         admission: Admission,
         cdr: Option<CdrSink>,
         start: CoreStart,
+        radius: Option<(RadiusHandle, AuthAnswers)>,
     ) -> SipHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
         let CoreStart {
@@ -200,6 +208,7 @@ impl SipHandle {
                 metrics,
                 admission,
                 cdr,
+                radius,
             },
             tls,
         ));
@@ -404,12 +413,13 @@ fn count_sip(metrics: &Metrics, l: &str, direction: &str) {
     }
 }
 
-/// The core task: owns the switch, the media engine and the sockets' send sides.
-/// Where the core's results go: metrics, call admission, call records.
+/// Where the core's results go: metrics, call admission, call records (the CDR writer
+/// and RADIUS accounting, with the answers to its Access-Requests).
 struct Sinks {
     metrics: Metrics,
     admission: Admission,
     cdr: Option<CdrSink>,
+    radius: Option<(RadiusHandle, AuthAnswers)>,
 }
 
 async fn core(
@@ -424,7 +434,12 @@ async fn core(
         metrics,
         admission,
         cdr,
+        radius,
     } = sinks;
+    let (radius, mut auth_answers) = match radius {
+        Some((h, a)) => (Some(h), Some(a)),
+        None => (None, None),
+    };
     let mut udp: Vec<(SocketAddr, Arc<UdpSocket>)> = Vec::new();
     let mut conns: HashMap<ConnectionId, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut streams = Streams::default();
@@ -451,6 +466,9 @@ async fn core(
                 None => return,
             },
             () = sleep_until(deadline) => None,
+            Some((call, answer)) = next_answer(&mut auth_answers) => {
+                Some(Input::RadiusAnswer { call, answer })
+            }
         };
         let now = Instant::now();
         let wall = SystemTime::now();
@@ -542,6 +560,9 @@ async fn core(
                 digit,
                 duration_ms,
             })) => switch.media_dtmf(now, wall, call, side, digit, duration_ms),
+            Some(Input::RadiusAnswer { call, answer }) => {
+                switch.authorized(now, wall, call, answer)
+            }
             Some(Input::Reconfigure(cfg)) => {
                 tls = TlsClients::from_config(&cfg);
                 switch.reconfigure(Arc::new(*cfg))
@@ -619,6 +640,16 @@ async fn core(
                     .h323_registered
                     .with_label_values(&[&trunk])
                     .set(i64::from(registered)),
+                SwitchOutput::Authorize(q) => match &radius {
+                    Some(r) => r.authorize(q),
+                    // `radius:` added by a reload: the client starts with the daemon.
+                    None => switch.authorized(now, wall, q.call, AuthAnswer::Unavailable),
+                },
+                SwitchOutput::Accounting(p) => {
+                    if let Some(r) = &radius {
+                        r.point(p);
+                    }
+                }
                 SwitchOutput::Started { call } => {
                     if let Ok(guard) = admission.admit() {
                         guards.insert(call, guard);
@@ -642,12 +673,16 @@ async fn core(
                     };
                     let metrics = metrics.clone();
                     let cdr = cdr.clone();
+                    let radius = radius.clone();
                     closing.spawn(async move {
                         let mut record = *record;
                         if let Some(s) = session {
                             record.media = Some(figures(&s.close().await));
                         }
                         finished(&metrics, &record);
+                        if let Some(r) = radius {
+                            r.point(CallPoint::End(Box::new(record.clone())));
+                        }
                         if let Some(cdr) = cdr
                             && !cdr.write(record.clone())
                         {
@@ -667,6 +702,14 @@ async fn core(
             while closing.join_next().await.is_some() {}
             let _ = reply.send(());
         }
+    }
+}
+
+/// The next RADIUS answer, or never without RADIUS.
+async fn next_answer(answers: &mut Option<AuthAnswers>) -> Option<(u64, AuthAnswer)> {
+    match answers {
+        Some(a) => a.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -84,6 +84,7 @@ fn pt_map(rules: &[PtRule]) -> PtMap {
 pub fn figures(report: &SessionReport) -> MediaFigures {
     let dir = |s: &super::StreamStats| DirectionStats {
         packets: s.packets,
+        octets: s.octets,
         lost: s.lost,
         jitter_ms: (s.jitter / 8.0).round() as u32,
     };

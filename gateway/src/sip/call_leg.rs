@@ -393,6 +393,12 @@ impl CallLegs {
         self.out.pop_front()
     }
 
+    /// The address a leg's requests go to (for an incoming leg: where the INVITE came
+    /// from).
+    pub fn peer_of(&self, id: LegId) -> Option<std::net::SocketAddr> {
+        self.legs.get(&id).map(|l| l.peer.addr)
+    }
+
     /// The Call-ID of a leg's dialog.
     pub fn call_id_of(&self, id: LegId) -> Option<String> {
         self.legs

@@ -388,6 +388,11 @@ impl SipService {
         &self.trunks
     }
 
+    /// The peer address of a call leg (for call records and RADIUS).
+    pub fn peer_of(&self, leg: LegId) -> Option<std::net::SocketAddr> {
+        self.calls.peer_of(leg)
+    }
+
     /// The Call-ID of a call leg (for call records).
     pub fn call_id_of(&self, leg: LegId) -> Option<String> {
         self.calls.call_id_of(leg)

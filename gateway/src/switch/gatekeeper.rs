@@ -27,7 +27,7 @@ pub(super) struct Gatekeepers {
     /// answer them (incoming: DRQ `answeredCall` TRUE).
     legs: HashMap<H323LegId, (String, bool)>,
     /// Incoming calls waiting for their ACF: the Setup to route then.
-    incoming: HashMap<H323LegId, Setup>,
+    incoming: HashMap<H323LegId, (Setup, Option<std::net::IpAddr>)>,
 }
 
 impl Gatekeepers {
@@ -169,6 +169,7 @@ impl Switch {
         trunk: String,
         leg: H323LegId,
         setup: Setup,
+        peer: Option<std::net::IpAddr>,
     ) {
         let Some((call_id, conference_id, crv)) = self.h323.admission_ids(leg) else {
             return;
@@ -189,7 +190,7 @@ impl Switch {
                 .map(|c| c.digits.as_str().to_owned()),
         };
         self.gatekeepers.legs.insert(leg, (trunk, true));
-        self.gatekeepers.incoming.insert(leg, setup);
+        self.gatekeepers.incoming.insert(leg, (setup, peer));
         ep.admit(now, leg.0, call);
     }
 
@@ -237,9 +238,14 @@ impl Switch {
             } => {
                 debug!(%trunk, call, %dest, gatekeeper_routed, "admitted (ACF)");
                 match self.gatekeepers.incoming.remove(&H323LegId(call)) {
-                    Some(setup) => {
-                        self.incoming(now, wall, super::Leg::H323(H323LegId(call)), trunk, setup)
-                    }
+                    Some((setup, peer)) => self.incoming(
+                        now,
+                        wall,
+                        super::Leg::H323(H323LegId(call)),
+                        trunk,
+                        setup,
+                        peer,
+                    ),
                     None => self.h323.dial(now, H323LegId(call), dest),
                 }
             }

@@ -27,6 +27,8 @@ pub mod routing;
 use crate::config::{Config, H323Dtmf, LocalAnswer, LocalTrunk, SipDtmf, TrunkParams};
 use crate::h323::call_leg::{ConnId, H323Calls, H323LegId, H323Options, H323Output};
 use crate::media::relay::Side;
+use crate::radius::attrs::AuthQuery;
+use crate::radius::client::{AuthAnswer, CallPoint};
 use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
 use crate::sip::endpoint::Peer;
 use crate::sip::message::{NameAddr, Uri};
@@ -87,6 +89,12 @@ pub enum SwitchOutput {
     },
     /// A media command.
     Media(MediaCommand),
+    /// A call on a trunk in `radius.authenticate` asks for authorisation; the answer
+    /// comes back through [`Switch::authorized`] and the call waits unrouted until then.
+    Authorize(AuthQuery),
+    /// An accounting point of a call (only with `radius:`): routed, answered. The end
+    /// is the [`SwitchOutput::Ended`] record.
+    Accounting(CallPoint),
     /// A call ended: stop its media (if started), write its record.
     Ended {
         /// The record, without media statistics.
@@ -101,12 +109,17 @@ pub enum SwitchOutput {
 enum CallTimer {
     /// No answer in `general.no_answer_seconds` (cause 19).
     NoAnswer,
-    /// `general.max_call_seconds` after answer (cause 102).
+    /// `general.max_call_seconds` after answer, or the credit a RADIUS Access-Accept
+    /// granted, whichever is shorter (cause 102).
     MaxDuration,
     /// The built-in endpoint's ring time is over: answer or refuse.
     LocalAnswer,
     /// The egress answered without media; the caller is answered anyway.
     ConnectMedia,
+    /// A call waiting for RADIUS authorisation got no answer in
+    /// `general.no_answer_seconds` (the client always answers; this guards against a
+    /// RADIUS task that is gone): released with `radius.unavailable_cause`.
+    Authorize,
 }
 
 /// How long a caller's answer waits for a slow-start egress leg's media after its
@@ -214,9 +227,14 @@ struct Call {
     last_failure: Option<Release>,
     timers: Vec<(Instant, CallTimer)>,
     ingress_call_id: Option<String>,
+    ingress_peer: Option<std::net::IpAddr>,
     egress_call_id: Option<String>,
     /// The egress answered; the caller's answer waits for the egress media.
     connect_pending: bool,
+    /// Waiting for the RADIUS answer before routing.
+    authorizing: bool,
+    /// The longest the call may last after answer, from RADIUS.
+    credit: Option<Duration>,
 }
 
 /// The call core.
@@ -406,7 +424,8 @@ impl Switch {
             };
             match o {
                 ServiceOutput::Incoming { leg, trunk, setup } => {
-                    self.incoming(now, wall, Leg::Sip(leg), trunk, *setup)
+                    let peer = self.sip.peer_of(leg).map(|a| a.ip());
+                    self.incoming(now, wall, Leg::Sip(leg), trunk, *setup, peer)
                 }
                 ServiceOutput::Leg(LegNotice::Event { leg, event }) => {
                     self.leg_event(now, wall, Leg::Sip(leg), event)
@@ -542,11 +561,16 @@ impl Switch {
                 match trunk {
                     // A registered gatekeeper trunk admits the call first (ARQ answerCall).
                     Some(trunk) if !self.sip.is_draining() && self.admits(&trunk) => {
-                        self.admit_incoming(now, trunk, leg, *setup)
+                        self.admit_incoming(now, trunk, leg, *setup, peer.map(|p| p.ip()))
                     }
-                    Some(trunk) if !self.sip.is_draining() => {
-                        self.incoming(now, wall, Leg::H323(leg), trunk, *setup)
-                    }
+                    Some(trunk) if !self.sip.is_draining() => self.incoming(
+                        now,
+                        wall,
+                        Leg::H323(leg),
+                        trunk,
+                        *setup,
+                        peer.map(|p| p.ip()),
+                    ),
                     found => {
                         // Not a configured peer (Q.850 21 call rejected), or draining
                         // (41 temporary failure, like SIP's 503).
@@ -574,7 +598,15 @@ impl Switch {
 
     // ----- new calls ---------------------------------------------------------------
 
-    fn incoming(&mut self, now: Instant, wall: SystemTime, leg: Leg, trunk: String, setup: Setup) {
+    fn incoming(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        leg: Leg,
+        trunk: String,
+        setup: Setup,
+        peer: Option<std::net::IpAddr>,
+    ) {
         self.next_call += 1;
         let id = self.next_call;
         self.by_leg.insert(leg, id);
@@ -601,10 +633,83 @@ impl Switch {
                 last_failure: None,
                 timers: Vec::new(),
                 ingress_call_id: self.call_id_of(leg),
+                ingress_peer: peer,
                 egress_call_id: None,
                 connect_pending: false,
+                authorizing: false,
+                credit: None,
             },
         );
+        let authenticates = self
+            .cfg
+            .radius
+            .as_ref()
+            .is_some_and(|r| r.authenticate.contains(&trunk));
+        if authenticates {
+            let c = &self.calls[&id];
+            let query = AuthQuery {
+                call: id,
+                trunk: trunk.clone(),
+                calling: c
+                    .setup
+                    .calling
+                    .as_ref()
+                    .map(number_text)
+                    .unwrap_or_default(),
+                called: number_text(&c.setup.called),
+                source: c.ingress_peer,
+                call_id: c.ingress_call_id.clone(),
+            };
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.authorizing = true;
+            }
+            let wait = Duration::from_secs(u64::from(self.cfg.general.no_answer_seconds));
+            self.set_timer(id, now + wait, CallTimer::Authorize);
+            info!(call = id, %leg, ingress = %trunk, "call waits for RADIUS authorisation");
+            self.out.push_back(SwitchOutput::Authorize(query));
+            return;
+        }
+        self.route_call(now, wall, id);
+    }
+
+    /// The RADIUS answer for a call that waits for it: Accept routes it (with its
+    /// credit), Reject and no answer release it with the configured causes.
+    pub fn authorized(&mut self, now: Instant, wall: SystemTime, id: CallId, answer: AuthAnswer) {
+        let Some(c) = self.calls.get_mut(&id).filter(|c| c.authorizing) else {
+            return;
+        };
+        c.authorizing = false;
+        self.cancel_timer(id, CallTimer::Authorize);
+        let radius = self.cfg.radius.as_ref();
+        let cause = |f: fn(&crate::config::Radius) -> u8, d: u8| Q850Cause(radius.map_or(d, f));
+        match answer {
+            AuthAnswer::Accept { limit } => {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.credit = limit;
+                }
+                info!(call = id, credit_seconds = ?limit.map(|l| l.as_secs()), "RADIUS accepted the call");
+                self.route_call(now, wall, id);
+            }
+            AuthAnswer::Reject => {
+                info!(call = id, "RADIUS rejected the call");
+                let q = cause(|r| r.reject_cause, 21);
+                self.clear(now, wall, id, release(q, Initiator::Gateway));
+            }
+            AuthAnswer::Unavailable => {
+                info!(call = id, "no RADIUS server answered");
+                let q = cause(|r| r.unavailable_cause, 41);
+                self.clear(now, wall, id, release(q, Initiator::Gateway));
+            }
+        }
+        self.pump(now, wall);
+    }
+
+    /// Routes a call that came in (and was authorised, where that is asked).
+    fn route_call(&mut self, now: Instant, wall: SystemTime, id: CallId) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        let (leg, trunk) = (c.ingress, c.ingress_trunk.clone());
         let cfg = self.cfg.clone();
         let rng = &mut self.rng;
         let setup = &self.calls[&id].setup;
@@ -635,6 +740,7 @@ impl Switch {
                 }
                 let no_answer = Duration::from_secs(u64::from(cfg.general.no_answer_seconds));
                 self.set_timer(id, now + no_answer, CallTimer::NoAnswer);
+                self.account(now, wall, id, false);
                 // Q.931 §5.2.5.2 (H.225.0 the same): the call is routed, so the caller
                 // hears CALL PROCEEDING now and stops its T303 (SIP's 100 went already).
                 self.send_leg(now, wall, leg, CallEvent::Proceeding);
@@ -1607,14 +1713,17 @@ impl Switch {
         };
         c.phase = Phase::Answered;
         c.answered_at = Some(wall);
+        let credit = c.credit;
         self.cancel_timer(id, CallTimer::NoAnswer);
-        if let Some(max) = self.cfg.general.max_call_seconds {
-            self.set_timer(
-                id,
-                now + Duration::from_secs(u64::from(max)),
-                CallTimer::MaxDuration,
-            );
+        let max = self
+            .cfg
+            .general
+            .max_call_seconds
+            .map(|m| Duration::from_secs(u64::from(m)));
+        if let Some(limit) = [max, credit].into_iter().flatten().min() {
+            self.set_timer(id, now + limit, CallTimer::MaxDuration);
         }
+        self.account(now, wall, id, true);
         info!(call = id, "call answered");
         self.send_ingress(
             now,
@@ -1664,6 +1773,10 @@ impl Switch {
         match timer {
             CallTimer::LocalAnswer => self.local_answer(now, wall, id),
             CallTimer::ConnectMedia => self.connect_without_media(now, wall, id),
+            CallTimer::Authorize => {
+                info!(call = id, "no RADIUS answer in time");
+                self.authorized(now, wall, id, AuthAnswer::Unavailable);
+            }
             CallTimer::NoAnswer => {
                 info!(call = id, "no answer");
                 self.clear(
@@ -1717,7 +1830,43 @@ impl Switch {
                 self.ports.release(a);
             }
         }
-        let record = CallRecord {
+        let record = self.record_of(id, &c, now, wall, &r);
+        info!(call = id, cause = r.cause.value.0, ?initiator, "call ended");
+        self.out.push_back(SwitchOutput::Ended {
+            record: Box::new(record),
+            media: c.media.started,
+        });
+    }
+
+    /// Tells RADIUS accounting (when configured) that a call was routed or answered.
+    fn account(&mut self, now: Instant, wall: SystemTime, id: CallId, answered: bool) {
+        if self.cfg.radius.is_none() {
+            return;
+        }
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        // So far: the cause is a placeholder until the call ends.
+        let r = release(Q850Cause::NORMAL_UNSPECIFIED, Initiator::Gateway);
+        let record = Box::new(self.record_of(id, c, now, wall, &r));
+        self.out.push_back(SwitchOutput::Accounting(if answered {
+            CallPoint::Answer(record)
+        } else {
+            CallPoint::Attempt(record)
+        }));
+    }
+
+    /// The record of a call as it stands at `wall`, ending with `r`.
+    fn record_of(
+        &self,
+        id: CallId,
+        c: &Call,
+        now: Instant,
+        wall: SystemTime,
+        r: &Release,
+    ) -> CallRecord {
+        let initiator = r.initiator;
+        CallRecord {
             call: id,
             node: self.cfg.general.node_name.clone(),
             ingress_trunk: c.ingress_trunk.clone(),
@@ -1729,6 +1878,7 @@ impl Switch {
                 .map(|t| leg_kind(&t.params)),
             rule: c.plan.as_ref().map(|p| p.rule.clone()),
             ingress_call_id: c.ingress_call_id.clone(),
+            ingress_peer: c.ingress_peer,
             egress_call_id: c.egress_call_id.clone(),
             called_in: number_text(&c.setup.called),
             calling_in: c.setup.calling.as_ref().map(number_text),
@@ -1746,12 +1896,7 @@ impl Switch {
             sip_status: r.sip_status,
             codec: c.media.codec.clone(),
             media: None,
-        };
-        info!(call = id, cause = r.cause.value.0, ?initiator, "call ended");
-        self.out.push_back(SwitchOutput::Ended {
-            record: Box::new(record),
-            media: c.media.started,
-        });
+        }
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 pub struct DirectionStats {
     /// Packets received.
     pub packets: u64,
+    /// RTP payload octets received (RFC 3550 §6.4.1 sender octet count's sense).
+    pub octets: u64,
     /// Packets lost (RFC 3550 §6.4.1 cumulative).
     pub lost: i64,
     /// Interarrival jitter in milliseconds.
@@ -44,6 +46,8 @@ pub struct CallRecord {
     pub ingress_call_id: Option<String>,
     /// Same for the egress leg.
     pub egress_call_id: Option<String>,
+    /// Where the ingress leg's signalling came from (h323-remote-address).
+    pub ingress_peer: Option<std::net::IpAddr>,
     /// Called number as received.
     pub called_in: String,
     /// Calling number as received.

@@ -35,6 +35,9 @@ struct Harness {
     sent: Vec<(SocketAddr, SipMessage)>,
     media: Vec<MediaCommand>,
     ended: Vec<CallRecord>,
+    /// RADIUS authorisation queries and accounting points.
+    authorize: Vec<AuthQuery>,
+    points: Vec<CallPoint>,
     /// Labels of the retransmissions the endpoint marked.
     retransmitted: Vec<String>,
     /// A far H.323 endpoint (the gateway's own H.323 layer), wired to the switch's
@@ -76,6 +79,8 @@ impl Harness {
             sent: Vec::new(),
             media: Vec::new(),
             ended: Vec::new(),
+            authorize: Vec::new(),
+            points: Vec::new(),
             retransmitted: Vec::new(),
             peer: H323Calls::new(11),
             peer_incoming: Vec::new(),
@@ -150,6 +155,8 @@ impl Harness {
             )) => self.retransmitted.push(label),
             SwitchOutput::Media(m) => self.media.push(m),
             SwitchOutput::Ended { record, .. } => self.ended.push(*record),
+            SwitchOutput::Authorize(q) => self.authorize.push(q),
+            SwitchOutput::Accounting(p) => self.points.push(p),
             _ => {}
         }
     }
@@ -1912,4 +1919,86 @@ fn dtmf_toward_h323_in_the_trunks_form() {
             }
         }
     }
+}
+
+fn radius_config() -> String {
+    format!(
+        "{CONFIG}radius:\n  servers: [{{ address: 127.0.0.1, secret: s, auth_port: 1812 }}]\n  \
+         authenticate: [pbx]\n  reject_cause: 57\n  spool_directory: /nonexistent\n"
+    )
+}
+
+#[test]
+fn radius_reject_ends_the_call_with_the_configured_cause_before_routing() {
+    let mut h = Harness::with(&radius_config());
+    h.input(pbx(), &invite("1000", "r1"));
+    assert_eq!(h.statuses(pbx().addr), [100], "waits for RADIUS, unrouted");
+    let q = h.authorize.pop().expect("asked");
+    assert_eq!(q.called, "1000");
+    assert_eq!(q.calling, "2000");
+    assert_eq!(q.source, Some("127.0.0.2".parse().unwrap()));
+    h.sw.authorized(h.now, h.wall, q.call, AuthAnswer::Reject);
+    h.drain();
+    assert_eq!(h.statuses(pbx().addr), [100, 403]);
+    assert_eq!(h.ended[0].cause.value, Q850Cause(57));
+    assert_eq!(h.ended[0].egress_trunk, None);
+    assert!(h.points.is_empty(), "no accounting for a call never routed");
+}
+
+#[test]
+fn radius_credit_limits_the_answered_call_with_cause_102() {
+    let mut h = Harness::with(&radius_config());
+    h.input(pbx(), &invite("1000", "r2"));
+    let q = h.authorize.pop().expect("asked");
+    h.sw.authorized(
+        h.now,
+        h.wall,
+        q.call,
+        AuthAnswer::Accept {
+            limit: Some(Duration::from_secs(30)),
+        },
+    );
+    h.drain();
+    h.advance(Duration::from_millis(100));
+    assert_eq!(h.statuses(pbx().addr), [100, 180, 200]);
+    assert!(
+        matches!(h.points[..], [CallPoint::Attempt(_), CallPoint::Answer(ref r)] if r.answer.is_some())
+    );
+    h.advance(Duration::from_secs(29));
+    assert!(h.ended.is_empty());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.ended[0].cause.value, Q850Cause::RECOVERY_ON_TIMER_EXPIRY);
+    assert_eq!(h.ended[0].initiator, Initiator::Gateway);
+    assert_eq!(
+        h.requests(pbx().addr)
+            .last()
+            .map(|r| r.method.as_str().to_owned()),
+        Some("BYE".into())
+    );
+}
+
+#[test]
+fn radius_unavailable_is_a_temporary_failure_and_other_trunks_are_not_asked() {
+    let mut h = Harness::with(&radius_config());
+    h.input(pbx(), &invite("1000", "r3"));
+    let q = h.authorize.pop().expect("asked");
+    h.sw.authorized(h.now, h.wall, q.call, AuthAnswer::Unavailable);
+    h.drain();
+    assert_eq!(h.statuses(pbx().addr), [100, 503]);
+    assert_eq!(h.ended[0].cause.value, Q850Cause::TEMPORARY_FAILURE);
+    // A RADIUS task that never answers: released after general.no_answer_seconds.
+    h.input(pbx(), &invite("1000", "r5"));
+    assert_eq!(h.authorize.len(), 1);
+    h.advance(Duration::from_secs(119));
+    assert_eq!(h.ended.len(), 1);
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.ended[1].cause.value, Q850Cause::TEMPORARY_FAILURE);
+    h.authorize.clear();
+    // A call from the carrier (not in `authenticate`) is routed at once.
+    h.input(
+        carrier(),
+        &invite("1000", "r4").replace("127.0.0.2", "127.0.0.3"),
+    );
+    assert!(h.authorize.is_empty());
+    assert!(h.statuses(carrier().addr).contains(&180));
 }

@@ -113,6 +113,37 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
         if r.timeout_seconds == 0 {
             report.value(&path.key("timeout_seconds"), "must be at least 1");
         }
+        if r.retry_interval_seconds == 0 {
+            report.value(&path.key("retry_interval_seconds"), "must be at least 1");
+        }
+        if r.interim_seconds == Some(0) {
+            report.value(
+                &path.key("interim_seconds"),
+                "must be at least 1 (null: none)",
+            );
+        }
+        for (key, cause) in [
+            ("reject_cause", r.reject_cause),
+            ("unavailable_cause", r.unavailable_cause),
+        ] {
+            if !(1..=127).contains(&cause) {
+                report.value(&path.key(key), "a Q.850 cause is 1..=127");
+            }
+        }
+        for (i, t) in r.authenticate.iter().enumerate() {
+            if !l.trunk_names.iter().any(|(_, n)| n == t) {
+                report.value(
+                    &path.key("authenticate").index(i),
+                    format!("unknown trunk `{t}`"),
+                );
+            }
+        }
+        if !r.authenticate.is_empty() && !r.servers.iter().any(|s| s.auth_port.is_some()) {
+            report.value(
+                &path.key("authenticate"),
+                "no server has an `auth_port` to authenticate with",
+            );
+        }
     }
 }
 
