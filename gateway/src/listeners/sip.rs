@@ -455,7 +455,9 @@ async fn core(
     loop {
         // No timers before a socket is up: a REGISTER or OPTIONS sent then would only
         // fail as a transport error.
-        let deadline = if udp.is_empty() && conns.is_empty() {
+        // (A RAS socket or an H.225.0 connection counts: an H.323-only gateway has no
+        // SIP socket, and its RAS and call timers must run.)
+        let deadline = if udp.is_empty() && conns.is_empty() && ras.is_empty() && h225.is_empty() {
             None
         } else {
             switch.poll_timeout()
