@@ -111,8 +111,17 @@ pub struct Config {
 
 impl Config {
     /// Parses and validates a configuration; `file` names it in errors. On failure,
-    /// every error found, in file order.
+    /// every error found, in file order. Files it names (TLS certificates) are not read:
+    /// [`Config::load`] checks them.
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+        Config::parse_checked(file, text, false)
+    }
+
+    fn parse_checked(
+        file: &str,
+        text: &str,
+        check_files: bool,
+    ) -> Result<Config, Vec<ConfigError>> {
         let doc = match yaml::read(text) {
             Ok(doc) => doc,
             Err(syntax) => return Err(vec![syntax.locate(file, &Default::default())]),
@@ -120,6 +129,7 @@ impl Config {
         let mut report = report::Report {
             problems: doc.problems,
             removed: Vec::new(),
+            check_files,
         };
         let loaded = load::load(doc.value, &mut report);
         validate::validate(&loaded, &mut report);
@@ -153,7 +163,8 @@ impl Config {
         }
     }
 
-    /// Reads, parses and validates a configuration file.
+    /// Reads, parses and validates a configuration file, and the files it names (TLS
+    /// certificates, keys and CA files must load).
     pub fn load(path: &std::path::Path) -> Result<Config, Vec<ConfigError>> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -165,7 +176,7 @@ impl Config {
                 message: e.to_string(),
             }]
         })?;
-        Config::parse(&name, &text)
+        Config::parse_checked(&name, &text, true)
     }
 
     /// The embedded default configuration.

@@ -12,6 +12,10 @@ pub(crate) struct Report {
     /// Every node taken out of the document after an error (see [`super::collect`]), by
     /// its path in the file.
     pub removed: Vec<FieldPath>,
+    /// Whether files the configuration names (TLS certificates, keys, CA files) are
+    /// read and checked too: yes for a file being loaded to run or `check-config`, no
+    /// for parsing a text alone (tests, the example, replays).
+    pub check_files: bool,
 }
 
 impl Report {

@@ -35,7 +35,7 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
                         s.transport.name()
                     ),
                 ),
-                (SipTransport::Tls, Some(files)) => {
+                (SipTransport::Tls, Some(files)) if report.check_files => {
                     if let Err(e) = crate::tls::server_config(files) {
                         report.value(&path.index(i).key("tls"), e.to_string());
                     }

@@ -118,13 +118,13 @@ impl<'a> Ctx<'a> {
                 &self.path.key("tls_ca_file"),
                 "`tls_ca_file` is only for transport tls",
             ),
-            Some(f) => {
+            Some(f) if self.report.check_files => {
                 if let Err(e) = crate::tls::client_config(Some(f)) {
                     self.report
                         .value(&self.path.key("tls_ca_file"), e.to_string());
                 }
             }
-            None => {}
+            _ => {}
         }
         if s.tls_server_name.is_some() && !tls {
             self.report.value(
