@@ -360,12 +360,24 @@ fn header(msg: &str, name: &str) -> String {
 }
 
 /// Counts per (Acct-Session-Id, Acct-Status-Type).
+/// Records per Acct-Session-Id and Acct-Status-Type; Interim-Updates are periodic (a
+/// call may have several, RFC 2866 §5.1), so each is also keyed by its Acct-Session-Time:
+/// a count above one is then a record delivered twice.
 fn counts(records: &[HashMap<String, String>]) -> HashMap<(String, String), usize> {
     let mut m = HashMap::new();
     for r in records {
+        let status = r.get("Acct-Status-Type").cloned().unwrap_or_default();
+        let status = if status == "Interim-Update" {
+            format!(
+                "{status}@{}",
+                r.get("Acct-Session-Time").map_or("", String::as_str)
+            )
+        } else {
+            status
+        };
         let key = (
             r.get("Acct-Session-Id").cloned().unwrap_or_default(),
-            r.get("Acct-Status-Type").cloned().unwrap_or_default(),
+            status,
         );
         *m.entry(key).or_insert(0) += 1;
     }
