@@ -47,6 +47,12 @@ fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16, tunnelling: bool) -> 
 
 /// `tunnelling`: A's trunk offers tunnelling; `b_tunnelling`: B's trunk accepts it.
 fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
+    hairpin_cleared_by(fast_start, tunnelling, b_tunnelling, false)
+}
+
+/// The hairpin call; `callee_clears`: B hangs up (BYE -> RELEASE COMPLETE -> BYE toward
+/// A) instead of A.
+fn hairpin_cleared_by(fast_start: bool, tunnelling: bool, b_tunnelling: bool, callee_clears: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = Baresip::start(
         &dir.path().join("b"),
@@ -88,9 +94,11 @@ fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
     b.wait_event("CALL_ESTABLISHED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
     std::thread::sleep(TALK);
-    a.hangup()
+    let (clearer, other) = if callee_clears { (&b, &a) } else { (&a, &b) };
+    clearer
+        .hangup()
         .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
-    let closed = b
+    let closed = other
         .wait_event("CALL_CLOSED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
     assert_eq!(event_param(&closed), "Connection reset by peer", "{closed}");
@@ -106,7 +114,7 @@ fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
     for r in [&a_heard, &b_heard] {
         assert!(r.active.1 - r.active.0 >= 2.0, "{r}{}", logs());
     }
-    // One record on each gateway, the caller cleared normally on both.
+    // One record on each gateway, cleared normally on both by the side that hung up.
     let (ra, rb) = (&gw_a.wait_cdrs(1)[0], &gw_b.wait_cdrs(1)[0]);
     assert_eq!(
         (ra["egress_trunk"].as_str(), rb["ingress_trunk"].as_str()),
@@ -114,7 +122,8 @@ fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
     );
     for r in [ra, rb] {
         assert_eq!(r["cause"], 16, "{r}");
-        assert_eq!(r["initiator"], "caller", "{r}");
+        let by = if callee_clears { "callee" } else { "caller" };
+        assert_eq!(r["initiator"], by, "{r}");
         assert!(r["answer"].is_string(), "{r}");
     }
     assert_eq!(rb["called_in"], "95000", "{rb}");
@@ -136,7 +145,11 @@ fn hairpin(fast_start: bool, tunnelling: bool, b_tunnelling: bool) {
         h245(&gw_a, "terminalCapabilitySet", "out"),
         h245(&gw_a, "openLogicalChannelAck", "in"),
         h245(&gw_b, "terminalCapabilitySet", "out"),
-        h245(&gw_b, "endSessionCommand", "in"),
+        h245(
+            &gw_b,
+            "endSessionCommand",
+            if callee_clears { "out" } else { "in" },
+        ),
     ];
     if tunnelling && b_tunnelling {
         assert_eq!(separate, [0.0; 4], "tunnelled: no H.245 connection");
@@ -193,6 +206,16 @@ fn sip_h323_sip_switching_over_from_refused_tunnelling() {
 /// One gateway calls itself: SIP in, out over H.323 to its own H.225.0 port, back in on
 /// its H.323 trunk, to the built-in tone endpoint (the embedded default's demo, on free
 /// ports).
+/// The callee hangs up: its BYE becomes RELEASE COMPLETE on gatewayd B, and a BYE
+/// toward the caller on gatewayd A.
+#[test]
+fn sip_h323_sip_callee_hangs_up() {
+    if !peers_available("sip_h323_sip_callee_hangs_up", &["baresip", "sox"]) {
+        return;
+    }
+    hairpin_cleared_by(true, true, true, true);
+}
+
 #[test]
 fn one_gateway_loops_sip_through_its_own_h323_port() {
     if !peers_available(
