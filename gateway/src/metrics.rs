@@ -125,7 +125,8 @@ pub struct Metrics {
     /// registrar holds, else 0 (series only for trunks with `register:`).
     pub sip_trunk_registered: IntGaugeVec,
     /// `gateway_h245_timeouts_total{timer}`: H.245 procedures that got no answer (T101
-    /// capability exchange, T103 logical channel, T106 master/slave determination).
+    /// capability exchange, T103 logical channel, T106 master/slave determination), and
+    /// separate H.245 connections that never came up (`connect`).
     pub h245_timeouts: IntCounterVec,
     /// `gateway_h323_registered{trunk}`: 1 while the H.323 trunk's gatekeeper registration
     /// (RAS RCF) holds, else 0 (series only for trunks with `gatekeeper:`).
@@ -409,7 +410,7 @@ impl Metrics {
         for timer in ["B", "F", "H"] {
             self.sip_transaction_timeouts.with_label_values(&[timer]);
         }
-        for timer in ["T101", "T103", "T106"] {
+        for timer in ["T101", "T103", "T106", "connect"] {
             self.h245_timeouts.with_label_values(&[timer]);
         }
     }

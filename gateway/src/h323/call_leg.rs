@@ -339,6 +339,11 @@ pub const T310: Duration = Duration::from_secs(30);
 /// Q.931 Table 9-1: T301 is at least 3 minutes.
 pub const T301: Duration = Duration::from_secs(180);
 
+/// How long a leg waits for its separate H.245 connection (listening or connecting).
+/// H.225.0/H.323 set no value; like H.245's own response timers, 30 s. On expiry a
+/// slow-start call without media is cleared with cause 102; a fast-start call goes on.
+pub const H245_CONNECT_WAIT: Duration = Duration::from_secs(30);
+
 /// Timer durations, defaulting to [`T303`], [`T310`] and [`T301`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerValues {
@@ -461,6 +466,9 @@ struct Leg {
     link: H245Link,
     /// Our H.245 listening address went out (in a response or a Facility).
     h245_address_sent: bool,
+    /// Until when we wait for the separate H.245 connection to come up (listening or
+    /// connecting); see [`H245_CONNECT_WAIT`].
+    h245_wait: Option<Instant>,
 }
 
 impl Leg {
@@ -915,6 +923,7 @@ impl H323Calls {
                     .flatten()
                     .copied()
                     .chain(l.h245.poll_timeout())
+                    .chain(l.h245_wait)
             })
             .min()
     }
@@ -1075,6 +1084,7 @@ impl H323Calls {
                 pending_answer: None,
                 setup: Some(Box::new(setup.clone())),
                 timers: [None; 3],
+                h245_wait: None,
                 link: H245Link::None,
                 h245_address_sent: false,
             },
@@ -1408,6 +1418,7 @@ impl H323Calls {
             pending_answer: None,
             setup: None,
             timers: [None; 3],
+            h245_wait: None,
             link: H245Link::None,
             h245_address_sent: false,
         };
@@ -1687,6 +1698,11 @@ impl H323Calls {
         for id in std::mem::take(&mut self.touched) {
             if let Some(leg) = self.legs.get_mut(&id) {
                 leg.h245.arm(now);
+                if matches!(leg.link, H245Link::Listening(_) | H245Link::Connecting) {
+                    leg.h245_wait.get_or_insert(now + H245_CONNECT_WAIT);
+                } else {
+                    leg.h245_wait = None;
+                }
             }
         }
     }
@@ -2184,6 +2200,40 @@ impl H323Calls {
                 Timer::T301 => Q850Cause::NO_ANSWER,
             };
             self.fail(id, Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY), to_core);
+        }
+        // The separate H.245 connection never came.
+        let mut waited: Vec<H323LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| l.h245_wait.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        waited.sort();
+        for id in waited {
+            let Some(leg) = self.legs.get_mut(&id) else {
+                continue;
+            };
+            leg.h245_wait = None;
+            if !matches!(leg.link, H245Link::Listening(_) | H245Link::Connecting) {
+                continue;
+            }
+            if matches!(leg.link, H245Link::Listening(_)) {
+                self.out
+                    .push_back(H323Output::H245StopListening { leg: id });
+            }
+            leg.link = H245Link::Closed;
+            warn!(leg = %id, "separate H.245 connection did not come up");
+            self.out.push_back(H323Output::H245Timeout {
+                leg: id,
+                timer: "connect",
+            });
+            if leg.fast != Fast::Accepted && !leg.h245.media_done() {
+                self.fail(
+                    id,
+                    Some(Q850Cause::RECOVERY_ON_TIMER_EXPIRY),
+                    Q850Cause::RECOVERY_ON_TIMER_EXPIRY,
+                );
+            }
         }
         let mut h245_due: Vec<H323LegId> = self
             .legs

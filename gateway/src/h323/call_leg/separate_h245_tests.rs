@@ -468,3 +468,53 @@ fn an_ingress_trunk_without_tunnelling_refuses_it() {
     calls.refuse_tunnelling(leg);
     assert!(drain(&mut calls).is_empty());
 }
+
+#[test]
+fn a_separate_h245_connection_that_never_comes_clears_a_slow_start_call() {
+    let now = Instant::now();
+    let mut calls = H323Calls::new(12);
+    let o = H323Options {
+        fast_start: false,
+        ..opts()
+    };
+    let (leg, setup) = outgoing(&mut calls, now, o, Some(gw_offer()));
+    let (call_id, conf) = setup_ids(&setup);
+    calls.handle_frame(
+        now,
+        CONN,
+        &payload(
+            callee(&setup, MessageType::CONNECT),
+            connect_body(&call_id, &conf, None),
+            false,
+            vec![],
+        ),
+    );
+    drain(&mut calls);
+    calls.h245_listening(now, leg, "192.0.2.1:40001".parse().expect("addr"));
+    drain(&mut calls);
+    // Nobody connects.
+    let at = calls.poll_timeout().expect("the wait runs");
+    assert_eq!(at, now + H245_CONNECT_WAIT);
+    calls.handle_timeout(at - Duration::from_millis(1));
+    assert!(drain(&mut calls).is_empty());
+    calls.handle_timeout(at);
+    let out = drain(&mut calls);
+    assert!(
+        out.contains(&H323Output::H245StopListening { leg }),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&H323Output::H245Timeout {
+            leg,
+            timer: "connect"
+        }),
+        "{out:?}"
+    );
+    let f = frames(&out);
+    assert_eq!(f.last().map(|s| s.label), Some("releaseComplete"));
+    assert!(matches!(
+        events(&out).as_slice(),
+        [CallEvent::Release(r)] if r.cause.value == Q850Cause::RECOVERY_ON_TIMER_EXPIRY
+    ));
+    assert!(calls.is_empty());
+}
