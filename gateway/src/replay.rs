@@ -146,6 +146,11 @@ impl Replay<'_> {
         UNIX_EPOCH + ts
     }
 
+    /// The wall clock of the capture at replay instant `at`.
+    fn wall_at(&self, at: Instant) -> SystemTime {
+        Self::wall(self.t0 + at.duration_since(self.base))
+    }
+
     fn offset(&self, at: Instant) -> f64 {
         at.duration_since(self.base).as_secs_f64()
     }
@@ -161,7 +166,7 @@ impl Replay<'_> {
             if due > now {
                 break;
             }
-            let wall = Self::wall(self.t0 + due.duration_since(self.base));
+            let wall = self.wall_at(due);
             self.switch.handle_timeout(due, wall);
             self.drain(due);
         }
@@ -367,7 +372,7 @@ impl Replay<'_> {
                         now,
                         &format!("   call {} authorised (replay: accept)", q.call),
                     );
-                    let wall = SystemTime::UNIX_EPOCH + self.t0 + now.duration_since(self.base);
+                    let wall = self.wall_at(now);
                     self.switch.authorized(
                         now,
                         wall,
@@ -424,7 +429,7 @@ fn fresh_bytes<'p>(next: &mut Option<u32>, seq: u32, payload: &'p [u8]) -> &'p [
     data
 }
 
-/// The first line of a SIP message, without a Request-URI's user part's digits hidden.
+/// The first line of a SIP message (request line or status line), as sent.
 fn first_line(m: &[u8]) -> String {
     let end = m
         .windows(2)

@@ -285,7 +285,8 @@ pub struct H323Options {
     pub local: SocketAddr,
 }
 
-/// How a leg sends DTMF to its peer (the trunk's `dtmf`, H.323 §10.5 and Q.931).
+/// How a leg sends DTMF to its peer (the trunk's `dtmf`): H.245 UserInputIndication,
+/// or Q.931 Keypad facility (Q.931 §4.5.18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DtmfForm {
     /// H.245 UserInputIndication `alphanumeric` (the form every H.323 peer reads).

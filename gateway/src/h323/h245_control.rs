@@ -463,7 +463,7 @@ impl H245Control {
         self.user_input_as(digit, None)
     }
 
-    /// A DTMF digit as UserInputIndication (H.245 §6.3.3.x): `alphanumeric`, or
+    /// A DTMF digit as H.245 UserInputIndication (Annex A `userInput`): `alphanumeric`, or
     /// `signal` with its duration when `signal_ms` is given (the form that keeps the
     /// tone's length). False when the session has not started or the digit has no
     /// `signal` form.
@@ -571,8 +571,9 @@ impl H245Control {
                 );
                 self.push(&resp);
             }
-            // T.38 and other mode changes are not supported yet: the standard refusal,
-            // so the peer does not wait for its T109 (H.245 §8.9).
+            // T.38 and other mode changes are not supported yet: the mode request
+            // procedure's refusal (RequestModeReject), so the peer does not wait for
+            // its T109.
             RequestMessage::requestMode(rm) => {
                 let reject = MultimediaSystemControlMessage::response(
                     ResponseMessage::requestModeReject(RequestModeReject::new(
@@ -583,8 +584,9 @@ impl H245Control {
                 self.push(&reject);
             }
             other => {
-                // H.245 §8.x: a request we do not implement gets FunctionNotSupported
-                // (unknownFunction) instead of silence.
+                // H.245 Annex A: a request we do not implement gets the indication
+                // FunctionNotSupported (unknownFunction, the request returned) instead
+                // of silence.
                 debug!(request = ?std::mem::discriminant(&other), "H.245 request not supported");
                 let returned = h245::encode(&MultimediaSystemControlMessage::request(other))
                     .ok()

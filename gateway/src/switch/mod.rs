@@ -535,11 +535,12 @@ impl Switch {
     }
 
     /// True when `trunk` is an H.323 trunk with `h245_tunnelling: false`.
-    fn trunk_refuses_tunnelling(&self, trunk: Option<&str>) -> bool {
-        trunk.is_some_and(|name| {
-            self.cfg.trunks.iter().any(|t| {
-                t.name == name && matches!(&t.params, TrunkParams::H323(h) if !h.h245_tunnelling)
-            })
+    /// The H.323 settings of trunk `name`, when it is an H.323 trunk.
+    fn h323_trunk(&self, name: Option<&str>) -> Option<&crate::config::H323Trunk> {
+        let name = name?;
+        self.cfg.trunks.iter().find_map(|t| match &t.params {
+            TrunkParams::H323(h) if t.name == name => Some(h),
+            _ => None,
         })
     }
 
@@ -548,15 +549,14 @@ impl Switch {
             H323Output::Incoming { leg, conn, setup } => {
                 let peer = self.h225_peers.get(&conn).copied();
                 let trunk = peer.and_then(|p| self.h323_ingress(p));
-                if self.trunk_refuses_tunnelling(trunk.as_deref()) {
-                    self.h323.refuse_tunnelling(leg);
-                }
-                if let Some(TrunkParams::H323(h)) = trunk
-                    .as_deref()
-                    .and_then(|t| self.cfg.trunks.iter().find(|x| x.name == t))
-                    .map(|t| &t.params)
+                if let Some((tunnelling, dtmf)) = self
+                    .h323_trunk(trunk.as_deref())
+                    .map(|h| (h.h245_tunnelling, h.dtmf))
                 {
-                    self.h323.set_dtmf_form(leg, dtmf_form(h.dtmf));
+                    if !tunnelling {
+                        self.h323.refuse_tunnelling(leg);
+                    }
+                    self.h323.set_dtmf_form(leg, dtmf_form(dtmf));
                 }
                 match trunk {
                     // A registered gatekeeper trunk admits the call first (ARQ answerCall).

@@ -761,18 +761,15 @@ impl Endpoint {
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        let due: Vec<TxRef> = self
+        let mut due: Vec<TxRef> = self
             .deadlines
             .iter()
             .take_while(|(t, _)| *t <= now)
             .map(|(_, r)| *r)
             .collect();
-        // Servers first, then clients, each in creation order (as before the index).
-        let (mut servers, mut clients): (Vec<TxRef>, Vec<TxRef>) =
-            due.into_iter().partition(|r| matches!(r, TxRef::Server(_)));
-        servers.sort();
-        clients.sort();
-        for r in servers.into_iter().chain(clients) {
+        // Servers first, then clients, each in creation order (`TxRef`'s order).
+        due.sort();
+        for r in due {
             match r {
                 TxRef::Server(id) => {
                     if let Some(e) = self.servers.get_mut(&id) {
