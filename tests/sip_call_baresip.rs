@@ -356,8 +356,19 @@ fn a_refused_first_trunk_fails_over_to_the_second() {
         .wait_recordings(WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
     check_tone(&dec, 1200.0, 10.0).unwrap_or_else(|e| panic!("{e}{}", logs()));
-    let cdrs = gw.wait_cdrs(1);
-    assert_eq!(cdrs[0]["egress_trunk"], "tone", "{}", cdrs[0]);
-    assert_eq!(cdrs[0]["route"], "failover", "{}", cdrs[0]);
-    assert_eq!(cdrs[0]["cause"], 16, "{}", cdrs[0]);
+    // One record per attempt: the refused one (written when the call moved on), then
+    // the call's own on the second trunk.
+    let cdrs = gw.wait_cdrs(2);
+    let (refused, done) = (&cdrs[0], &cdrs[1]);
+    assert_eq!(refused["egress_trunk"], "congested", "{refused}");
+    assert_eq!(refused["cause"], 34, "{refused}");
+    assert_eq!(refused["attempt"], 1, "{refused}");
+    assert_eq!(refused["failed_over"], true, "{refused}");
+    assert!(refused.get("answer").is_none(), "{refused}");
+    assert_eq!(done["call"], refused["call"], "{done}");
+    assert_eq!(done["egress_trunk"], "tone", "{done}");
+    assert_eq!(done["route"], "failover", "{done}");
+    assert_eq!(done["cause"], 16, "{done}");
+    assert_eq!(done["attempt"], 2, "{done}");
+    assert_eq!(done["failed_over"], false, "{done}");
 }

@@ -383,6 +383,17 @@ impl Replay<'_> {
                 SwitchOutput::Started { call } => {
                     self.line(now, &format!("   call {call} started"))
                 }
+                SwitchOutput::AttemptEnded { record } => {
+                    let t = format!(
+                        "   call {} attempt {} on {} failed: cause {} by {:?}, failing over",
+                        record.call,
+                        record.attempt,
+                        record.egress_trunk.as_deref().unwrap_or("-"),
+                        record.cause.value.0,
+                        record.initiator,
+                    );
+                    self.line(now, &t);
+                }
                 SwitchOutput::Ended { record, .. } => {
                     self.summary.calls += 1;
                     let t = format!(

@@ -53,6 +53,8 @@ pub const COLUMNS: &[Column] = &[
     ("ingress_trunk", |r| Value::from(r.ingress_trunk.clone())),
     ("egress_trunk", |r| opt(r.egress_trunk.as_deref())),
     ("route", |r| opt(r.rule.as_deref())),
+    ("attempt", |r| Value::from(r.attempt)),
+    ("failed_over", |r| Value::from(r.failed_over)),
     ("ingress_call_id", |r| opt(r.ingress_call_id.as_deref())),
     ("egress_call_id", |r| opt(r.egress_call_id.as_deref())),
     ("calling_in", |r| opt(r.calling_in.as_deref())),
@@ -133,6 +135,8 @@ pub(crate) mod tests {
             egress_trunk: Some("carrier".into()),
             egress_kind: Some("sip"),
             rule: Some("out".into()),
+            attempt: 1,
+            failed_over: false,
             ingress_call_id: Some("abc,\"1\"@host".into()),
             egress_call_id: None,
             ingress_peer: None,
@@ -175,11 +179,13 @@ pub(crate) mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let rec = reader.records().next().unwrap().unwrap();
         assert_eq!(rec.len(), COLUMNS.len());
-        assert_eq!(&rec[6], "60", "billable seconds from answer to end");
-        assert_eq!(&rec[16], "16");
-        assert_eq!(&rec[17], "normal-call-clearing");
-        assert_eq!(&rec[18], "callee");
-        assert_eq!(&rec[19], "", "no SIP status");
+        let col = |name: &str| &rec[COLUMNS.iter().position(|c| c.0 == name).unwrap()];
+        assert_eq!(col("billable_seconds"), "60", "from answer to end");
+        assert_eq!(col("cause"), "16");
+        assert_eq!(col("cause_name"), "normal-call-clearing");
+        assert_eq!(col("initiator"), "callee");
+        assert_eq!(col("sip_status"), "", "no SIP status");
+        assert_eq!((col("attempt"), col("failed_over")), ("1", "false"));
     }
 
     #[test]

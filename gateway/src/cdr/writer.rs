@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
-use tracing::error;
+use tracing::{error, warn};
 
 /// Why the CDR directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,14 @@ struct Files {
     dirty: bool,
 }
 
+/// The length of `r`'s line in `format`.
+fn line_len(format: CdrFormat, r: &CallRecord) -> u64 {
+    match format {
+        CdrFormat::Csv => csv_row(r).len() as u64,
+        CdrFormat::Jsonl => json_row(r).len() as u64,
+    }
+}
+
 fn extension(f: CdrFormat) -> &'static str {
     match f {
         CdrFormat::Csv => "csv",
@@ -92,10 +100,20 @@ impl Files {
             source,
         };
         fs::create_dir_all(&cfg.directory).map_err(err)?;
-        // Finish files a crash left behind: they hold complete, synced lines.
+        // Finish files a crash left behind: cut a torn last line (a write the crash or
+        // power loss interrupted; its record was never reported written), then close.
         for entry in fs::read_dir(&cfg.directory).map_err(err)?.flatten() {
             let p = entry.path();
             if p.extension().is_some_and(|e| e == "part") {
+                match cut_torn_tail(&p) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        warn!(path = %p.display(), bytes = n, "CDR file ended in a torn line; cut")
+                    }
+                    Err(e) => {
+                        error!(path = %p.display(), error = %e, "CDR file could not be checked")
+                    }
+                }
                 let _ = fs::rename(&p, p.with_extension(""));
             }
         }
@@ -179,21 +197,50 @@ impl Files {
         size || age
     }
 
+    /// Appends one record to every format's file, or to none: a write that fails part
+    /// way (disk full, I/O error) is cut back off every file, so no file holds a torn
+    /// or one-format-only record, and the error goes to the caller (which logs the
+    /// record). Files that could not be reopened after a rotation are retried here.
     fn append(&mut self, r: &CallRecord) -> io::Result<()> {
         if self.needs_rotation() {
             self.close_all();
+        }
+        if self.open.is_empty() {
             self.open_all()?;
         }
-        for f in &mut self.open {
+        let mut failed = None;
+        for (i, f) in self.open.iter_mut().enumerate() {
             let line = match f.format {
                 CdrFormat::Csv => csv_row(r),
                 CdrFormat::Jsonl => json_row(r),
             };
-            f.file.write_all(&line)?;
+            if let Err(e) = f.file.write_all(&line) {
+                failed = Some((i, e));
+                break;
+            }
             f.size += line.len() as u64;
         }
-        self.dirty = true;
-        Ok(())
+        let Some((failed_at, e)) = failed else {
+            self.dirty = true;
+            return Ok(());
+        };
+        // The files before the failed one hold the whole line, the failed one part of
+        // it: cut each back to where this record began.
+        let mut cut_back = true;
+        for (i, f) in self.open.iter_mut().enumerate().take(failed_at + 1) {
+            if i < failed_at {
+                f.size -= line_len(f.format, r);
+            }
+            if let Err(cut) = f.file.set_len(f.size) {
+                error!(path = %f.path.display(), error = %cut, "CDR file could not be cut back");
+                cut_back = false;
+            }
+        }
+        if !cut_back {
+            // Start new files rather than append after a torn line.
+            self.close_all();
+        }
+        Err(e)
     }
 
     fn sync(&mut self) {
@@ -219,6 +266,32 @@ impl Files {
             FsyncPolicy::Never => false,
         }
     }
+}
+
+/// Cuts a file back to its last complete line; returns how many bytes were cut.
+fn cut_torn_tail(path: &Path) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    // Read backwards in blocks until a newline (or the start of the file) is found.
+    let mut end = len;
+    let mut block = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..n])?;
+        if let Some(i) = block[..n].iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        file.set_len(end)?;
+        file.sync_all()?;
+    }
+    Ok(len - end)
 }
 
 fn sync_dir(dir: &Path) {
@@ -416,6 +489,86 @@ mod tests {
             })
             .sum();
         assert_eq!(rows, 2);
+    }
+
+    fn lines_of(dir: &Path, ext: &str) -> Vec<String> {
+        files_in(dir)
+            .iter()
+            .filter(|n| n.ends_with(ext))
+            .flat_map(|n| {
+                let text = fs::read_to_string(dir.join(n)).unwrap();
+                assert!(
+                    text.is_empty() || text.ends_with('\n'),
+                    "{n}: torn: {text:?}"
+                );
+                text.lines().map(str::to_owned).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_when_the_next_start_closes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("cdr-gw1-20261126T000000.000Z.jsonl.part");
+        let whole = String::from_utf8(json_row(&record())).unwrap();
+        // As after a power loss in the middle of the second record's write.
+        fs::write(&part, format!("{whole}{}", &whole[..40])).unwrap();
+        let c = cfg(dir.path(), vec![CdrFormat::Jsonl]);
+        CdrWriter::start(&c, "gw1").unwrap().0.shutdown();
+        let closed = fs::read_to_string(part.with_extension("")).unwrap();
+        assert_eq!(closed, whole, "only the complete record is left");
+        assert_eq!(cut_torn_tail(&part.with_extension("")).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_record_in_any_format_and_the_next_one_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cfg(dir.path(), vec![CdrFormat::Csv, CdrFormat::Jsonl]);
+        let mut files = Files::new(c, "gw1".into()).unwrap();
+        let mut first = record();
+        first.call = 1;
+        files.append(&first).unwrap();
+        // The JSON file's handle stops taking writes (and cannot be cut either), as a
+        // failing disk would: the CSV line already written is cut back off.
+        let json = files.open[1].path.clone();
+        files.open[1].file = File::open(&json).unwrap();
+        let mut second = record();
+        second.call = 2;
+        assert!(files.append(&second).is_err());
+        let mut third = record();
+        third.call = 3;
+        files.append(&third).unwrap();
+        files.close_all();
+        let calls = |lines: Vec<String>, key: &str| -> Vec<String> {
+            lines
+                .into_iter()
+                .filter(|l| !l.starts_with("call,"))
+                .map(|l| {
+                    if key == "csv" {
+                        l.split(',').next().unwrap().to_owned()
+                    } else {
+                        serde_json::from_str::<serde_json::Value>(&l).unwrap()["call"].to_string()
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(calls(lines_of(dir.path(), ".csv"), "csv"), ["1", "3"]);
+        assert_eq!(calls(lines_of(dir.path(), ".jsonl"), "json"), ["1", "3"]);
+    }
+
+    #[test]
+    fn rotation_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(dir.path(), vec![CdrFormat::Jsonl]);
+        c.rotation.interval_seconds = Some(0);
+        let mut files = Files::new(c, "gw1".into()).unwrap();
+        for _ in 0..3 {
+            files.append(&record()).unwrap();
+        }
+        files.close_all();
+        let names = files_in(dir.path());
+        assert_eq!(names.len(), 4, "a fresh file per record: {names:?}");
+        assert_eq!(lines_of(dir.path(), ".jsonl").len(), 3);
     }
 
     #[test]

@@ -663,6 +663,13 @@ async fn core(
                         switch.media_failed(now, wall, e.0);
                     }
                 }
+                SwitchOutput::AttemptEnded { record } => {
+                    if let Some(cdr) = &cdr
+                        && !cdr.write((*record).clone())
+                    {
+                        tracing::error!(record = ?record, "CDR writer stopped; record only in this log");
+                    }
+                }
                 SwitchOutput::Ended {
                     record,
                     media: started,

@@ -95,6 +95,12 @@ pub enum SwitchOutput {
     /// An accounting point of a call (only with `radius:`): routed, answered. The end
     /// is the [`SwitchOutput::Ended`] record.
     Accounting(CallPoint),
+    /// An egress attempt failed and the call went on to its next trunk: write the
+    /// attempt's record (the call goes on; its own record comes with [`Self::Ended`]).
+    AttemptEnded {
+        /// The attempt's record (`failed_over` set).
+        record: Box<CallRecord>,
+    },
     /// A call ended: stop its media (if started), write its record.
     Ended {
         /// The record, without media statistics.
@@ -779,13 +785,11 @@ impl Switch {
                         .get(&id)
                         .and_then(|c| c.plan.as_ref())
                         .is_some_and(|p| p.fails_over_on(r.cause.value));
-                    if let Some(c) = self.calls.get_mut(&id) {
-                        c.last_failure = Some(r.clone());
-                    }
                     if !fails_over {
                         self.clear(now, wall, id, r);
                         return;
                     }
+                    self.attempt_failed(now, wall, id, r);
                 }
             }
         }
@@ -1736,6 +1740,24 @@ impl Switch {
         );
     }
 
+    /// An egress attempt failed and the call fails over: the attempt gets a record of
+    /// its own (written like a call's, not counted as one) and the call remembers the
+    /// cause for the case that no trunk is left.
+    fn attempt_failed(&mut self, now: Instant, wall: SystemTime, id: CallId, r: Release) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        let mut record = self.record_of(id, c, now, wall, &r);
+        record.failed_over = true;
+        self.out.push_back(SwitchOutput::AttemptEnded {
+            record: Box::new(record),
+        });
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.last_failure = Some(r);
+            c.egress_call_id = None;
+        }
+    }
+
     /// The egress attempt ended: fail over when the rule says so and the call is not
     /// answered, else clear the call.
     fn egress_failed(&mut self, now: Instant, wall: SystemTime, id: CallId, r: Release) {
@@ -1752,8 +1774,8 @@ impl Switch {
             if let Some(Egress::Net { leg }) = c.egress.take() {
                 self.by_leg.remove(&leg);
             }
-            c.last_failure = Some(r);
             self.cancel_timer(id, CallTimer::LocalAnswer);
+            self.attempt_failed(now, wall, id, r);
             self.attempt(now, wall, id);
         } else {
             if let Some(Egress::Net { leg }) = c.egress.take() {
@@ -1877,6 +1899,8 @@ impl Switch {
                 .and_then(|t| self.cfg.trunk(t))
                 .map(|t| leg_kind(&t.params)),
             rule: c.plan.as_ref().map(|p| p.rule.clone()),
+            attempt: u32::try_from(c.next_attempt).unwrap_or(u32::MAX),
+            failed_over: false,
             ingress_call_id: c.ingress_call_id.clone(),
             ingress_peer: c.ingress_peer,
             egress_call_id: c.egress_call_id.clone(),

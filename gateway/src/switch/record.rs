@@ -42,6 +42,13 @@ pub struct CallRecord {
     pub egress_kind: Option<&'static str>,
     /// The route rule that matched.
     pub rule: Option<String>,
+    /// Which egress attempt of the call this is, from 1 (0: the call was never sent
+    /// anywhere). A call that fails over has one record per attempt, all with the same
+    /// `call`.
+    pub attempt: u32,
+    /// This attempt failed and the call went on to the next trunk of its route (the
+    /// call's last record has `false`).
+    pub failed_over: bool,
     /// SIP Call-ID (or H.323 call identifier) of the ingress leg.
     pub ingress_call_id: Option<String>,
     /// Same for the egress leg.

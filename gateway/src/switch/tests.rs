@@ -35,6 +35,8 @@ struct Harness {
     sent: Vec<(SocketAddr, SipMessage)>,
     media: Vec<MediaCommand>,
     ended: Vec<CallRecord>,
+    /// Records of egress attempts that failed over.
+    attempts: Vec<CallRecord>,
     /// RADIUS authorisation queries and accounting points.
     authorize: Vec<AuthQuery>,
     points: Vec<CallPoint>,
@@ -79,6 +81,7 @@ impl Harness {
             sent: Vec::new(),
             media: Vec::new(),
             ended: Vec::new(),
+            attempts: Vec::new(),
             authorize: Vec::new(),
             points: Vec::new(),
             retransmitted: Vec::new(),
@@ -155,6 +158,7 @@ impl Harness {
             )) => self.retransmitted.push(label),
             SwitchOutput::Media(m) => self.media.push(m),
             SwitchOutput::Ended { record, .. } => self.ended.push(*record),
+            SwitchOutput::AttemptEnded { record } => self.attempts.push(*record),
             SwitchOutput::Authorize(q) => self.authorize.push(q),
             SwitchOutput::Accounting(p) => self.points.push(p),
             _ => {}
@@ -451,6 +455,13 @@ fn congestion_fails_over_to_the_next_trunk() {
             .as_deref(),
         Some("tone")
     );
+    // Issue 8: a record for every attempt, the failed one too.
+    assert_eq!(h.attempts.len(), 1);
+    let a = &h.attempts[0];
+    assert_eq!(a.egress_trunk.as_deref(), Some("congested"));
+    assert_eq!(a.cause.value.0, 34);
+    assert_eq!((a.attempt, a.failed_over, a.answer), (1, true, None));
+    assert!(h.ended.is_empty(), "the call itself goes on");
 }
 
 #[test]
@@ -485,6 +496,18 @@ fn carrier_503_fails_over_and_cancel_ends_the_attempt() {
     );
     assert_eq!(h.ended.len(), 1);
     assert_eq!(h.ended[0].initiator, Initiator::Caller);
+    // One record per attempt: the carrier's 503, then the standby's cancelled one.
+    assert_eq!(h.attempts.len(), 1);
+    let first = &h.attempts[0];
+    assert_eq!(first.egress_trunk.as_deref(), Some("carrier"));
+    assert_eq!(first.sip_status, Some(503));
+    assert_eq!((first.attempt, first.failed_over), (1, true));
+    assert_eq!(first.call, h.ended[0].call);
+    assert!(first.egress_call_id.is_some());
+    let last = &h.ended[0];
+    assert_eq!(last.egress_trunk.as_deref(), Some("standby"));
+    assert_eq!((last.attempt, last.failed_over), (2, false));
+    assert_ne!(last.egress_call_id, first.egress_call_id);
 }
 
 #[test]
