@@ -221,6 +221,14 @@ struct Leg {
     peer_update: bool,
     /// RFC 3261 §14.1: when our refresh is tried again after a 491.
     glare_retry: Option<Instant>,
+    /// The peer holds the call (its last offer was sendonly or inactive, RFC 3264
+    /// §8.4); the call core was told with `Hold`, and is told `Resume` when it ends.
+    remote_hold: bool,
+    /// We hold the peer for the other leg: our description says sendonly.
+    local_hold: bool,
+    /// A change of `local_hold` still has to reach the peer in a re-INVITE (one was in
+    /// flight, or crossed the peer's).
+    reoffer_pending: bool,
 }
 
 /// A session refresh we sent (RFC 4028 §7.4, §9).
@@ -230,6 +238,8 @@ struct Refresh {
     method: Method,
     /// Its CSeq number (the ACK of a re-INVITE's 2xx carries it).
     seq: u32,
+    /// It carries the hold/resume re-offer: the `local_hold` it says.
+    reoffer: Option<bool>,
 }
 
 impl Leg {
@@ -272,6 +282,9 @@ impl Leg {
             reinvite_ack: None,
             peer_update: false,
             glare_retry: None,
+            remote_hold: false,
+            local_hold: false,
+            reoffer_pending: false,
         }
     }
 
@@ -292,6 +305,16 @@ impl Leg {
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Our own wish for the stream direction (RFC 3264 §8.4): sendonly while we hold
+    /// the peer.
+    fn wish(&self) -> MediaDirection {
+        if self.local_hold {
+            MediaDirection::SendOnly
+        } else {
+            MediaDirection::SendRecv
+        }
     }
 
     fn dialog_request(&mut self, method: Method) -> Option<Request> {
@@ -333,19 +356,36 @@ pub fn contact_for(local: SocketAddr, transport: Transport) -> NameAddr {
 /// The answer to a re-offer (re-INVITE, UPDATE or PRACK): the relay stays where it
 /// is, so it is our current description with the direction answering theirs (RFC 3264
 /// §6.1); and what the offer means for the call (hold, or new media).
-fn answer_reoffer(leg: &mut Leg, resp: Response, offer: Media) -> (Response, CallEvent) {
+fn answer_reoffer(leg: &mut Leg, resp: Response, offer: Media) -> (Response, Vec<CallEvent>) {
     let mut resp = resp;
     if let Some(mut ours) = leg.sdp.media.clone() {
-        ours.direction =
-            crate::sip::sdp::answer_direction(offer.direction, MediaDirection::SendRecv);
+        ours.direction = crate::sip::sdp::answer_direction(offer.direction, leg.wish());
         let body = leg.sdp.body(&ours);
         resp = resp.with_body("application/sdp", body);
     }
-    let event = match offer.direction {
-        MediaDirection::SendOnly | MediaDirection::Inactive => CallEvent::Hold,
-        _ => CallEvent::Media(MediaExchange::Offer(offer)),
+    // RFC 3264 §8.4: sendonly or inactive (or the old c=0.0.0.0, parsed as sendonly)
+    // puts the call on hold; the next offer that receives again takes it off.
+    let holds = matches!(
+        offer.direction,
+        MediaDirection::SendOnly | MediaDirection::Inactive
+    );
+    let events = match (holds, leg.remote_hold) {
+        (true, false) => {
+            leg.remote_hold = true;
+            vec![CallEvent::Hold]
+        }
+        // Still held (a refresh during the hold): nothing new for the call core.
+        (true, true) => Vec::new(),
+        (false, true) => {
+            leg.remote_hold = false;
+            vec![
+                CallEvent::Media(MediaExchange::Offer(offer)),
+                CallEvent::Resume,
+            ]
+        }
+        (false, false) => vec![CallEvent::Media(MediaExchange::Offer(offer))],
     };
-    (resp, event)
+    (resp, events)
 }
 
 fn media_of(body: &[u8], content_type: Option<&str>) -> Result<Option<Media>, ()> {
@@ -558,6 +598,10 @@ impl CallLegs {
                 self.answer(now, endpoint, id, media);
             }
             (_, CallEvent::Release(r)) => self.release(now, endpoint, id, &r),
+            // The other leg's party holds or resumes (RFC 3264 §8.4): re-offer our
+            // anchored description sendonly, or sendrecv again.
+            (_, CallEvent::Hold) if leg.answered => self.hold(now, endpoint, id, true),
+            (_, CallEvent::Resume) if leg.answered => self.hold(now, endpoint, id, false),
             (_, CallEvent::Info(mapping::model::Info::Dtmf { digit, duration_ms })) => {
                 // RFC 2976 INFO with application/dtmf-relay (the common de-facto body).
                 if let Some(mut req) = leg.dialog_request(Method::Info) {
@@ -997,12 +1041,12 @@ impl CallLegs {
         let ct = req.headers.get("Content-Type");
         let offered = media_of(&req.body, ct);
         let mut resp = Self::with_contact(endpoint, leg, Response::for_request(req, 200, ""));
-        let mut event = None;
+        let mut events = Vec::new();
         match offered {
             Ok(Some(m)) => {
                 let (r, e) = answer_reoffer(leg, resp, m);
                 resp = r;
-                event = Some(e);
+                events = e;
             }
             // An UPDATE without SDP is a plain refresh (RFC 4028 §7.4); a re-INVITE
             // without one gets our description as the offer.
@@ -1036,7 +1080,7 @@ impl CallLegs {
             leg.glare_retry = None;
         }
         endpoint.send_response(now, tx, resp);
-        if let Some(event) = event {
+        for event in events {
             self.report(id, event);
         }
     }
@@ -1069,12 +1113,12 @@ impl CallLegs {
         // direction answering theirs.
         let ct = req.headers.get("Content-Type");
         let mut ok = Response::for_request(req, 200, "");
-        let mut event = None;
+        let mut events = Vec::new();
         match media_of(&req.body, ct) {
             Ok(Some(m)) if leg.sdp.media.is_some() => {
                 let (r, e) = answer_reoffer(leg, ok, m);
                 ok = r;
-                event = Some(e);
+                events = e;
             }
             Ok(_) => {}
             Err(()) => {
@@ -1090,7 +1134,7 @@ impl CallLegs {
         {
             endpoint.send_response(now, itx, next);
         }
-        if let Some(event) = event {
+        for event in events {
             self.report(id, event);
         }
     }
@@ -1335,8 +1379,30 @@ impl CallLegs {
         self.by_client.insert(tx, id);
     }
 
+    /// Holds (sendonly) or resumes (sendrecv) the peer for the other leg's party
+    /// (RFC 3264 §8.4): a re-INVITE with our anchored description in the new direction,
+    /// sent now or when the re-INVITE in flight is done.
+    fn hold(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId, hold: bool) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.local_hold == hold {
+            return;
+        }
+        leg.local_hold = hold;
+        let direction = leg.wish();
+        if let Some(mut ours) = leg.sdp.media.clone() {
+            ours.direction = direction;
+            // A new version of our description (RFC 3264 §8).
+            leg.sdp.body(&ours);
+        }
+        leg.reoffer_pending = true;
+        self.refresh(now, endpoint, id);
+    }
+
     /// Sends a session refresh (RFC 4028 §7.4 as UAC, §9 as UAS): UPDATE without SDP
-    /// when the peer allows it, else a re-INVITE with our current description.
+    /// when the peer allows it, else a re-INVITE with our current description; a
+    /// pending hold/resume always goes as a re-INVITE (it changes the description).
     fn refresh(&mut self, now: Instant, endpoint: &mut Endpoint, id: LegId) {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
@@ -1344,12 +1410,15 @@ impl CallLegs {
         if !leg.answered || leg.released || leg.bye_tx.is_some() || leg.refresh.is_some() {
             return;
         }
-        let Some(st) = leg.session.as_ref() else {
+        let reoffer = leg.reoffer_pending.then_some(leg.local_hold);
+        let timer = leg
+            .session
+            .as_ref()
+            .map(|st| (st.header_value(true), st.min_se));
+        if timer.is_none() && reoffer.is_none() {
             return;
-        };
-        let se = st.header_value(true);
-        let min_se = st.min_se;
-        let method = if leg.peer_update {
+        }
+        let method = if leg.peer_update && reoffer.is_none() {
             Method::Update
         } else {
             Method::Invite
@@ -1359,8 +1428,10 @@ impl CallLegs {
             return;
         };
         let seq = req.headers.cseq().ok().flatten().map_or(0, |c| c.seq);
-        req.headers.push("Session-Expires", &se);
-        req.headers.push("Min-SE", &min_se.to_string());
+        if let Some((se, min_se)) = timer {
+            req.headers.push("Session-Expires", &se);
+            req.headers.push("Min-SE", &min_se.to_string());
+        }
         req.headers.push("Supported", SUPPORTED);
         if method == Method::Invite {
             req.headers.push("Allow", crate::sip::service::ALLOW);
@@ -1369,7 +1440,12 @@ impl CallLegs {
             }
         }
         let tx = endpoint.send_request(now, req, leg.peer);
-        leg.refresh = Some(Refresh { tx, method, seq });
+        leg.refresh = Some(Refresh {
+            tx,
+            method,
+            seq,
+            reoffer,
+        });
         leg.glare_retry = None;
         self.by_client.insert(tx, id);
     }
@@ -1422,6 +1498,14 @@ impl CallLegs {
                 if let Some(st) = leg.session.as_mut() {
                     st.start(now);
                 }
+                // A hold/resume asked for while this one was in flight goes now.
+                if leg.reoffer_pending {
+                    if rf.reoffer == Some(leg.local_hold) {
+                        leg.reoffer_pending = false;
+                    } else {
+                        self.refresh(now, endpoint, id);
+                    }
+                }
             }
             491 => {
                 // §14.1: the peer's re-INVITE crossed ours; try again after a while.
@@ -1456,8 +1540,14 @@ impl CallLegs {
                 );
                 self.bye(now, endpoint, id, Some(q850_reason(cause)));
             }
-            // Refused otherwise: the session is not refreshed and runs out (§10).
-            _ => {}
+            // Refused otherwise: the session is not refreshed and runs out (§10); a
+            // refused hold/resume is not tried again (the media stays anchored).
+            _ => {
+                if rf.reoffer.is_some() {
+                    tracing::debug!(status, "hold/resume re-INVITE refused");
+                    leg.reoffer_pending = false;
+                }
+            }
         }
     }
 

@@ -1204,6 +1204,15 @@ impl Switch {
                     self.send_leg(now, wall, leg, CallEvent::Info(info));
                 }
             }
+            // The caller holds or resumes: so does the callee's leg (a built-in endpoint
+            // has nothing to tell).
+            CallEvent::Hold | CallEvent::Resume if self.answered_call(id) => {
+                if let Some(Egress::Net { leg }) =
+                    self.calls.get(&id).and_then(|c| c.egress.clone())
+                {
+                    self.send_leg(now, wall, leg, event);
+                }
+            }
             _ => {}
         }
     }
@@ -1270,6 +1279,11 @@ impl Switch {
                     self.send_leg(now, wall, leg, CallEvent::Info(info));
                 }
             }
+            // The callee holds or resumes: the caller's leg is told in its own terms
+            // (a sendonly/sendrecv re-INVITE, an empty/full TerminalCapabilitySet).
+            CallEvent::Hold | CallEvent::Resume if self.answered_call(id) => {
+                self.send_ingress(now, wall, id, event);
+            }
             CallEvent::Release(mut r) => {
                 r.initiator = if r.initiator == Initiator::Gateway {
                     Initiator::Gateway
@@ -1280,6 +1294,12 @@ impl Switch {
             }
             _ => {}
         }
+    }
+
+    fn answered_call(&self, id: CallId) -> bool {
+        self.calls
+            .get(&id)
+            .is_some_and(|c| c.phase == Phase::Answered)
     }
 
     fn early(&mut self, id: CallId, mut p: Progress) -> Progress {

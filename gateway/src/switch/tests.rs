@@ -1649,6 +1649,64 @@ mod sip_extensions {
         assert_eq!(h.ended[0].initiator, Initiator::Gateway);
     }
 
+    /// RFC 3264 §8.4 across the B2BUA: the caller's sendonly re-INVITE becomes our
+    /// sendonly re-INVITE to the callee (the anchored relay stays), a refresh during
+    /// the hold changes nothing, and sendrecv resumes both.
+    #[test]
+    fn hold_and_resume_cross_to_the_other_sip_leg() {
+        let mut h = Harness::new();
+        h.input(pbx(), &invite("94000", "h1"));
+        let inv = h.requests(carrier().addr)[0].clone();
+        h.input(carrier(), &reply_with(&inv, 200, Some(&carrier_sdp()), &[]));
+        let tag = ack_from_pbx(&mut h, "h1");
+        let held = format!("{SDP}a=sendonly\r\n");
+        h.input(pbx(), &from_pbx("INVITE", "h1", &tag, 2, "", Some(&held)));
+        let ok = responses_of(&h, pbx().addr, "h1").pop().unwrap();
+        assert_eq!(ok.status.0, 200);
+        let body = String::from_utf8(ok.body.clone()).unwrap();
+        assert!(body.contains("a=recvonly"), "{body}");
+        assert_eq!(reinvites(&h), [2], "the hold crosses to the callee");
+        let re = requests_of(&h, carrier().addr, Method::Invite)
+            .pop()
+            .unwrap();
+        let offer = String::from_utf8(re.body.clone()).unwrap();
+        assert!(offer.contains("a=sendonly"), "{offer}");
+        assert_ne!(re.body, inv.body, "a new version of our description");
+        let answer = carrier_sdp() + "a=recvonly\r\n";
+        h.input(carrier(), &reply_with(&re, 200, Some(&answer), &[]));
+        assert_eq!(
+            requests_of(&h, carrier().addr, Method::Ack).len(),
+            2,
+            "the INVITE's 2xx and the re-INVITE's 2xx are ACKed"
+        );
+        // A refresh while held: still held, nothing new toward the callee.
+        h.input(pbx(), &from_pbx("INVITE", "h1", &tag, 3, "", Some(&held)));
+        assert_eq!(reinvites(&h), [2]);
+        // Resume.
+        h.input(pbx(), &from_pbx("INVITE", "h1", &tag, 4, "", Some(SDP)));
+        let ok = responses_of(&h, pbx().addr, "h1").pop().unwrap();
+        let body = String::from_utf8(ok.body.clone()).unwrap();
+        assert!(!body.contains("only"), "sendrecv again: {body}");
+        assert_eq!(reinvites(&h), [2, 3]);
+        let re = requests_of(&h, carrier().addr, Method::Invite)
+            .pop()
+            .unwrap();
+        let offer = String::from_utf8(re.body.clone()).unwrap();
+        assert!(!offer.contains("a=sendonly"), "{offer}");
+        // The callee holds: the caller is re-INVITEd sendonly.
+        h.input(carrier(), &reply_with(&re, 200, Some(&carrier_sdp()), &[]));
+        let callee_hold = carrier_sdp() + "a=inactive\r\n";
+        h.input(
+            carrier(),
+            &from_carrier("INVITE", &inv, 1, Some(&callee_hold)),
+        );
+        let to_pbx = requests_of(&h, pbx().addr, Method::Invite);
+        assert_eq!(to_pbx.len(), 1, "{to_pbx:?}");
+        let offer = String::from_utf8(to_pbx[0].body.clone()).unwrap();
+        assert!(offer.contains("a=sendonly"), "{offer}");
+        assert!(h.ended.is_empty());
+    }
+
     #[test]
     fn crossing_reinvites_get_491_and_ours_is_retried_after_2_1_to_4_s() {
         let mut h = Harness::new();
