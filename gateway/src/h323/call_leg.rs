@@ -1660,6 +1660,14 @@ impl H323Calls {
                     });
                 }
                 H245Event::EndSession => debug!(leg = %id, "peer ended the H.245 session"),
+                H245Event::Paused => self.out.push_back(H323Output::Event {
+                    leg: id,
+                    event: CallEvent::Hold,
+                }),
+                H245Event::Resumed => self.out.push_back(H323Output::Event {
+                    leg: id,
+                    event: CallEvent::Resume,
+                }),
                 H245Event::DecodeError => {
                     if let Some(conn) = leg.conn {
                         self.out.push_back(H323Output::DecodeError { conn });
@@ -1932,6 +1940,21 @@ impl H323Calls {
                 }
             }
             (Dir::Outgoing, e @ CallEvent::Info(Info::Digits(_))) => self.information(leg, &e),
+            // The other leg holds or resumes: H.323 §8.4.6 third-party-initiated pause
+            // (an empty TerminalCapabilitySet), then the full set again.
+            (_, CallEvent::Hold) => {
+                if let Some(l) = self.legs.get_mut(&leg)
+                    && (l.tunnelling || matches!(l.link, H245Link::Up(_)))
+                    && !l.h245.pause()
+                {
+                    debug!(leg = %leg, "hold not signalled: no H.245 session");
+                }
+            }
+            (_, CallEvent::Resume) => {
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.h245.resume();
+                }
+            }
             _ => {}
         }
         self.after(leg);

@@ -32,10 +32,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use h323_asn1::h245::build::{
-    AudioChannel, AudioTerminalCapabilities, audio_open_logical_channel, end_session,
-    master_slave_determination, master_slave_determination_ack, open_logical_channel,
-    open_logical_channel_ack, socket_addr, terminal_capability_set, terminal_capability_set_ack,
-    user_input_alphanumeric,
+    AudioChannel, AudioTerminalCapabilities, audio_open_logical_channel, close_logical_channel,
+    empty_terminal_capability_set, end_session, master_slave_determination,
+    master_slave_determination_ack, open_logical_channel, open_logical_channel_ack, socket_addr,
+    terminal_capability_set, terminal_capability_set_ack, user_input_alphanumeric,
 };
 use h323_asn1::h245::{
     self, Capability, CloseLogicalChannel, CloseLogicalChannelAck, CloseLogicalChannelSource,
@@ -125,6 +125,13 @@ pub enum H245Event {
     },
     /// The peer sent endSessionCommand (H.323 §8.5: the call is being cleared).
     EndSession,
+    /// The peer sent an empty TerminalCapabilitySet (H.323 §8.4.6): it pauses (holds)
+    /// the call; our transmitting channel opened through H.245 has been closed.
+    Paused,
+    /// The peer's first non-empty TerminalCapabilitySet after [`H245Event::Paused`]:
+    /// the call resumes (our capabilities and determination go out again, and a
+    /// channel closed by the pause is reopened).
+    Resumed,
     /// A tunnelled message did not decode.
     DecodeError,
     /// A procedure got no answer in time (the release/close of its SDL has been sent).
@@ -190,6 +197,15 @@ pub struct H245Control {
     peer: Option<PeerChannel>,
     media_reported: bool,
     end_sent: bool,
+    /// Our codec preferences, for a capability set sent again after a pause.
+    prefs: Vec<Codec>,
+    /// The peer paused us with an empty capability set (H.323 §8.4.6).
+    paused_by_peer: bool,
+    /// We paused the peer with an empty capability set.
+    pausing_peer: bool,
+    /// Our channel was closed by a pause: open it again through H.245 once capabilities
+    /// and master/slave are settled (also on a fast-start call).
+    reopen: bool,
     timers: [Deadline; 3],
     timeout: Duration,
     out: VecDeque<Vec<u8>>,
@@ -262,6 +278,10 @@ impl H245Control {
             peer: None,
             media_reported: false,
             end_sent: false,
+            prefs: Vec::new(),
+            paused_by_peer: false,
+            pausing_peer: false,
+            reopen: false,
             timers: [Deadline::Off; 3],
             timeout: RESPONSE_TIMEOUT,
             out: VecDeque::new(),
@@ -389,6 +409,7 @@ impl H245Control {
         }
         self.started = true;
         self.active = true;
+        self.prefs = prefs.to_vec();
         self.send_tcs(prefs);
         if self.msd == Msd::Idle {
             self.send_msd();
@@ -482,6 +503,43 @@ impl H245Control {
         true
     }
 
+    /// Pauses the peer (H.323 §8.4.6, for a hold on the other leg): an empty
+    /// TerminalCapabilitySet, upon which the peer closes the channel it transmits on.
+    /// Ours stays open (what the holding party sends, music on hold, still reaches the
+    /// peer, as SIP sendonly). False when the session is not running.
+    pub fn pause(&mut self) -> bool {
+        if !self.active || self.end_sent || self.pausing_peer {
+            return false;
+        }
+        self.pausing_peer = true;
+        self.tcs_seq = self.tcs_seq.wrapping_add(1);
+        self.tcs_acked = false;
+        self.push(&empty_terminal_capability_set(self.tcs_seq));
+        self.start_timer(Timer::T101);
+        true
+    }
+
+    /// Ends our pause: our full capability set again; the peer reopens its channel
+    /// (reported as [`H245Event::Media`] on a channel opened through H.245).
+    pub fn resume(&mut self) -> bool {
+        if !self.pausing_peer || self.end_sent {
+            return false;
+        }
+        self.pausing_peer = false;
+        self.tcs_seq = self.tcs_seq.wrapping_add(1);
+        self.tcs_acked = false;
+        let prefs = self.prefs.clone();
+        self.send_tcs(&prefs);
+        self.media_reported = false;
+        self.progress();
+        true
+    }
+
+    /// Whether the peer holds the call with an empty capability set.
+    pub fn paused_by_peer(&self) -> bool {
+        self.paused_by_peer
+    }
+
     /// Queues endSessionCommand (H.323 §8.5) once, if the session started.
     pub fn end_session(&mut self) {
         if self.active && !self.end_sent {
@@ -543,9 +601,17 @@ impl H245Control {
     fn request(&mut self, r: RequestMessage) {
         match r {
             RequestMessage::terminalCapabilitySet(tcs) => {
-                self.peer_caps = Some(receive_codecs(&tcs));
                 let ack = terminal_capability_set_ack(tcs.sequence_number.0);
                 self.push(&ack);
+                let empty = tcs.capability_table.is_none() && tcs.capability_descriptors.is_none();
+                if empty {
+                    self.peer_paused();
+                } else {
+                    self.peer_caps = Some(receive_codecs(&tcs));
+                    if self.paused_by_peer {
+                        self.peer_resumed();
+                    }
+                }
             }
             RequestMessage::masterSlaveDetermination(m) => {
                 self.incoming_msd(m.terminal_type, m.status_determination_number)
@@ -691,6 +757,42 @@ impl H245Control {
         }
     }
 
+    /// H.323 §8.4.6: an empty capability set pauses us; we close the channel we
+    /// transmit on (the one opened through H.245: fast-start channels carry no H.245
+    /// state here and stay, the relay has nothing to send on them while the other
+    /// leg is held) and wait for a new set.
+    fn peer_paused(&mut self) {
+        if self.paused_by_peer {
+            return;
+        }
+        self.paused_by_peer = true;
+        if matches!(
+            self.ours,
+            OurChannel::Open { .. } | OurChannel::Proposed { .. }
+        ) {
+            self.stop_timer(Timer::T103);
+            self.push(&close_logical_channel(OUR_AUDIO_LCN));
+            self.ours = OurChannel::Closed;
+            self.reopen = true;
+        }
+        self.events.push_back(H245Event::Paused);
+    }
+
+    /// H.323 §8.4.6: a non-empty set after the pause; the endpoint starts over as after
+    /// the H.245 channel came up: capability set, master/slave determination, and the
+    /// channel the pause closed.
+    fn peer_resumed(&mut self) {
+        self.paused_by_peer = false;
+        self.tcs_seq = self.tcs_seq.wrapping_add(1);
+        self.tcs_acked = false;
+        let prefs = self.prefs.clone();
+        self.send_tcs(&prefs);
+        self.msd_retries = 0;
+        self.send_msd();
+        self.media_reported = false;
+        self.events.push_back(H245Event::Resumed);
+    }
+
     fn incoming_msd(&mut self, their_type: u8, their_sdn: u32) {
         match determine(TERMINAL_TYPE_GATEWAY, self.sdn, their_type, their_sdn) {
             Some(we_master) => {
@@ -815,7 +917,8 @@ impl H245Control {
         if let Some(ack) = ack {
             self.push(&ack);
         }
-        if self.slow_start
+        if (self.slow_start || self.reopen)
+            && !self.paused_by_peer
             && self.ours == OurChannel::Closed
             && self.tcs_acked
             && self.is_master().is_some()
@@ -843,6 +946,7 @@ impl H245Control {
                     let msg = open_logical_channel(audio_open_logical_channel(&ch));
                     self.push(&msg);
                     self.start_timer(Timer::T103);
+                    self.reopen = false;
                     // Our payload type for the codec when the call core named one.
                     let payload_type = l
                         .codecs
@@ -862,8 +966,7 @@ impl H245Control {
                 }
             }
         }
-        if self.slow_start
-            && !self.media_reported
+        if !self.media_reported
             && let OurChannel::Open {
                 codec,
                 peer_rtp,
@@ -967,6 +1070,75 @@ mod tests {
             std::iter::from_fn(|| b.poll_event())
                 .any(|e| matches!(e, H245Event::Media(m) if m.rtp == Some(a_rtp)))
         );
+    }
+
+    /// H.323 §8.4.6 between two of ours on slow start: A pauses B with an empty
+    /// capability set (B closes its channel, A's stays), A resumes, B starts over and
+    /// reopens; both report their media again and nothing is left unanswered.
+    #[test]
+    fn third_party_pause_closes_and_resume_reopens_the_channel() {
+        let mut a = H245Control::new(1);
+        let mut b = H245Control::new(2);
+        let a_rtp: SocketAddr = "192.0.2.1:4000".parse().expect("addr");
+        let b_rtp: SocketAddr = "198.51.100.2:6000".parse().expect("addr");
+        a.set_local(a_rtp, None, &[pcma()]);
+        b.set_local(b_rtp, None, &[pcma()]);
+        a.enable_slow_start();
+        b.enable_slow_start();
+        a.start(&[pcma()]);
+        b.start(&[pcma()]);
+        pump(&mut a, &mut b);
+        std::iter::from_fn(|| a.poll_event()).for_each(drop);
+        std::iter::from_fn(|| b.poll_event()).for_each(drop);
+
+        assert!(a.pause());
+        assert!(!a.pause(), "one pause at a time");
+        let sent = drain(&mut a);
+        let MultimediaSystemControlMessage::request(RequestMessage::terminalCapabilitySet(tcs)) =
+            &sent[0]
+        else {
+            panic!("{sent:?}");
+        };
+        assert!(tcs.capability_table.is_none() && tcs.multiplex_capability.is_none());
+        sent.iter().for_each(|m| b.handle(&enc(m)));
+        assert!(b.paused_by_peer());
+        let b_events: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert_eq!(b_events, [H245Event::Paused]);
+        let b_sent = drain(&mut b);
+        assert!(b_sent.iter().any(|m| matches!(
+            m,
+            MultimediaSystemControlMessage::request(RequestMessage::closeLogicalChannel(c))
+                if c.forward_logical_channel_number.0 == OUR_AUDIO_LCN
+        )));
+        b_sent.iter().for_each(|m| a.handle(&enc(m)));
+        pump(&mut a, &mut b);
+        assert_eq!(
+            a.timers,
+            [Deadline::Off; 3],
+            "the empty set was acknowledged"
+        );
+
+        assert!(a.resume());
+        pump(&mut a, &mut b);
+        assert!(!b.paused_by_peer());
+        let b_events: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert_eq!(b_events[0], H245Event::Resumed, "{b_events:?}");
+        assert!(
+            b_events
+                .iter()
+                .any(|e| matches!(e, H245Event::Media(m) if m.rtp == Some(a_rtp))),
+            "B reopened and reports A's address: {b_events:?}"
+        );
+        assert!(
+            std::iter::from_fn(|| a.poll_event())
+                .any(|e| matches!(e, H245Event::Media(m) if m.rtp == Some(b_rtp))),
+            "A sees B's channel again"
+        );
+        assert!(a.is_master().is_some() && b.is_master().is_some());
+        a.arm(Instant::now());
+        b.arm(Instant::now());
+        assert_eq!(a.poll_timeout(), None, "no procedure left open on A");
+        assert_eq!(b.poll_timeout(), None, "no procedure left open on B");
     }
 
     #[test]

@@ -935,6 +935,68 @@ fn dtmf_sip_rfc4733_to_h323_user_input() {
     assert!(infos(&h, "127.0.0.2:5060").is_empty());
 }
 
+/// An in-dialog re-INVITE from the PBX with an SDP body.
+fn reinvite_from_pbx(call_id: &str, to_tag: &str, cseq: u32, sdp: &str) -> String {
+    in_dialog("INVITE", call_id, to_tag, cseq).replacen(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Contact: <sip:2000@127.0.0.2:5060>\r\nContent-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        ),
+        1,
+    )
+}
+
+/// Hold and resume across SIP <-> H.323 (RFC 3264 §8.4 <-> H.323 §8.4.6): the SIP
+/// caller's sendonly re-INVITE pauses the H.323 callee with an empty capability set,
+/// sendrecv resumes it; the H.323 side's own pause re-INVITEs the caller sendonly.
+#[test]
+fn hold_and_resume_cross_between_sip_and_h323() {
+    let mut h = Harness::with(DTMF_CONFIG);
+    let sdp = sdp_from("127.0.0.2", 40000, Some(101));
+    h.input(pbx(), &invite_from("127.0.0.2", "8100", "ho1", &sdp));
+    h323_answer(&mut h);
+    let ok = h
+        .responses(pbx().addr)
+        .into_iter()
+        .find(|r| r.status.0 == 200)
+        .expect("caller answered");
+    let tag = to_tag(&ok);
+    let ack = in_dialog("ACK", "ho1", &tag, 1);
+    h.input(pbx(), &ack);
+    let holds = |h: &Harness| {
+        h.peer_events
+            .iter()
+            .filter(|e| matches!(e, CallEvent::Hold | CallEvent::Resume))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // The caller holds: the H.323 callee is paused.
+    h.input(
+        pbx(),
+        &reinvite_from_pbx("ho1", &tag, 2, &format!("{sdp}a=sendonly\r\n")),
+    );
+    assert_eq!(holds(&h), [CallEvent::Hold]);
+    let r = h.responses(pbx().addr).pop().unwrap();
+    assert!(String::from_utf8_lossy(&r.body).contains("a=recvonly"));
+    // ...and resumed.
+    h.input(pbx(), &reinvite_from_pbx("ho1", &tag, 3, &sdp));
+    assert_eq!(holds(&h), [CallEvent::Hold, CallEvent::Resume]);
+    // The H.323 side holds: the caller gets a sendonly re-INVITE.
+    let leg = h.peer_incoming[0].0;
+    h.peer.send(h.now, leg, CallEvent::Hold);
+    h.drain();
+    let re: Vec<Request> = h
+        .requests(pbx().addr)
+        .into_iter()
+        .filter(|r| r.method == crate::sip::message::Method::Invite)
+        .collect();
+    assert_eq!(re.len(), 1);
+    assert!(String::from_utf8_lossy(&re[0].body).contains("a=sendonly"));
+    assert!(h.ended.is_empty());
+}
+
 #[test]
 fn dtmf_h323_user_input_to_sip_rfc4733() {
     let mut h = Harness::with(DTMF_CONFIG);

@@ -126,6 +126,21 @@ pub fn terminal_capability_set(
     MultimediaSystemControlMessage::request(RequestMessage::terminalCapabilitySet(tcs))
 }
 
+/// An empty `terminalCapabilitySet` (H.323 §8.4.6, third-party-initiated pause): only
+/// the sequence number and protocol identifier; the receiver closes the channels it
+/// transmits on until a non-empty set follows.
+pub fn empty_terminal_capability_set(sequence_number: u8) -> MultimediaSystemControlMessage {
+    let tcs = TerminalCapabilitySet::new(
+        SequenceNumber(sequence_number),
+        protocol_identifier(),
+        None,
+        None,
+        None,
+        None,
+    );
+    MultimediaSystemControlMessage::request(RequestMessage::terminalCapabilitySet(tcs))
+}
+
 /// The H.225.0 multiplex capability of an audio endpoint without multipoint support.
 pub fn h2250_capability() -> H2250Capability {
     let no_multipoint = || MultipointCapability::new(false, false, vec![]);
