@@ -1,6 +1,7 @@
 //! DTMF across legs that carry it differently, with real user agents:
 //!
-//! - baresip A -> gatewayd A (SIP, RFC 4733) -> H.323 (H.245 UserInputIndication) ->
+//! - baresip A -> gatewayd A (SIP, RFC 4733) -> H.323 (H.245 UserInputIndication
+//!   alphanumeric or signal, Q.931 Keypad, or RFC 4733 in the RTP: each form once) ->
 //!   gatewayd B -> SIP (RFC 4733) baresip B: `0123456789*#` sent by A arrives at B digit
 //!   by digit, in order; then the same from B to A. Gateway A takes A's telephone-events
 //!   out of the media and sends user input; gateway B turns user input back into
@@ -28,11 +29,11 @@ const DIGITS: &str = "0123456789*#";
 const BETWEEN_DIGITS: Duration = Duration::from_millis(250);
 
 /// Gateway A: SIP from `caller` on trunk `phones`; `9…` leaves over H.323 to B.
-fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool) -> String {
+fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool, dtmf: &str) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"14000-14999\"\n\
          trunks:\n  - {{ name: phones, kind: sip, remote: \"{caller}\" }}\n\
-         \x20 - {{ name: gw-b, kind: h323, remote: \"127.0.0.1:{b_h225}\", fast_start: {fast_start} }}\n\
+         \x20 - {{ name: gw-b, kind: h323, remote: \"127.0.0.1:{b_h225}\", fast_start: {fast_start}, dtmf: {dtmf} }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-h323, match: {{called: {{prefix: \"9\"}}}}, egress: [gw-b] }}\n",
         ports.config()
@@ -40,10 +41,10 @@ fn config_a(ports: Ports, caller: SocketAddr, b_h225: u16, fast_start: bool) -> 
 }
 
 /// Gateway B: H.323 from A on trunk `gw-a`; strips the 9 and calls `callee` over SIP.
-fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16) -> String {
+fn config_b(ports: Ports, callee: SocketAddr, a_h225: u16, dtmf: &str) -> String {
     format!(
         "{}media:\n  rtp_port_range: \"15000-15999\"\n\
-         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\" }}\n\
+         trunks:\n  - {{ name: gw-a, kind: h323, remote: \"127.0.0.1:{a_h225}\", dtmf: {dtmf} }}\n\
          \x20 - {{ name: far, kind: sip, remote: \"{callee}\" }}\n\
          routes:\n  default:\n\
          \x20   - {{ name: to-sip, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n",
@@ -128,12 +129,13 @@ fn sent(metrics: &str, protocol: &str, kind: &str) -> f64 {
     .unwrap_or(0.0)
 }
 
-fn hairpin(fast_start: bool) {
+/// The hairpin with `dtmf` as the DTMF form of both gateways' H.323 trunks.
+fn hairpin(fast_start: bool, dtmf: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (a, b) = agents(dir.path());
     let (pa, pb) = (Ports::free(), Ports::free());
-    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225));
-    let gw_a = Daemon::start_with(pa, &config_a(pa, a.sip_addr(), pb.h225, fast_start));
+    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225, dtmf));
+    let gw_a = Daemon::start_with(pa, &config_a(pa, a.sip_addr(), pb.h225, fast_start, dtmf));
     let logs = || {
         format!(
             "\n--- A events: {:?}\n--- B events: {:?}\n--- A log:\n{}\n--- B log:\n{}\n\
@@ -149,16 +151,27 @@ fn hairpin(fast_start: bool) {
     call(&a, &b, &format!("sip:95000@127.0.0.1:{}", pa.sip), &logs);
     digits_cross(&a, &b, &logs);
     digits_cross(&b, &a, &logs);
-    // Each digit crossed H.323 as H.245 user input (tunnelled in a Facility), once each
-    // way: 12 Facility messages at least from each gateway, no Q.931 keypad.
+    // How each digit crossed H.323, once each way from each gateway: H.245 user input
+    // tunnelled in a Facility (alphanumeric or signal), a Q.931 INFORMATION with a
+    // Keypad facility, or telephone-events in the RTP (no signalling message at all).
+    let n = DIGITS.len() as f64;
     for gw in [&gw_a, &gw_b] {
         let m = gw.metrics();
-        assert!(
-            sent(&m, "h225", "facility") >= DIGITS.len() as f64,
-            "{m}{}",
-            logs()
+        let (facility, information) = (
+            sent(&m, "h225", "facility"),
+            sent(&m, "h225", "information"),
         );
-        assert_eq!(sent(&m, "h225", "information"), 0.0, "{m}");
+        match dtmf {
+            "h245-alphanumeric" | "h245-signal" => {
+                assert!(facility >= n, "{m}{}", logs());
+                assert_eq!(information, 0.0, "{m}");
+            }
+            "q931-keypad" => {
+                assert!(information >= n, "{m}{}", logs());
+                assert!(facility < n, "{m}");
+            }
+            _ => assert!(facility < n && information == 0.0, "{m}{}", logs()),
+        }
     }
     a.hangup()
         .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
@@ -178,7 +191,7 @@ fn dtmf_sip_rfc4733_h323_user_input_sip_rfc4733_fast_start() {
     ) {
         return;
     }
-    hairpin(true);
+    hairpin(true, "h245-alphanumeric");
 }
 
 #[test]
@@ -189,7 +202,43 @@ fn dtmf_sip_rfc4733_h323_user_input_sip_rfc4733_slow_start() {
     ) {
         return;
     }
-    hairpin(false);
+    hairpin(false, "h245-alphanumeric");
+}
+
+/// H.245 UserInputIndication `signal` (with each digit's duration) on the H.323 hop.
+#[test]
+fn dtmf_sip_rfc4733_h323_signal_sip_rfc4733() {
+    if !peers_available(
+        "dtmf_sip_rfc4733_h323_signal_sip_rfc4733",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(true, "h245-signal");
+}
+
+/// Q.931 INFORMATION with a Keypad facility IE on the H.323 hop.
+#[test]
+fn dtmf_sip_rfc4733_h323_keypad_sip_rfc4733() {
+    if !peers_available(
+        "dtmf_sip_rfc4733_h323_keypad_sip_rfc4733",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(true, "q931-keypad");
+}
+
+/// RFC 4733 telephone-events in the RTP of the H.323 hop (H.245 names the capability).
+#[test]
+fn dtmf_sip_rfc4733_h323_rfc4733_sip_rfc4733() {
+    if !peers_available(
+        "dtmf_sip_rfc4733_h323_rfc4733_sip_rfc4733",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    hairpin(true, "rfc4733");
 }
 
 #[test]
