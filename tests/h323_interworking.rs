@@ -445,3 +445,59 @@ fn hold_and_resume_cross_the_hairpin() {
     let held: Vec<bool> = invites.lines().map(|l| l.contains("sendonly")).collect();
     assert_eq!(held, [false, true, false], "B's INVITEs:\n{invites}");
 }
+
+/// A busy callee across both gateways: baresip B refuses with 486, gatewayd B clears
+/// the H.323 call with cause 17 (RFC 3398 §8.2.6.1), gatewayd A turns it back into 486
+/// (§7.2.4.1) for baresip A; both records name the callee and cause 17.
+#[test]
+fn a_busy_callee_crosses_both_gateways_as_486_and_cause_17() {
+    if !peers_available(
+        "a_busy_callee_crosses_both_gateways_as_486_and_cause_17",
+        &["baresip", "sox"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU,PCMA"),
+    );
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU"),
+    );
+    let (pa, pb) = (Ports::free(), Ports::free());
+    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225, true));
+    let gw_a = Daemon::start_with(pa, &config_a(pa, a.sip_addr(), pb.h225, true, true));
+    let logs = || {
+        format!(
+            "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd A:\n{}\n--- gatewayd B:\n{}",
+            a.log(),
+            b.log(),
+            gw_a.log_text(),
+            gw_b.log_text()
+        )
+    };
+    a.dial(&format!("sip:95000@127.0.0.1:{}", pa.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs()));
+    b.wait_event("CALL_INCOMING", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    b.hangup()
+        .unwrap_or_else(|e| panic!("refuse: {e}{}", logs()));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(ev["type"], "CALL_CLOSED", "{ev}{}", logs());
+    assert!(event_param(&ev).starts_with("486"), "{ev}{}", logs());
+    let (ra, rb) = (&gw_a.wait_cdrs(1)[0], &gw_b.wait_cdrs(1)[0]);
+    for r in [ra, rb] {
+        assert_eq!(r["cause"], 17, "{r}");
+        assert_eq!(r["initiator"], "callee", "{r}");
+        assert!(r.get("answer").is_none(), "{r}");
+    }
+    assert_eq!(rb["sip_status"], 486, "{rb}");
+}
