@@ -388,6 +388,17 @@ fn hold_and_resume_cross_the_hairpin() {
         assert!(gw.wait_exit().success(), "{}", gw.log_text());
     }
 
+    // GATEWAY_KEEP_CAPTURE=DIR keeps both runs as DIR/hold-resume-gatewayd-{a,b}.pcapng
+    // with their .yaml (how captures/hold-resume-gatewayd-* were made).
+    if let Some(keep) = std::env::var_os("GATEWAY_KEEP_CAPTURE") {
+        let keep = std::path::PathBuf::from(keep);
+        for (side, gw_dir, cap) in [("a", &dir_a, &cap_a), ("b", &dir_b, &cap_b)] {
+            let stem = keep.join(format!("hold-resume-gatewayd-{side}"));
+            std::fs::copy(cap, stem.with_extension("pcapng")).expect("keep capture");
+            std::fs::copy(gw_dir.join("gateway.yaml"), stem.with_extension("yaml"))
+                .expect("keep config");
+        }
+    }
     let tshark = |cap: &std::path::Path, sip: u16, filter: &str, fields: &[&str]| {
         let mut cmd = std::process::Command::new("tshark");
         cmd.args(["-n", "-r", cap.to_str().expect("utf-8 path")])

@@ -440,13 +440,26 @@ fn fresh_bytes<'p>(next: &mut Option<u32>, seq: u32, payload: &'p [u8]) -> &'p [
     data
 }
 
-/// The first line of a SIP message (request line or status line), as sent.
+/// The first line of a SIP message (request line or status line), as sent, and the
+/// stream direction its SDP names when it is not sendrecv (RFC 3264 §8.4: hold).
 fn first_line(m: &[u8]) -> String {
     let end = m
         .windows(2)
         .position(|w| w == b"\r\n")
         .unwrap_or(m.len().min(120));
-    String::from_utf8_lossy(&m[..end]).into_owned()
+    let mut line = String::from_utf8_lossy(&m[..end]).into_owned();
+    let body = m
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&[][..], |i| &m[i + 4..]);
+    for dir in ["sendonly", "recvonly", "inactive"] {
+        let attr = format!("a={dir}");
+        if body.windows(attr.len()).any(|w| w == attr.as_bytes()) {
+            line.push_str(&format!(" [{dir}]"));
+            break;
+        }
+    }
+    line
 }
 
 /// The Q.931 message and H.225.0 body of a TPKT payload.
@@ -454,12 +467,36 @@ fn h225_name(payload: &[u8]) -> String {
     use mapping::q931::{Dialect, Message};
     match Message::decode(payload, Dialect::H225) {
         Ok(m) => {
-            let body = crate::h323::uuie::decode(&m)
-                .ok()
+            let uuie = crate::h323::uuie::decode(&m).ok();
+            let body = uuie
+                .as_ref()
                 .map(|i| crate::h323::uuie::body_name(&i.h323_uu_pdu.h323_message_body));
-            format!("{} ({})", m.msg_type, body.unwrap_or("no UUIE"))
+            let mut line = format!("{} ({})", m.msg_type, body.unwrap_or("no UUIE"));
+            // Tunnelled H.245 (H.225.0 §7.2.1), so hold and resume show in transcripts.
+            let tunnelled = uuie
+                .iter()
+                .flat_map(|i| i.h323_uu_pdu.h245_control.iter().flatten());
+            for (n, bytes) in tunnelled.enumerate() {
+                line.push_str(if n == 0 { " + H.245 " } else { ", " });
+                line.push_str(&h245_name(bytes));
+            }
+            line
         }
         Err(_) => "undecodable".to_owned(),
+    }
+}
+
+/// An H.245 message's name; an empty capability set (H.323 §8.4.6 pause) says so.
+fn h245_name(bytes: &[u8]) -> String {
+    use h323_asn1::h245::{MultimediaSystemControlMessage as M, RequestMessage as Rq};
+    let label = crate::h323::call_leg::h245_label(bytes);
+    match h323_asn1::h245::decode(bytes) {
+        Ok(M::request(Rq::terminalCapabilitySet(t)))
+            if t.capability_table.is_none() && t.capability_descriptors.is_none() =>
+        {
+            format!("{label} (empty)")
+        }
+        _ => label.to_owned(),
     }
 }
 
