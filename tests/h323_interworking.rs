@@ -71,11 +71,13 @@ fn hairpin_cleared_by(fast_start: bool, tunnelling: bool, b_tunnelling: bool, ca
             .wav(&wav),
     );
     let (pa, pb) = (Ports::free(), Ports::free());
-    let gw_b = Daemon::start_with(pb, &config_b(pb, b.sip_addr(), pa.h225, b_tunnelling));
-    let gw_a = Daemon::start_with(
-        pa,
-        &config_a(pa, a.sip_addr(), pb.h225, fast_start, tunnelling),
-    );
+    let (dir_a, dir_b) = (dir.path().join("gw-a"), dir.path().join("gw-b"));
+    let (mut gw_a, mut gw_b) = {
+        let b_cfg = config_b(pb, b.sip_addr(), pa.h225, b_tunnelling);
+        let gw_b = start_captured(&dir_b, pb, &b_cfg);
+        let a_cfg = config_a(pa, a.sip_addr(), pb.h225, fast_start, tunnelling);
+        (start_captured(&dir_a, pa, &a_cfg), gw_b)
+    };
     let logs = || {
         format!(
             "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd A:\n{}\n--- gatewayd B:\n{}",
@@ -156,6 +158,70 @@ fn hairpin_cleared_by(fast_start: bool, tunnelling: bool, b_tunnelling: bool, ca
     } else {
         assert!(separate.iter().all(|n| *n >= 1.0), "{separate:?}{}", logs());
     }
+    // Each gateway's capture replays through the sans-IO core to the same messages,
+    // the separate H.245 connection's too.
+    for (gw, gw_dir) in [(&mut gw_a, &dir_a), (&mut gw_b, &dir_b)] {
+        gw.signal(nix::sys::signal::Signal::SIGTERM);
+        assert!(gw.wait_exit().success(), "{}", gw.log_text());
+        let transcript = replay(gw_dir);
+        let (calls, by_replay, in_capture) = replay_summary(&transcript);
+        assert_eq!(calls, 1, "{transcript}");
+        // One race is allowed: the peer closes its H.245 connection right after its
+        // endSessionCommand, and our answering endSessionCommand (H.323 §8.5) may find
+        // the connection gone in the run (neither sent nor captured) while the replay,
+        // which learns of the close a packet later, sends it.
+        let lines: Vec<&str> = transcript.lines().collect();
+        let answered_end = lines.windows(2).any(|w| {
+            w[0].ends_with("<- H.245 endSessionCommand")
+                && w[1].ends_with("-> H.245 endSessionCommand")
+        });
+        assert!(
+            by_replay == in_capture || (by_replay == in_capture + 1 && answered_end),
+            "the replay sends what the run sent:\n{transcript}"
+        );
+        if !(tunnelling && b_tunnelling) {
+            assert!(transcript.contains("<- H.245 "), "{transcript}");
+            assert!(transcript.contains("-> H.245 "), "{transcript}");
+        }
+    }
+}
+
+/// A gatewayd in `dir` writing its signalling to `dir/capture.pcapng`.
+fn start_captured(dir: &std::path::Path, ports: Ports, config: &str) -> Daemon {
+    std::fs::create_dir_all(dir).expect("gateway dir");
+    let cap = dir.join("capture.pcapng");
+    let cap = cap.to_str().expect("utf-8 path").to_owned();
+    Daemon::start_in(dir, ports, config, &["--capture", &cap])
+}
+
+/// `gatewayd replay` of the capture [`start_captured`] wrote in `dir`.
+fn replay(dir: &std::path::Path) -> String {
+    let out = support::gatewayd()
+        .args(["replay", "--config"])
+        .arg(dir.join("gateway.yaml"))
+        .arg(dir.join("capture.pcapng"))
+        .output()
+        .expect("gatewayd replay runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// (calls ended, messages sent by the replay, messages in the capture) from the
+/// transcript's last line.
+fn replay_summary(transcript: &str) -> (usize, usize, usize) {
+    let nums: Vec<usize> = transcript
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    (nums[1], nums[2], nums[3])
 }
 
 #[test]

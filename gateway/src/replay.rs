@@ -22,7 +22,7 @@ use crate::listeners::tpkt::TpktDeframer;
 use crate::sip::endpoint::{Output, Peer, Transport};
 use crate::sip::service::{ServiceOutput, SipService};
 use crate::switch::media_plan::CountingPorts;
-use crate::switch::{Switch, SwitchOutput};
+use crate::switch::{H245Input, Switch, SwitchOutput};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -56,6 +56,12 @@ enum Stream {
         deframer: TpktDeframer,
         next_seq: Option<u32>,
     },
+    /// A separate H.245 connection (H.225.0 §7.2).
+    H245 {
+        conn: ConnId,
+        deframer: TpktDeframer,
+        next_seq: Option<u32>,
+    },
 }
 
 /// The replay of one capture.
@@ -74,6 +80,15 @@ struct Replay<'a> {
     /// Our ends of the connections we opened.
     our_ends: HashSet<SocketAddr>,
     next_conn: ConnId,
+    /// The time of the packet being fed.
+    ts: Duration,
+    /// Where the run's H.245 listeners were: the targets of connections the capture
+    /// shows coming in to none of the configured listeners, by time, not yet taken.
+    h245_listen_addrs: Vec<(Duration, SocketAddr)>,
+    /// H.245 listeners of the replay, by address.
+    h245_listening: HashMap<SocketAddr, H323LegId>,
+    /// Outgoing H.245 connections asked for by the core, by peer address.
+    h245_connects: Vec<(SocketAddr, H323LegId)>,
 }
 
 /// Replays `capture` through a call core configured by `cfg`; the transcript goes to
@@ -102,7 +117,21 @@ pub fn replay(
             }
         }
     }
-    let h225 = cfg.listeners.h225.iter().map(|l| l.address).collect();
+    let h225: HashSet<SocketAddr> = cfg.listeners.h225.iter().map(|l| l.address).collect();
+    // A separate H.245 connection comes in to a port the run bound on demand; the
+    // capture shows it as a connection to none of the configured listeners.
+    let h245_listen_addrs = capture
+        .packets
+        .iter()
+        .filter(|p| {
+            matches!(p.proto, Proto::Tcp { syn: true, .. })
+                && p.dir == Some(Dir::In)
+                && !h225.contains(&p.dst)
+                && !sip_udp.contains(&p.dst)
+                && !sip_streams.contains_key(&p.dst)
+        })
+        .map(|p| (p.ts, p.dst))
+        .collect();
     let cfg = Arc::new(cfg);
     let sip = SipService::new_at(&cfg, seed, secret, base);
     let ports = CountingPorts::new(SocketAddr::from(([127, 0, 0, 1], 10_000)));
@@ -122,6 +151,10 @@ pub fn replay(
         connects: Vec::new(),
         our_ends: HashSet::new(),
         next_conn: 1,
+        ts: t0,
+        h245_listen_addrs,
+        h245_listening: HashMap::new(),
+        h245_connects: Vec::new(),
     };
     if capture.seed.is_none() {
         r.out.push_str(
@@ -180,8 +213,10 @@ impl Replay<'_> {
 
     fn packet(&mut self, p: &Packet) {
         self.run_timers(p.ts);
+        self.ts = p.ts;
         let now = self.now(p.ts);
         let wall = Self::wall(p.ts);
+        self.h245_syn(now, wall, p);
         // The SYN of a connection the core asked for (whichever end of a connection
         // between two of our sockets the capture wrote it from).
         if let Proto::Tcp { syn: true, .. } = p.proto
@@ -233,6 +268,36 @@ impl Replay<'_> {
             Proto::Udp => {}
             Proto::Tcp { seq, syn, fin } => self.tcp_in(now, wall, p, seq, syn, fin),
         }
+    }
+
+    /// The SYN of a separate H.245 connection: one the core asked to open, or one to a
+    /// port it listens on.
+    fn h245_syn(&mut self, now: Instant, wall: SystemTime, p: &Packet) {
+        if !matches!(p.proto, Proto::Tcp { syn: true, .. }) {
+            return;
+        }
+        let (key, leg) = if let Some(i) = self.h245_connects.iter().position(|(a, _)| *a == p.dst) {
+            let (addr, leg) = self.h245_connects.remove(i);
+            self.our_ends.insert(p.src);
+            ((addr, p.src), leg)
+        } else if let Some(leg) = self.h245_listening.remove(&p.dst) {
+            self.line(now, &format!("<- H.245 connection from {}", p.src));
+            ((p.src, p.dst), leg)
+        } else {
+            return;
+        };
+        let conn = self.new_conn();
+        self.streams.insert(
+            key,
+            Stream::H245 {
+                conn,
+                deframer: TpktDeframer::new(),
+                next_seq: None,
+            },
+        );
+        self.switch
+            .h245_input(now, wall, H245Input::Up { leg, conn });
+        self.drain(now);
     }
 
     /// A packet the gateway sent in the capture: counted.
@@ -297,7 +362,9 @@ impl Replay<'_> {
             return;
         };
         let next = match stream {
-            Stream::Sip { next_seq, .. } | Stream::H225 { next_seq, .. } => next_seq,
+            Stream::Sip { next_seq, .. }
+            | Stream::H225 { next_seq, .. }
+            | Stream::H245 { next_seq, .. } => next_seq,
         };
         if syn {
             *next = Some(seq.wrapping_add(1));
@@ -305,6 +372,7 @@ impl Replay<'_> {
         let data = fresh_bytes(next, seq, &p.payload);
         let mut sip = Vec::new();
         let mut h225 = Vec::new();
+        let mut h245 = Vec::new();
         match stream {
             Stream::Sip { peer, deframer, .. } => {
                 deframer.push(data);
@@ -318,6 +386,12 @@ impl Replay<'_> {
                 deframer.push(data);
                 while let Ok(Some(f)) = deframer.next_frame() {
                     h225.push((*conn, f));
+                }
+            }
+            Stream::H245 { conn, deframer, .. } => {
+                deframer.push(data);
+                while let Ok(Some(f)) = deframer.next_frame() {
+                    h245.push((*conn, f));
                 }
             }
         }
@@ -339,10 +413,28 @@ impl Replay<'_> {
             self.switch.handle_h225(now, wall, conn, &f);
             self.drain(now);
         }
-        if fin && let Some(Stream::H225 { conn, .. }) = self.streams.remove(&key) {
-            self.line(now, "<- H.225.0 connection closed");
-            self.switch.h225_closed(now, wall, conn);
+        for (conn, f) in h245 {
+            self.summary.fed += 1;
+            self.line(now, &format!("<- H.245 {}", h245_name(&f)));
+            self.switch
+                .h245_input(now, wall, H245Input::Frame { conn, payload: f });
             self.drain(now);
+        }
+        if fin {
+            match self.streams.remove(&key) {
+                Some(Stream::H225 { conn, .. }) => {
+                    self.line(now, "<- H.225.0 connection closed");
+                    self.switch.h225_closed(now, wall, conn);
+                    self.drain(now);
+                }
+                Some(Stream::H245 { conn, .. }) => {
+                    self.line(now, "<- H.245 connection closed");
+                    self.switch.h245_input(now, wall, H245Input::Down { conn });
+                    self.drain(now);
+                }
+                // A SIP stream's end changes nothing for the core.
+                _ => {}
+            }
         }
     }
 
@@ -419,9 +511,49 @@ impl Replay<'_> {
                 SwitchOutput::H225(H323Output::Close { .. }) => {
                     self.line(now, "-> H.225.0 connection closed")
                 }
+                SwitchOutput::H225(H323Output::H245Listen { leg, .. }) => {
+                    self.h245_listen(now, leg)
+                }
+                SwitchOutput::H225(H323Output::H245StopListening { leg }) => {
+                    self.h245_listening.retain(|_, l| *l != leg);
+                }
+                SwitchOutput::H225(H323Output::H245Connect { leg, addr }) => {
+                    self.h245_connects.push((addr, leg));
+                    self.line(now, &format!("-> H.245 connect to {addr}"));
+                }
+                SwitchOutput::H225(H323Output::H245Transmit { bytes, .. }) => {
+                    self.summary.sent_by_replay += 1;
+                    let name = h245_name(bytes.get(4..).unwrap_or_default());
+                    self.line(now, &format!("-> H.245 {name}"));
+                }
                 SwitchOutput::H225(_) => {}
             }
         }
+    }
+}
+
+impl Replay<'_> {
+    /// The core listens for a separate H.245 connection: on the address the run's
+    /// listener had (the next connection the capture shows coming in to an unknown
+    /// port), so the h245Address the core sends is the captured one.
+    fn h245_listen(&mut self, now: Instant, leg: H323LegId) {
+        let ts = self.ts;
+        let wall = self.wall_at(now);
+        let next = self.h245_listen_addrs.iter().position(|(t, _)| *t >= ts);
+        let input = match next {
+            Some(i) => {
+                let (_, addr) = self.h245_listen_addrs.remove(i);
+                self.h245_listening.insert(addr, leg);
+                self.our_ends.insert(addr);
+                self.line(now, &format!("-> H.245 listen on {addr}"));
+                H245Input::Listening { leg, addr }
+            }
+            None => {
+                self.line(now, "-> H.245 listen (no connection to it in the capture)");
+                H245Input::Failed { leg }
+            }
+        };
+        self.switch.h245_input(now, wall, input);
     }
 }
 
