@@ -354,3 +354,38 @@ fn no_redact_and_short_options() {
     d.signal(Signal::SIGTERM);
     assert!(d.wait_exit().success());
 }
+
+/// `general.capture_file` starts a capture without the command-line flag: an OPTIONS
+/// exchange lands in it and `gatewayd replay` reads it back.
+#[test]
+fn capture_file_from_the_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = Ports::free();
+    let cap = dir.path().join("from-config.pcapng");
+    let config = ports.config().replacen(
+        "general:\n",
+        &format!("general:\n  capture_file: \"{}\"\n", cap.display()),
+        1,
+    );
+    let config = write_file(dir.path(), "gateway.yaml", &config);
+    let mut d = Daemon::spawn(
+        dir.path(),
+        ports.metrics,
+        &["-c", config.to_str().expect("utf-8")],
+    );
+    d.wait_ready();
+    let answer = sip_udp(ports.sip, options("UDP", "cap-1", 1).as_bytes());
+    assert_options_ok(&answer, "cap-1", 1);
+    d.signal(Signal::SIGTERM);
+    assert!(d.wait_exit().success(), "{}", d.log_text());
+    let out = gatewayd_support::gatewayd()
+        .args(["replay", "--config"])
+        .arg(&config)
+        .arg(&cap)
+        .output()
+        .expect("replay runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("<- SIP/UDP OPTIONS"), "{text}");
+    assert!(text.contains("-> SIP SIP/2.0 200"), "{text}");
+}

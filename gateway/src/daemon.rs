@@ -125,7 +125,11 @@ impl Daemon {
         };
         let radius_handle = radius.as_ref().map(|r| r.0.clone());
         let (seed, secret) = crate::listeners::sip::randomness();
-        let capture = match &args.capture {
+        let capture = match args
+            .capture
+            .as_ref()
+            .or(config.general.capture_file.as_ref())
+        {
             Some(path) => {
                 let comment = crate::capture::seed_comment(seed, &secret);
                 let (c, thread) = crate::capture::Capture::start(path, comment).map_err(|e| {

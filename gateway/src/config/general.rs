@@ -25,6 +25,12 @@ pub struct General {
     /// many seconds; absent: no limit.
     #[serde(default)]
     pub max_call_seconds: Option<u32>,
+    /// Write every SIP, H.225.0 and H.245 packet sent and received to this pcapng from
+    /// the start (`gatewayd run --capture FILE` overrides it); `gatewayd replay` reads
+    /// it. Read at start (a reload neither starts nor stops a capture). Absent: no
+    /// capture.
+    #[serde(default)]
+    pub capture_file: Option<std::path::PathBuf>,
 }
 
 fn default_no_answer() -> u32 {
@@ -39,6 +45,7 @@ impl Default for General {
             redact_numbers: true,
             no_answer_seconds: default_no_answer(),
             max_call_seconds: None,
+            capture_file: None,
         }
     }
 }
