@@ -160,9 +160,25 @@ fn hairpin_cleared_by(fast_start: bool, tunnelling: bool, b_tunnelling: bool, ca
     }
     // Each gateway's capture replays through the sans-IO core to the same messages,
     // the separate H.245 connection's too.
-    for (gw, gw_dir) in [(&mut gw_a, &dir_a), (&mut gw_b, &dir_b)] {
+    for (gw, gw_dir, sip) in [(&mut gw_a, &dir_a, pa.sip), (&mut gw_b, &dir_b, pb.sip)] {
         gw.signal(nix::sys::signal::Signal::SIGTERM);
         assert!(gw.wait_exit().success(), "{}", gw.log_text());
+        // tshark, an independent decoder, finds nothing malformed in what it sent and
+        // received (SIP, H.225.0, tunnelled or separate H.245).
+        if support::baresip::have_program("tshark") {
+            let out = std::process::Command::new("tshark")
+                .args(["-n", "-r"])
+                .arg(gw_dir.join("capture.pcapng"))
+                .args(["-d", &format!("udp.port=={sip},sip")])
+                .args(["-Y", "_ws.malformed || _ws.expert.severity == error"])
+                .output()
+                .expect("tshark runs");
+            let bad = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && bad.trim().is_empty(),
+                "malformed:\n{bad}"
+            );
+        }
         let transcript = replay(gw_dir);
         let (calls, by_replay, in_capture) = replay_summary(&transcript);
         assert_eq!(calls, 1, "{transcript}");
