@@ -5,3 +5,5 @@
 //! Q.931 codec and the neutral call model, and never on `gateway`.
 
 pub use mapping;
+
+pub mod hdlc;
