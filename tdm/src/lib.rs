@@ -7,3 +7,4 @@
 pub use mapping;
 
 pub mod hdlc;
+pub mod q921;
