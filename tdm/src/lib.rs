@@ -8,3 +8,4 @@ pub use mapping;
 
 pub mod hdlc;
 pub mod q921;
+pub mod test_span;
