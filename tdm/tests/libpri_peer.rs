@@ -37,11 +37,13 @@ fn peer_binary() -> &'static Path {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/pri-peer/peer.c");
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pri-peer");
         std::fs::create_dir_all(&dir).expect("create the peer's build directory");
-        // Built under a name of this process so parallel test binaries never race.
-        let bin = dir.join(format!("peer-{}", std::process::id()));
+        // Built under a name of this process, then renamed into place: test binaries
+        // running at once never see a half-written peer, and peer.c changes are picked up.
+        let tmp = dir.join(format!("peer.{}.tmp", std::process::id()));
+        let bin = dir.join("peer");
         let out = Command::new("gcc")
             .args(["-O2", "-Wall", "-Werror", "-o"])
-            .arg(&bin)
+            .arg(&tmp)
             .arg(&src)
             .arg("-lpri")
             .output()
@@ -51,6 +53,7 @@ fn peer_binary() -> &'static Path {
             "building the libpri peer failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        std::fs::rename(&tmp, &bin).expect("move the peer into place");
         bin
     })
 }

@@ -21,7 +21,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let mut stream = vec![0; fr.pending() + 1];
         fr.fill(&mut stream);
         let mut again = Vec::new();
-        Deframer::new(order, Limits::LAPD).feed(&stream, |r| again.push(r.expect("framed by us").to_vec()));
+        Deframer::new(order, Limits::LAPD)
+            .feed(&stream, |r| again.push(r.expect("framed by us").to_vec()));
         assert_eq!(again, frames);
     }
 });
