@@ -7,5 +7,6 @@
 pub use mapping;
 
 pub mod hdlc;
+pub mod pri;
 pub mod q921;
 pub mod test_span;
