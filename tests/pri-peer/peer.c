@@ -1,7 +1,15 @@
 /*
  * pri-peer: Debian's libpri on one end of a test span, for the gateway's tests.
  *
- *   peer listen|connect <socket-path> net|cpe answer|call:<number>|idle [out.pcap]
+ *   peer listen|connect <socket-path> net|cpe <action> [out.pcap]
+ *
+ * Actions:
+ *   answer           answer every incoming call (CALL PROCEEDING, ALERTING, CONNECT)
+ *   reject:<cause>   clear every incoming call with that Q.850 cause (17 busy, 1 ...)
+ *   call:<number>    once the D-channel is up, call <number> from 2000 (A-law speech,
+ *                    B-channel PEER_CHANNEL, default 1, exclusive); clear 1 s after answer
+ *   restart:<chan>   once the D-channel is up, RESTART B-channel <chan> (0: interface)
+ *   idle             only keep the D-channel up
  *
  * The span is an AF_UNIX SOCK_SEQPACKET socket carrying the D-channel: one message is
  * one Q.921 frame from the address octet, followed by 2 FCS-slot octets (what a DAHDI
@@ -16,7 +24,9 @@
  * usage or socket error.
  *
  * Environment: PEER_SECONDS (run time bound, default 30), PEER_DEBUG (libpri debug
- * mask, decimal, to stderr), PEER_T200 / PEER_T203 (ms) and PEER_N200 (libpri timers).
+ * mask, decimal, to stderr), PEER_T200 / PEER_T203 (ms) and PEER_N200 (libpri timers),
+ * PEER_CHANNEL (B-channel of call:), PEER_PRES=restricted (calling number presentation
+ * restricted in call:).
  *
  * Every frame sent and received is written to out.pcap (when given) as
  * LINKTYPE_LINUX_LAPD (177): a 16-octet pseudo-header giving the direction and whether
@@ -201,12 +211,16 @@ struct peer {
 static void place_call(struct peer *p)
 {
 	struct pri_sr *sr = pri_sr_new();
+	const char *pres = getenv("PEER_PRES");
 
 	p->call = pri_new_call(p->pri);
-	pri_sr_set_channel(sr, 1, 1, 0);
+	pri_sr_set_channel(sr, (int)env_long("PEER_CHANNEL", 1), 1, 0);
 	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH, PRI_LAYER_1_ALAW);
 	pri_sr_set_called(sr, (char *)p->action + 5, PRI_UNKNOWN, 1);
-	pri_sr_set_caller(sr, "2000", NULL, PRI_UNKNOWN, PRES_ALLOWED_USER_NUMBER_NOT_SCREENED);
+	pri_sr_set_caller(sr, "2000", NULL, PRI_UNKNOWN,
+			  pres && !strcmp(pres, "restricted") ?
+			  PRES_PROHIB_USER_NUMBER_NOT_SCREENED :
+			  PRES_ALLOWED_USER_NUMBER_NOT_SCREENED);
 	if (pri_setup(p->pri, p->call, sr))
 		printf("EVENT SETUP_FAILED\n");
 	pri_sr_free(sr);
@@ -220,17 +234,24 @@ static void on_event(struct peer *p, pri_event *e)
 		printf("EVENT DCHAN_UP\n");
 		if (!strncmp(p->action, "call:", 5) && !p->called)
 			place_call(p);
+		if (!strncmp(p->action, "restart:", 8) && !p->called) {
+			p->called = 1;
+			pri_reset(p->pri, atoi(p->action + 8));
+		}
 		break;
 	case PRI_EVENT_DCHAN_DOWN:
 		printf("EVENT DCHAN_DOWN\n");
 		break;
 	case PRI_EVENT_RING:
-		printf("EVENT RING called=%s calling=%s channel=%d cref=%d\n",
-		       e->ring.callednum, e->ring.callingnum, e->ring.channel, e->ring.cref);
+		printf("EVENT RING called=%s calling=%s channel=%d pres=%d cref=%d\n",
+		       e->ring.callednum, e->ring.callingnum, e->ring.channel,
+		       e->ring.callingpres, e->ring.cref);
 		if (!strcmp(p->action, "answer")) {
 			pri_proceeding(p->pri, e->ring.call, e->ring.channel, 0);
 			pri_acknowledge(p->pri, e->ring.call, e->ring.channel, 0);
 			pri_answer(p->pri, e->ring.call, e->ring.channel, 0);
+		} else if (!strncmp(p->action, "reject:", 7)) {
+			pri_hangup(p->pri, e->ring.call, atoi(p->action + 7));
 		}
 		break;
 	case PRI_EVENT_HANGUP_REQ:
@@ -278,7 +299,8 @@ int main(int argc, char **argv)
 
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "usage: %s listen|connect <socket-path> net|cpe "
-			"answer|call:<number>|idle [out.pcap]\n", argv[0]);
+			"answer|reject:<cause>|call:<number>|restart:<channel>|idle [out.pcap]\n",
+			argv[0]);
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -293,8 +315,10 @@ int main(int argc, char **argv)
 	}
 	memset(&p, 0, sizeof(p));
 	p.action = argv[4];
-	if (strcmp(p.action, "answer") && strcmp(p.action, "idle") && strncmp(p.action, "call:", 5)) {
-		fprintf(stderr, "action must be answer, idle or call:<number>\n");
+	if (strcmp(p.action, "answer") && strcmp(p.action, "idle") && strncmp(p.action, "call:", 5)
+	    && strncmp(p.action, "reject:", 7) && strncmp(p.action, "restart:", 8)) {
+		fprintf(stderr, "action must be answer, reject:<cause>, call:<number>, "
+			"restart:<channel> or idle\n");
 		return 1;
 	}
 	if (argc == 6)
