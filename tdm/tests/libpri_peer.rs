@@ -124,12 +124,7 @@ fn scenario(side: Side, we_listen: bool) {
         Side::User => "net",
         Side::Network => "cpe",
     };
-    let common::Span {
-        dir: _dir,
-        pcap,
-        sock,
-        mut peer,
-    } = open_span(role, "answer", we_listen, &[]);
+    let (files, sock, mut peer) = open_span(role, "answer", we_listen, &[]);
     let mut span = Shell::new(
         sock,
         Link {
@@ -201,7 +196,7 @@ fn scenario(side: Side, we_listen: bool) {
     drop(span);
     let seen = peer.finish();
     assert!(seen.iter().all(|l| !l.contains("CONFIG_ERR")), "{seen:?}");
-    let infos = check_capture(&pcap, role);
+    let infos = check_capture(&files.pcap, role);
     let count = |what: &str| infos.iter().filter(|i| i.ends_with(what)).count();
     assert_eq!(count("| STATUS"), 1, "{infos:?}");
     assert_eq!(count("| SETUP"), 1, "{infos:?}");

@@ -7,7 +7,8 @@
  *   answer           answer every incoming call (CALL PROCEEDING, ALERTING, CONNECT)
  *   reject:<cause>   clear every incoming call with that Q.850 cause (17 busy, 1 ...)
  *   call:<number>    once the D-channel is up, call <number> from 2000 (A-law speech,
- *                    B-channel PEER_CHANNEL, default 1, exclusive); clear 1 s after answer
+ *                    B-channel PEER_CHANNEL, default 1, exclusive); clear 1 s after answer;
+ *                    answer incoming calls as "answer" does
  *   restart:<chan>   once the D-channel is up, RESTART B-channel <chan> (0: interface)
  *   idle             only keep the D-channel up
  *
@@ -48,6 +49,18 @@
 static FILE *pcap;
 static int node_type;
 static int far_end_closed;
+/* B-channels held by calls, as a PBX's channel table (libpri leaves that to its user). */
+static unsigned char busy[32];
+
+static int free_channel(void)
+{
+	int c;
+
+	for (c = 1; c < 32; c++)
+		if (c != 16 && !busy[c])
+			return c;
+	return 0;
+}
 
 static void put16be(unsigned char *p, unsigned v)
 {
@@ -213,8 +226,11 @@ static void place_call(struct peer *p)
 	struct pri_sr *sr = pri_sr_new();
 	const char *pres = getenv("PEER_PRES");
 
+	int ch = (int)env_long("PEER_CHANNEL", 1);
+
 	p->call = pri_new_call(p->pri);
-	pri_sr_set_channel(sr, (int)env_long("PEER_CHANNEL", 1), 1, 0);
+	busy[ch & 31] = 1;
+	pri_sr_set_channel(sr, ch, 1, 0);
 	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH, PRI_LAYER_1_ALAW);
 	pri_sr_set_called(sr, (char *)p->action + 5, PRI_UNKNOWN, 1);
 	pri_sr_set_caller(sr, "2000", NULL, PRI_UNKNOWN,
@@ -246,11 +262,28 @@ static void on_event(struct peer *p, pri_event *e)
 		printf("EVENT RING called=%s calling=%s channel=%d pres=%d cref=%d\n",
 		       e->ring.callednum, e->ring.callingnum, e->ring.channel,
 		       e->ring.callingpres, e->ring.cref);
-		if (!strcmp(p->action, "answer")) {
-			pri_proceeding(p->pri, e->ring.call, e->ring.channel, 0);
-			pri_acknowledge(p->pri, e->ring.call, e->ring.channel, 0);
-			pri_answer(p->pri, e->ring.call, e->ring.channel, 0);
+		if (!strcmp(p->action, "answer") || !strncmp(p->action, "call:", 5)) {
+			int ch = e->ring.channel & 0xff;
+
+			/* Glare: the network side keeps its channel; it gives the caller
+			 * another one if the SETUP allows it (preferred), else refuses (44).
+			 * The user side yields: the network will move or refuse its call. */
+			if (ch > 0 && ch < 32 && busy[ch] && node_type == PRI_NETWORK) {
+				if (!e->ring.flexible || !(ch = free_channel())) {
+					printf("EVENT REFUSING channel=%d\n", e->ring.channel & 0xff);
+					pri_hangup(p->pri, e->ring.call, 44);
+					break;
+				}
+			}
+			if (ch > 0 && ch < 32)
+				busy[ch] = 1;
+			printf("EVENT ANSWERING channel=%d\n", ch);
+			pri_proceeding(p->pri, e->ring.call, ch, 0);
+			pri_acknowledge(p->pri, e->ring.call, ch, 0);
+			pri_answer(p->pri, e->ring.call, ch, 0);
 		} else if (!strncmp(p->action, "reject:", 7)) {
+			/* As a PBX does: take the call, then clear it with the cause. */
+			pri_proceeding(p->pri, e->ring.call, e->ring.channel, 0);
 			pri_hangup(p->pri, e->ring.call, atoi(p->action + 7));
 		}
 		break;

@@ -796,11 +796,14 @@ impl Pri {
                 self.event(PriEvent::LinkUp);
                 let first = !self.link_was_up;
                 self.link_was_up = true;
-                // §5.8.9 (data link reset): ask the peer where each call stands.
+                // §5.8.9 (data link re-established): ask the peer where each call that
+                // got past SETUP stands.
                 for i in 0..self.calls.len() {
                     self.stop(i, Timer::T309);
-                    let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
-                    self.transmit(&m);
+                    if !first && self.calls[i].state != CallState::SetupSent {
+                        let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
+                        self.transmit(&m);
+                    }
                 }
                 if first && self.cfg.variant.restart_on_first_link_up {
                     let _ = self.restart(now, None);

@@ -155,17 +155,20 @@ pub fn seqpacket() -> Socket {
     Socket::new(Domain::UNIX, Type::SEQPACKET, None).expect("AF_UNIX SOCK_SEQPACKET socket")
 }
 
-/// A test span to a fresh peer: its own temp dir, socket path and capture.
+/// A test span's files: its own temp dir (socket path, the peer's capture).
 pub struct Span {
     pub dir: tempfile::TempDir,
     pub pcap: PathBuf,
-    pub sock: Socket,
-    pub peer: Peer,
 }
 
 /// Starts the peer as `role` (`net`/`cpe`) doing `action`; `we_listen` says which end
-/// listens on the socket path.
-pub fn open_span(role: &str, action: &str, we_listen: bool, env: &[(&str, &str)]) -> Span {
+/// listens on the socket path. Returns the files, our end of the span and the peer.
+pub fn open_span(
+    role: &str,
+    action: &str,
+    we_listen: bool,
+    env: &[(&str, &str)],
+) -> (Span, Socket, Peer) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("span");
     let pcap = dir.path().join("peer.pcap");
@@ -192,12 +195,7 @@ pub fn open_span(role: &str, action: &str, we_listen: bool, env: &[(&str, &str)]
             .expect("connect");
         (sock, peer)
     };
-    Span {
-        dir,
-        pcap,
-        sock,
-        peer,
-    }
+    (Span { dir, pcap }, sock, peer)
 }
 
 /// A sans-IO core as the shell sees it.
