@@ -1256,7 +1256,7 @@ impl Pri {
             });
             let Some((i, t)) = due else { break };
             self.calls[i].timers[t as usize] = None;
-            self.calls[i].expired[t as usize] += 1;
+            self.calls[i].expired[t as usize] = self.calls[i].expired[t as usize].saturating_add(1);
             self.expiry(now, i, t);
         }
     }
