@@ -54,6 +54,10 @@ impl Core for Stack {
         }
         out
     }
+
+    fn recycle(&mut self, frame: Vec<u8>) {
+        self.s.recycle(frame);
+    }
 }
 
 impl Stack {

@@ -60,6 +60,10 @@ impl Core for Link {
         }
         out
     }
+
+    fn recycle(&mut self, frame: Vec<u8>) {
+        self.link.recycle(frame);
+    }
 }
 
 impl Link {

@@ -51,11 +51,14 @@ impl PriStack {
                 moved = true;
                 match o {
                     Output::Transmit(f) => self.out.push_back(StackOutput::Transmit(f)),
+                    Output::Event(q921::Event::Data(m)) => {
+                        // A message layer 3 refuses is counted there, not here.
+                        let _ = self.l3.handle_message(now, &m);
+                        self.link.recycle(m);
+                    }
                     Output::Event(e) => {
                         self.l3.handle_dl_event(now, &e);
-                        if !matches!(e, q921::Event::Data(_)) {
-                            self.out.push_back(StackOutput::Link(e));
-                        }
+                        self.out.push_back(StackOutput::Link(e));
                     }
                 }
             }
@@ -96,6 +99,11 @@ impl PriStack {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// Gives back a transmitted frame's buffer for reuse.
+    pub fn recycle(&mut self, frame: Vec<u8>) {
+        self.link.recycle(frame);
     }
 
     /// The next output. Call [`PriStack::pump`] after using [`PriStack::l3`] directly.

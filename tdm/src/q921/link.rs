@@ -222,6 +222,12 @@ pub struct Stats {
     pub established: u64,
 }
 
+/// Buffers kept for reuse.
+const SPARE_BUFFERS: usize = 32;
+
+/// Capacity of a new buffer: address, control, N201 of 260 and room to spare.
+const MAX_FRAME: usize = 272;
+
 fn seq_add(a: u8, b: u8) -> u8 {
     a.wrapping_add(b) & 0x7F
 }
@@ -253,6 +259,9 @@ pub struct DataLink {
     /// Messages layer 3 gave that are not in the window yet (the I queue).
     queue: VecDeque<Vec<u8>>,
     out: VecDeque<Output>,
+    /// Buffers given back ([`DataLink::recycle`]) or freed by acknowledgements, reused
+    /// for frames and queued messages so the steady state does not allocate.
+    spare: Vec<Vec<u8>>,
     stats: Stats,
 }
 
@@ -277,6 +286,7 @@ impl DataLink {
             window: VecDeque::with_capacity(usize::from(cfg.k)),
             queue: VecDeque::new(),
             out: VecDeque::new(),
+            spare: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -324,6 +334,21 @@ impl DataLink {
         self.out.pop_front()
     }
 
+    /// Gives back a buffer the entity handed out (a transmitted frame, a DL-DATA
+    /// indication's message) for reuse.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
+
+    fn buffer(&mut self) -> Vec<u8> {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(MAX_FRAME))
+    }
+
     fn start(&mut self, t: Timer, now: Instant) {
         let d = match t {
             Timer::T200 => self.cfg.t200,
@@ -357,7 +382,7 @@ impl DataLink {
             control,
             info,
         };
-        let mut buf = Vec::with_capacity(4 + info.len());
+        let mut buf = self.buffer();
         f.encode(&mut buf);
         self.out.push_back(Output::Transmit(buf));
     }
@@ -452,7 +477,9 @@ impl DataLink {
     fn ack_to(&mut self, nr: u8) {
         let n = seq_sub(nr, self.va);
         for _ in 0..n {
-            self.window.pop_front();
+            if let Some(b) = self.window.pop_front() {
+                self.recycle(b);
+            }
         }
         self.va = nr;
     }
@@ -473,12 +500,12 @@ impl DataLink {
             control: Control::I { ns, nr, p },
             info: &[],
         };
-        let Some(info) = self.window.get(idx) else {
+        if idx >= self.window.len() {
             return;
-        };
-        let mut buf = Vec::with_capacity(4 + info.len());
+        }
+        let mut buf = self.buffer();
         frame.encode(&mut buf);
-        buf.extend_from_slice(info);
+        buf.extend_from_slice(&self.window[idx]);
         self.out.push_back(Output::Transmit(buf));
         self.vs = seq_add(self.vs, 1);
         self.ack_pending = false;
@@ -574,11 +601,15 @@ impl DataLink {
                     // Being released: the message would go nowhere.
                     State::AwaitingRelease => {}
                     State::TeiAssigned => {
-                        self.queue.push_back(msg.to_vec());
+                        let mut b = self.buffer();
+                        b.extend_from_slice(msg);
+                        self.queue.push_back(b);
                         self.establish(now, true);
                     }
                     _ => {
-                        self.queue.push_back(msg.to_vec());
+                        let mut b = self.buffer();
+                        b.extend_from_slice(msg);
+                        self.queue.push_back(b);
                         self.pump(now);
                     }
                 }
@@ -909,7 +940,9 @@ impl DataLink {
             self.vr = seq_add(self.vr, 1);
             self.reject_exception = false;
             self.stats.i_received += 1;
-            self.event(Event::Data(info.to_vec()));
+            let mut b = self.buffer();
+            b.extend_from_slice(info);
+            self.event(Event::Data(b));
             if p {
                 self.send_s(false, SFunction::RR, true);
                 self.ack_pending = false;

@@ -691,3 +691,31 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn buffers_given_back_are_reused() {
+    let t0 = Instant::now();
+    let mut l = established(t0);
+    let poll = from_net(true, s(SFunction::RR, 0, true), &[]);
+    l.handle_frame(t0, &poll).unwrap();
+    let Some(Output::Transmit(b)) = l.poll_output() else {
+        panic!("an enquiry response")
+    };
+    let ptr = b.as_ptr();
+    l.recycle(b);
+    l.handle_frame(t0, &poll).unwrap();
+    let Some(Output::Transmit(b)) = l.poll_output() else {
+        panic!("an enquiry response")
+    };
+    assert_eq!(b.as_ptr(), ptr);
+    // Acknowledged messages give their buffers back too.
+    l.recycle(b);
+    l.handle_request(t0, Request::Data(b"m")).unwrap();
+    let Some(Output::Transmit(f)) = l.poll_output() else {
+        panic!("the I frame")
+    };
+    l.recycle(f);
+    l.handle_frame(t0, &from_net(false, s(SFunction::RR, 1, false), &[]))
+        .unwrap();
+    assert_eq!(l.variables(), (1, 1, 0));
+}

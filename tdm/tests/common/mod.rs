@@ -208,6 +208,8 @@ pub trait Core {
     fn deadline(&self) -> Option<Instant>;
     /// Frames to send now; events are kept by the core.
     fn transmit(&mut self) -> Vec<Vec<u8>>;
+    /// A sent frame's buffer, back for reuse.
+    fn recycle(&mut self, _frame: Vec<u8>) {}
 }
 
 /// Our end of the span: moves frames between the socket and `core` on the real clock.
@@ -236,6 +238,7 @@ impl<C: Core> Shell<C> {
             (&self.sock)
                 .write_all(&self.buf)
                 .expect("write to the test span");
+            self.core.recycle(frame);
         }
     }
 
