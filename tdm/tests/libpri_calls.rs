@@ -396,6 +396,80 @@ fn glare(side: Side) {
     finish(span, sh, peer, side);
 }
 
+fn link_loss_during_a_call(side: Side) {
+    // A call is up; then we hear nothing for 8 s: libpri's T200/N200 run out and it
+    // re-establishes. The call must end up in the same state on both ends (active on
+    // both, or cleared on both), and a new call must work.
+    let (span, mut sh, mut peer) = start(side, "answer", &[]);
+    let call = sh
+        .core
+        .s
+        .l3
+        .setup(Instant::now(), setup(Presentation::ALLOWED), None)
+        .expect("a channel is free");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.s.l3.call_state(call) == CallState::Active
+    });
+    let heal = Instant::now() + 8 * T;
+    sh.deaf_until = Some(heal);
+    // A STATUS ENQUIRY into the broken line: libpri's STATUS goes unacknowledged.
+    sh.core.s.l3.status_enquiry(call).expect("known call");
+    sh.run_until(&mut peer, 15 * T, |_, p| p.count("EVENT DCHAN_DOWN") >= 1);
+    sh.run_until(&mut peer, 20 * T, |s, p| {
+        Instant::now() >= heal
+            && s.s.link.is_established()
+            && p.count("EVENT DCHAN_UP") >= 2
+            && s.events.iter().filter(|e| **e == PriEvent::LinkUp).count() >= 2
+    });
+    // Let the audit (STATUS ENQUIRY / STATUS) settle.
+    let settle = Instant::now() + 2 * T;
+    sh.run_until(&mut peer, 5 * T, |_, _| Instant::now() >= settle);
+    let ours = sh.core.s.l3.call_state(call);
+    let libpri_cleared = peer.count("EVENT HANGUP") > 0;
+    eprintln!("after the outage: ours {ours:?}, libpri cleared: {libpri_cleared}");
+    assert_eq!(
+        ours == CallState::Null,
+        libpri_cleared,
+        "{:?} / {:?}",
+        sh.core.events,
+        peer.seen
+    );
+    if ours != CallState::Null {
+        // The audit after re-establishment found libpri's side of the call active.
+        assert!(
+            sh.core.events.iter().any(|e| matches!(e, PriEvent::Status { call: c, state, .. } if *c == call && state.0 == 10)),
+            "{:?}",
+            sh.core.events
+        );
+        sh.core
+            .s
+            .l3
+            .release(Instant::now(), call, Cause::NORMAL)
+            .expect("known call");
+        sh.run_until(&mut peer, 5 * T, |s, _| s.idle(call));
+    }
+    let again = sh
+        .core
+        .s
+        .l3
+        .setup(Instant::now(), setup(Presentation::ALLOWED), None)
+        .expect("a channel is free");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.s.l3.call_state(again) == CallState::Active
+    });
+    finish(span, sh, peer, side);
+}
+
+#[test]
+fn link_loss_during_a_call_with_libpri_network() {
+    link_loss_during_a_call(Side::User);
+}
+
+#[test]
+fn link_loss_during_a_call_with_libpri_user() {
+    link_loss_during_a_call(Side::Network);
+}
+
 #[test]
 fn user_side_calls_libpri_network_and_clears() {
     we_call_and_clear(Side::User);
