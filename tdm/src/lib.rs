@@ -6,6 +6,7 @@
 
 pub use mapping;
 
+pub mod capture;
 pub mod hdlc;
 pub mod pri;
 pub mod q921;

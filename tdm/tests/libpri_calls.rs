@@ -150,6 +150,7 @@ fn start(side: Side, action: &str, env: &[(&str, &str)]) -> (common::Span, Shell
             s: stack,
             events: Vec::new(),
         },
+        side,
     );
     shell.run_until(&mut peer, 10 * T, |s, p| {
         s.up() && p.count("EVENT DCHAN_UP") == 1
@@ -159,6 +160,11 @@ fn start(side: Side, action: &str, env: &[(&str, &str)]) -> (common::Span, Shell
 
 /// Closes our end and checks what libpri and tshark say.
 fn finish(span: common::Span, shell: Shell<Stack>, peer: Peer, side: Side) -> Vec<String> {
+    // Our own capture: tshark must see the same directions from our end.
+    let ours = span.dir.path().join("ours.pcap");
+    shell.write_pcap(&ours);
+    let our_role = if side == Side::Network { "net" } else { "cpe" };
+    check_capture(&ours, our_role);
     // Closing our end of the span ends the peer.
     drop(shell);
     let seen = peer.finish();
@@ -349,6 +355,7 @@ fn glare(side: Side) {
             s: stack,
             events: Vec::new(),
         },
+        side,
     );
     match side {
         Side::User => {

@@ -135,6 +135,7 @@ fn scenario(side: Side, we_listen: bool) {
             link: DataLink::new(Config::pri(side)),
             events: Vec::new(),
         },
+        side,
     );
 
     // Both sides send SABME (libpri does at start; we ask for it): up on both.
@@ -197,6 +198,9 @@ fn scenario(side: Side, we_listen: bool) {
         s.received(3, MessageType::RELEASE_COMPLETE) == 1
     });
 
+    let ours = files.dir.path().join("ours.pcap");
+    span.write_pcap(&ours);
+    check_capture(&ours, if side == Side::Network { "net" } else { "cpe" });
     drop(span);
     let seen = peer.finish();
     assert!(seen.iter().all(|l| !l.contains("CONFIG_ERR")), "{seen:?}");

@@ -10,8 +10,11 @@ use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
+use pcap_file::DataLink;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use socket2::{Domain, SockAddr, Socket, Type};
-use tdm::test_span;
+use tdm::q921::Side;
+use tdm::{capture, test_span};
 
 pub const T: Duration = Duration::from_secs(1);
 
@@ -219,20 +222,51 @@ pub struct Shell<C: Core> {
     /// Received frames are dropped until then (a line broken one way).
     pub deaf_until: Option<Instant>,
     buf: Vec<u8>,
+    /// Our side of the interface, for the capture.
+    side: Side,
+    /// Every frame sent and heard (dropped ones too): when, sent?, frame.
+    tap: Vec<(Duration, bool, Vec<u8>)>,
 }
 
 impl<C: Core> Shell<C> {
-    pub fn new(sock: Socket, core: C) -> Self {
+    pub fn new(sock: Socket, core: C, side: Side) -> Self {
         Shell {
             sock,
             core,
             deaf_until: None,
             buf: Vec::with_capacity(test_span::MAX_MESSAGE),
+            side,
+            tap: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, sent: bool, frame: &[u8]) {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut rec = Vec::with_capacity(capture::LINUX_LAPD_HEADER + frame.len());
+        capture::linux_lapd_record(sent, self.side, frame, &mut rec);
+        self.tap.push((t, sent, rec));
+    }
+
+    /// Writes what this end sent and received as a LINUX_LAPD pcap.
+    pub fn write_pcap(&self, path: &Path) {
+        let file = std::fs::File::create(path).expect("create our capture");
+        let header = PcapHeader {
+            datalink: DataLink::LINUX_LAPD,
+            ..Default::default()
+        };
+        let mut w = PcapWriter::with_header(file, header).expect("write the pcap header");
+        for (t, _, rec) in &self.tap {
+            let len = u32::try_from(rec.len()).expect("a frame is short");
+            w.write_packet(&PcapPacket::new(*t, len, rec))
+                .expect("write a record");
         }
     }
 
     fn flush(&mut self) {
         for frame in self.core.transmit() {
+            self.record(true, &frame);
             self.buf.clear();
             test_span::encode_dchannel(&frame, &mut self.buf);
             (&self.sock)
@@ -276,7 +310,10 @@ impl<C: Core> Shell<C> {
                         continue;
                     }
                     match test_span::decode_dchannel(&rx[..n]) {
-                        Ok(frame) => self.core.frame(now, frame),
+                        Ok(frame) => {
+                            self.record(false, frame);
+                            self.core.frame(now, frame);
+                        }
                         Err(e) => eprintln!("rust: {e}"),
                     }
                 }
@@ -288,8 +325,9 @@ impl<C: Core> Shell<C> {
     }
 }
 
-/// tshark reads libpri's capture: nothing malformed, no expert error, and the frame
-/// directions and P/F labels as the sides sent them. Returns the Info column lines.
+/// tshark reads a capture (libpri's or ours): nothing malformed, no expert error, and
+/// the frame directions and P/F labels as the sides sent them. `peer_role` is the
+/// capturing side's role, `net` or `cpe`. Returns the Info column lines.
 pub fn check_capture(pcap: &Path, peer_role: &str) -> Vec<String> {
     let bad = Command::new("tshark")
         .args(["-n", "-r"])
