@@ -5,3 +5,9 @@
 //! Q.931 codec and the neutral call model, and never on `gateway`.
 
 pub use mapping;
+
+pub mod capture;
+pub mod hdlc;
+pub mod pri;
+pub mod q921;
+pub mod test_span;

@@ -1,0 +1,419 @@
+/*
+ * pri-peer: Debian's libpri on one end of a test span, for the gateway's tests.
+ *
+ *   peer listen|connect <socket-path> net|cpe <action> [out.pcap]
+ *
+ * Actions:
+ *   answer           answer every incoming call (CALL PROCEEDING, ALERTING, CONNECT)
+ *   reject:<cause>   clear every incoming call with that Q.850 cause (17 busy, 1 ...)
+ *   call:<number>    once the D-channel is up, call <number> from 2000 (A-law speech,
+ *                    B-channel PEER_CHANNEL, default 1, exclusive); clear 1 s after answer;
+ *                    answer incoming calls as "answer" does
+ *   restart:<chan>   once the D-channel is up, RESTART B-channel <chan> (0: interface)
+ *   idle             only keep the D-channel up
+ *
+ * The span is an AF_UNIX SOCK_SEQPACKET socket carrying the D-channel: one message is
+ * one Q.921 frame from the address octet, followed by 2 FCS-slot octets (what a DAHDI
+ * D-channel read gives libpri; see tdm::test_span for the format). libpri writes and
+ * strips those 2 octets itself.
+ *
+ * Output on stdout, one line each, flushed:
+ *   LISTENING                      (listen mode, once the socket accepts connections)
+ *   EVENT <NAME> [key=value ...]   one per libpri event
+ *   RESULT OK | RESULT TIMEOUT     the last line: OK when the far end closed the span
+ * libpri's own messages go to stderr. Exit status 0 for OK, 2 for TIMEOUT, 1 for a
+ * usage or socket error.
+ *
+ * Environment: PEER_SECONDS (run time bound, default 30), PEER_DEBUG (libpri debug
+ * mask, decimal, to stderr), PEER_T200 / PEER_T203 (ms) and PEER_N200 (libpri timers),
+ * PEER_CHANNEL (B-channel of call:), PEER_PRES=restricted (calling number presentation
+ * restricted in call:).
+ *
+ * Every frame sent and received is written to out.pcap (when given) as
+ * LINKTYPE_LINUX_LAPD (177): a 16-octet pseudo-header giving the direction and whether
+ * this side is the network, then the frame without the FCS slot.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libpri.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static FILE *pcap;
+static int node_type;
+static int far_end_closed;
+/* B-channels held by calls, as a PBX's channel table (libpri leaves that to its user). */
+static unsigned char busy[32];
+
+static int free_channel(void)
+{
+	int c;
+
+	for (c = 1; c < 32; c++)
+		if (c != 16 && !busy[c])
+			return c;
+	return 0;
+}
+
+static void put16be(unsigned char *p, unsigned v)
+{
+	p[0] = (v >> 8) & 0xff;
+	p[1] = v & 0xff;
+}
+
+static void pcap_open(const char *path)
+{
+	/* pcap global header, native byte order (magic tells readers which). */
+	struct {
+		uint32_t magic;
+		uint16_t major, minor;
+		int32_t zone;
+		uint32_t sigfigs, snaplen, linktype;
+	} hdr = { 0xa1b2c3d4, 2, 4, 0, 0, 65535, 177 };
+
+	pcap = fopen(path, "wb");
+	if (!pcap) {
+		perror(path);
+		exit(1);
+	}
+	fwrite(&hdr, sizeof(hdr), 1, pcap);
+	fflush(pcap);
+}
+
+/* One record: LINUX_LAPD pseudo-header (big-endian) and the frame without FCS slot. */
+static void pcap_frame(const unsigned char *frame, int len, int sent)
+{
+	struct timeval tv;
+	uint32_t rec[4];
+	unsigned char ph[16];
+
+	if (!pcap || len <= 0)
+		return;
+	gettimeofday(&tv, NULL);
+	rec[0] = (uint32_t)tv.tv_sec;
+	rec[1] = (uint32_t)tv.tv_usec;
+	rec[2] = rec[3] = (uint32_t)(len + sizeof(ph));
+	memset(ph, 0, sizeof(ph));
+	put16be(ph + 0, sent ? 4 : 0);	/* pkttype: 4 sent by us, 0 received */
+	put16be(ph + 2, 0x20fd);	/* hatype: LAPD */
+	put16be(ph + 4, 1);		/* halen */
+	ph[6] = node_type == PRI_NETWORK;	/* addr[0]: 1 when we are the network */
+	put16be(ph + 14, 0x0030);	/* protocol */
+	fwrite(rec, sizeof(rec), 1, pcap);
+	fwrite(ph, sizeof(ph), 1, pcap);
+	fwrite(frame, len, 1, pcap);
+	fflush(pcap);
+}
+
+static int span_read(struct pri *pri, void *buf, int buflen)
+{
+	ssize_t n = read(pri_fd(pri), buf, buflen);
+
+	if (n == 0) {
+		far_end_closed = 1;
+		return 0;
+	}
+	if (n < 0)
+		return 0;
+	pcap_frame(buf, (int)n - 2, 0);
+	return (int)n;
+}
+
+static int span_write(struct pri *pri, void *buf, int buflen)
+{
+	ssize_t n = write(pri_fd(pri), buf, buflen);
+
+	if (n < 0)
+		return 0;
+	pcap_frame(buf, buflen - 2, 1);
+	return (int)n;
+}
+
+static void lib_message(struct pri *pri, char *s)
+{
+	(void)pri;
+	fprintf(stderr, "libpri: %s", s);
+}
+
+static long env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 10) : def;
+}
+
+static double now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static int open_span(const char *mode, const char *path, double deadline)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "socket path too long\n");
+		exit(1);
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (fd < 0) {
+		perror("socket");
+		exit(1);
+	}
+	if (!strcmp(mode, "connect")) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			perror("connect");
+			exit(1);
+		}
+		return fd;
+	}
+	if (strcmp(mode, "listen")) {
+		fprintf(stderr, "mode must be listen or connect\n");
+		exit(1);
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		perror("bind/listen");
+		exit(1);
+	}
+	printf("LISTENING\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int ms = (int)((deadline - now_s()) * 1000);
+
+		if (ms <= 0) {
+			printf("RESULT TIMEOUT\n");
+			exit(2);
+		}
+		if (poll(&p, 1, ms) > 0) {
+			int c = accept(fd, NULL, NULL);
+
+			if (c < 0) {
+				perror("accept");
+				exit(1);
+			}
+			close(fd);
+			return c;
+		}
+	}
+}
+
+struct peer {
+	struct pri *pri;
+	const char *action;	/* "answer", "idle" or "call:<number>" */
+	int called;		/* the call of "call:" was placed */
+	q931_call *call;
+	double hangup_at;	/* when to clear an answered outgoing call, 0 if not */
+};
+
+static void place_call(struct peer *p)
+{
+	struct pri_sr *sr = pri_sr_new();
+	const char *pres = getenv("PEER_PRES");
+
+	int ch = (int)env_long("PEER_CHANNEL", 1);
+
+	p->call = pri_new_call(p->pri);
+	busy[ch & 31] = 1;
+	pri_sr_set_channel(sr, ch, 1, 0);
+	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH, PRI_LAYER_1_ALAW);
+	pri_sr_set_called(sr, (char *)p->action + 5, PRI_UNKNOWN, 1);
+	pri_sr_set_caller(sr, "2000", NULL, PRI_UNKNOWN,
+			  pres && !strcmp(pres, "restricted") ?
+			  PRES_PROHIB_USER_NUMBER_NOT_SCREENED :
+			  PRES_ALLOWED_USER_NUMBER_NOT_SCREENED);
+	if (pri_setup(p->pri, p->call, sr))
+		printf("EVENT SETUP_FAILED\n");
+	pri_sr_free(sr);
+	p->called = 1;
+}
+
+static void on_event(struct peer *p, pri_event *e)
+{
+	switch (e->e) {
+	case PRI_EVENT_DCHAN_UP:
+		printf("EVENT DCHAN_UP\n");
+		if (!strncmp(p->action, "call:", 5) && !p->called)
+			place_call(p);
+		if (!strncmp(p->action, "restart:", 8) && !p->called) {
+			p->called = 1;
+			pri_reset(p->pri, atoi(p->action + 8));
+		}
+		break;
+	case PRI_EVENT_DCHAN_DOWN:
+		printf("EVENT DCHAN_DOWN\n");
+		break;
+	case PRI_EVENT_RING:
+		printf("EVENT RING called=%s calling=%s channel=%d pres=%d cref=%d\n",
+		       e->ring.callednum, e->ring.callingnum, e->ring.channel,
+		       e->ring.callingpres, e->ring.cref);
+		if (!strcmp(p->action, "answer") || !strncmp(p->action, "call:", 5)) {
+			int ch = e->ring.channel & 0xff;
+
+			/* Glare: the network side keeps its channel; it gives the caller
+			 * another one if the SETUP allows it (preferred), else refuses (44).
+			 * The user side yields: the network will move or refuse its call. */
+			if (ch > 0 && ch < 32 && busy[ch] && node_type == PRI_NETWORK) {
+				if (!e->ring.flexible || !(ch = free_channel())) {
+					printf("EVENT REFUSING channel=%d\n", e->ring.channel & 0xff);
+					pri_hangup(p->pri, e->ring.call, 44);
+					break;
+				}
+			}
+			if (ch > 0 && ch < 32)
+				busy[ch] = 1;
+			printf("EVENT ANSWERING channel=%d\n", ch);
+			pri_proceeding(p->pri, e->ring.call, ch, 0);
+			pri_acknowledge(p->pri, e->ring.call, ch, 0);
+			pri_answer(p->pri, e->ring.call, ch, 0);
+		} else if (!strncmp(p->action, "reject:", 7)) {
+			/* As a PBX does: take the call, then clear it with the cause. */
+			pri_proceeding(p->pri, e->ring.call, e->ring.channel, 0);
+			pri_hangup(p->pri, e->ring.call, atoi(p->action + 7));
+		}
+		break;
+	case PRI_EVENT_HANGUP_REQ:
+		printf("EVENT HANGUP_REQ cause=%d\n", e->hangup.cause);
+		pri_hangup(p->pri, e->hangup.call, e->hangup.cause);
+		break;
+	case PRI_EVENT_HANGUP:
+		printf("EVENT HANGUP cause=%d\n", e->hangup.cause);
+		pri_hangup(p->pri, e->hangup.call, e->hangup.cause);
+		if (e->hangup.call == p->call)
+			p->call = NULL;
+		break;
+	case PRI_EVENT_HANGUP_ACK:
+		printf("EVENT HANGUP_ACK\n");
+		break;
+	case PRI_EVENT_PROCEEDING:
+		printf("EVENT PROCEEDING channel=%d\n", e->proceeding.channel);
+		break;
+	case PRI_EVENT_RINGING:
+		printf("EVENT RINGING channel=%d\n", e->ringing.channel);
+		break;
+	case PRI_EVENT_ANSWER:
+		printf("EVENT ANSWER channel=%d\n", e->answer.channel);
+		if (e->answer.call == p->call)
+			p->hangup_at = now_s() + 1.0;
+		break;
+	case PRI_EVENT_RESTART:
+		printf("EVENT RESTART channel=%d\n", e->restart.channel);
+		break;
+	case PRI_EVENT_RESTART_ACK:
+		printf("EVENT RESTART_ACK channel=%d\n", e->restartack.channel);
+		break;
+	default:
+		printf("EVENT %s\n", pri_event2str(e->e));
+		break;
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct peer p;
+	double deadline;
+	int fd;
+
+	if (argc < 5 || argc > 6) {
+		fprintf(stderr, "usage: %s listen|connect <socket-path> net|cpe "
+			"answer|reject:<cause>|call:<number>|restart:<channel>|idle [out.pcap]\n",
+			argv[0]);
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	deadline = now_s() + env_long("PEER_SECONDS", 30);
+	if (!strcmp(argv[3], "net"))
+		node_type = PRI_NETWORK;
+	else if (!strcmp(argv[3], "cpe"))
+		node_type = PRI_CPE;
+	else {
+		fprintf(stderr, "role must be net or cpe\n");
+		return 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.action = argv[4];
+	if (strcmp(p.action, "answer") && strcmp(p.action, "idle") && strncmp(p.action, "call:", 5)
+	    && strncmp(p.action, "reject:", 7) && strncmp(p.action, "restart:", 8)) {
+		fprintf(stderr, "action must be answer, reject:<cause>, call:<number>, "
+			"restart:<channel> or idle\n");
+		return 1;
+	}
+	if (argc == 6)
+		pcap_open(argv[5]);
+	fd = open_span(argv[1], argv[2], deadline);
+
+	pri_set_message(lib_message);
+	pri_set_error(lib_message);
+	p.pri = pri_new_cb(fd, node_type, PRI_SWITCH_EUROISDN_E1, span_read, span_write, NULL);
+	if (!p.pri) {
+		fprintf(stderr, "pri_new_cb failed\n");
+		return 1;
+	}
+	pri_set_debug(p.pri, (int)env_long("PEER_DEBUG", 0));
+	if (getenv("PEER_T200"))
+		pri_set_timer(p.pri, PRI_TIMER_T200, (int)env_long("PEER_T200", 1000));
+	if (getenv("PEER_T203"))
+		pri_set_timer(p.pri, PRI_TIMER_T203, (int)env_long("PEER_T203", 10000));
+	if (getenv("PEER_N200"))
+		pri_set_timer(p.pri, PRI_TIMER_N200, (int)env_long("PEER_N200", 3));
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct timeval *next = pri_schedule_next(p.pri);
+		double now = now_s();
+		double wake = deadline;
+		pri_event *e;
+		int ms;
+
+		if (next && next->tv_sec + next->tv_usec / 1e6 < wake)
+			wake = next->tv_sec + next->tv_usec / 1e6;
+		if (p.hangup_at > 0 && p.hangup_at < wake)
+			wake = p.hangup_at;
+		ms = (int)((wake - now) * 1000);
+		if (ms < 0)
+			ms = 0;
+		if (poll(&pfd, 1, ms) > 0) {
+			if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+				e = pri_check_event(p.pri);
+				if (e)
+					on_event(&p, e);
+			}
+			if (far_end_closed || (pfd.revents & (POLLHUP | POLLERR) && !(pfd.revents & POLLIN))) {
+				printf("RESULT OK\n");
+				return 0;
+			}
+		}
+		now = now_s();
+		if (p.hangup_at > 0 && now >= p.hangup_at) {
+			p.hangup_at = 0;
+			if (p.call)
+				pri_hangup(p.pri, p.call, PRI_CAUSE_NORMAL_CLEARING);
+		}
+		next = pri_schedule_next(p.pri);
+		if (next && next->tv_sec + next->tv_usec / 1e6 <= now) {
+			e = pri_schedule_run(p.pri);
+			if (e)
+				on_event(&p, e);
+		}
+		if (now >= deadline) {
+			printf("RESULT TIMEOUT\n");
+			return 2;
+		}
+	}
+}
