@@ -16,6 +16,7 @@ pub mod listeners;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod pri_calls;
 pub mod radius;
 pub mod replay;
 pub mod resolver;

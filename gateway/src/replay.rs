@@ -457,7 +457,11 @@ impl Replay<'_> {
                 | SwitchOutput::Media(_)
                 | SwitchOutput::Ras { .. }
                 | SwitchOutput::RasRegistered { .. }
-                | SwitchOutput::Accounting(_) => {}
+                | SwitchOutput::Accounting(_)
+                // Spans are not in the capture (the replay feeds IP signalling only).
+                | SwitchOutput::Span { .. }
+                | SwitchOutput::SpanLink { .. }
+                | SwitchOutput::Bearer { .. } => {}
                 // RADIUS is not in the capture: the replay authorises every call.
                 SwitchOutput::Authorize(q) => {
                     self.line(

@@ -27,7 +27,15 @@
  * Environment: PEER_SECONDS (run time bound, default 30), PEER_DEBUG (libpri debug
  * mask, decimal, to stderr), PEER_T200 / PEER_T203 (ms) and PEER_N200 (libpri timers),
  * PEER_CHANNEL (B-channel of call:), PEER_PRES=restricted (calling number presentation
- * restricted in call:).
+ * restricted in call:), PEER_HOLD_MS (how long call: keeps an answered call, default
+ * 1000).
+ *
+ * Bearer audio (PEER_BEARER=<path of the span's bearer socket>, connected at start): one
+ * SEQPACKET message is | B-channel (1) | A-law octets |. While a call is answered the
+ * peer sends PEER_TONE Hz (default 1000) on its channel every 20 ms, and measures what
+ * arrives on it: at the end of the call it prints
+ *   EVENT BEARER channel=<n> blocks=<received> heard_hz=<zero-crossing estimate> rms=<level>
+ * over the blocks that were not silent.
  *
  * Every frame sent and received is written to out.pcap (when given) as
  * LINKTYPE_LINUX_LAPD (177): a 16-octet pseudo-header giving the direction and whether
@@ -46,7 +54,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <math.h>
+
 static FILE *pcap;
+static int bearer_fd = -1;
 static int node_type;
 static int far_end_closed;
 /* B-channels held by calls, as a PBX's channel table (libpri leaves that to its user). */
@@ -213,6 +224,127 @@ static int open_span(const char *mode, const char *path, double deadline)
 	}
 }
 
+/* G.711 A-law (Table 1a): sign, 3-bit segment, 4-bit step, even bits inverted. */
+static unsigned char alaw_of(int x)
+{
+	int sign = x >= 0 ? 0x80 : 0, mag = x >= 0 ? x : -x - 1, seg = 0, step;
+
+	mag >>= 3;	/* 13-bit magnitude scale */
+	if (mag > 0xfff)
+		mag = 0xfff;
+	while (seg < 7 && mag >= (32 << seg))
+		seg++;
+	step = seg ? (mag >> seg) & 0xf : (mag >> 1) & 0xf;
+	return (unsigned char)((sign | (seg << 4) | step) ^ 0x55);
+}
+
+static int linear_of_alaw(unsigned char a)
+{
+	int v = a ^ 0x55, seg = (v >> 4) & 7, step = v & 0xf, mag;
+
+	mag = seg ? ((step << 1) | 0x21) << (seg - 1) : (step << 1) | 1;
+	mag <<= 3;
+	return v & 0x80 ? mag : -mag;
+}
+
+/* The B-channel audio of the current call. */
+struct audio {
+	int channel;		/* 0: no call with audio */
+	double next_send;	/* when the next 20 ms block goes out */
+	double phase;
+	long blocks, loud, crossings, loud_samples;
+	double energy;
+	int last_sign;
+};
+
+static struct audio audio;
+
+static void audio_start(int channel)
+{
+	memset(&audio, 0, sizeof(audio));
+	audio.channel = channel;
+	audio.next_send = 0;
+}
+
+static void audio_stop(void)
+{
+	if (audio.channel && bearer_fd >= 0) {
+		double secs = audio.loud_samples / 8000.0;
+
+		printf("EVENT BEARER channel=%d blocks=%ld heard_hz=%.0f rms=%.0f\n",
+		       audio.channel, audio.blocks,
+		       secs > 0 ? audio.crossings / 2.0 / secs : 0.0,
+		       audio.loud_samples ? sqrt(audio.energy / audio.loud_samples) : 0.0);
+	}
+	audio.channel = 0;
+}
+
+static void audio_send(double now)
+{
+	unsigned char msg[1 + 160];
+	double hz = (double)env_long("PEER_TONE", 1000);
+	int i;
+
+	if (!audio.channel || bearer_fd < 0 || now < audio.next_send)
+		return;
+	audio.next_send = audio.next_send ? audio.next_send + 0.02 : now + 0.02;
+	msg[0] = (unsigned char)audio.channel;
+	for (i = 0; i < 160; i++) {
+		msg[1 + i] = alaw_of((int)(8000.0 * sin(audio.phase)));
+		audio.phase += 2 * M_PI * hz / 8000.0;
+	}
+	if (audio.phase > 2 * M_PI * 1000)
+		audio.phase = fmod(audio.phase, 2 * M_PI);
+	(void)!write(bearer_fd, msg, sizeof(msg));
+}
+
+static void audio_receive(void)
+{
+	unsigned char msg[1 + 1024];
+	ssize_t n = read(bearer_fd, msg, sizeof(msg));
+	double e = 0;
+	int i;
+
+	if (n <= 1 || !audio.channel || msg[0] != audio.channel)
+		return;
+	audio.blocks++;
+	for (i = 1; i < n; i++) {
+		int x = linear_of_alaw(msg[i]);
+
+		e += (double)x * x;
+	}
+	if (sqrt(e / (n - 1)) < 200)	/* silence or comfort noise: not a tone */
+		return;
+	audio.energy += e;
+	audio.loud_samples += n - 1;
+	for (i = 1; i < n; i++) {
+		int sign = linear_of_alaw(msg[i]) >= 0;
+
+		if (audio.last_sign != sign)
+			audio.crossings++;
+		audio.last_sign = sign;
+	}
+}
+
+static int open_bearer(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "bearer socket\n");
+		exit(1);
+	}
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect bearer");
+		exit(1);
+	}
+	return fd;
+}
+
 struct peer {
 	struct pri *pri;
 	const char *action;	/* "answer", "idle" or "call:<number>" */
@@ -278,6 +410,7 @@ static void on_event(struct peer *p, pri_event *e)
 			if (ch > 0 && ch < 32)
 				busy[ch] = 1;
 			printf("EVENT ANSWERING channel=%d\n", ch);
+			audio_start(ch);
 			pri_proceeding(p->pri, e->ring.call, ch, 0);
 			pri_acknowledge(p->pri, e->ring.call, ch, 0);
 			pri_answer(p->pri, e->ring.call, ch, 0);
@@ -289,10 +422,12 @@ static void on_event(struct peer *p, pri_event *e)
 		break;
 	case PRI_EVENT_HANGUP_REQ:
 		printf("EVENT HANGUP_REQ cause=%d\n", e->hangup.cause);
+		audio_stop();
 		pri_hangup(p->pri, e->hangup.call, e->hangup.cause);
 		break;
 	case PRI_EVENT_HANGUP:
 		printf("EVENT HANGUP cause=%d\n", e->hangup.cause);
+		audio_stop();
 		pri_hangup(p->pri, e->hangup.call, e->hangup.cause);
 		if (e->hangup.call == p->call)
 			p->call = NULL;
@@ -309,7 +444,8 @@ static void on_event(struct peer *p, pri_event *e)
 	case PRI_EVENT_ANSWER:
 		printf("EVENT ANSWER channel=%d\n", e->answer.channel);
 		if (e->answer.call == p->call)
-			p->hangup_at = now_s() + 1.0;
+			p->hangup_at = now_s() + env_long("PEER_HOLD_MS", 1000) / 1000.0;
+		audio_start(e->answer.channel & 0xff);
 		break;
 	case PRI_EVENT_RESTART:
 		printf("EVENT RESTART channel=%d\n", e->restart.channel);
@@ -357,6 +493,8 @@ int main(int argc, char **argv)
 	if (argc == 6)
 		pcap_open(argv[5]);
 	fd = open_span(argv[1], argv[2], deadline);
+	if (getenv("PEER_BEARER"))
+		bearer_fd = open_bearer(getenv("PEER_BEARER"));
 
 	pri_set_message(lib_message);
 	pri_set_error(lib_message);
@@ -374,7 +512,8 @@ int main(int argc, char **argv)
 		pri_set_timer(p.pri, PRI_TIMER_N200, (int)env_long("PEER_N200", 3));
 
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfds[2] = { { fd, POLLIN, 0 }, { bearer_fd, POLLIN, 0 } };
+		struct pollfd pfd;
 		struct timeval *next = pri_schedule_next(p.pri);
 		double now = now_s();
 		double wake = deadline;
@@ -385,10 +524,19 @@ int main(int argc, char **argv)
 			wake = next->tv_sec + next->tv_usec / 1e6;
 		if (p.hangup_at > 0 && p.hangup_at < wake)
 			wake = p.hangup_at;
+		if (audio.channel && bearer_fd >= 0 && audio.next_send > 0 && audio.next_send < wake)
+			wake = audio.next_send;
 		ms = (int)((wake - now) * 1000);
 		if (ms < 0)
 			ms = 0;
-		if (poll(&pfd, 1, ms) > 0) {
+		pfd.revents = 0;
+		if (poll(pfds, bearer_fd >= 0 ? 2 : 1, ms) > 0) {
+			pfd = pfds[0];
+			if (bearer_fd >= 0 && (pfds[1].revents & POLLIN))
+				audio_receive();
+		}
+		audio_send(now_s());
+		if (pfd.revents) {
 			if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
 				e = pri_check_event(p.pri);
 				if (e)

@@ -10,6 +10,7 @@ pub mod ras;
 pub mod sip;
 pub mod sip_framing;
 pub mod sip_head;
+pub mod span;
 pub mod tpkt;
 
 use crate::admission::Admission;

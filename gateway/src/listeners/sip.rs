@@ -102,6 +102,16 @@ enum Input {
         writer: mpsc::Sender<Vec<u8>>,
     },
     H245(H245Input),
+    /// A D-channel frame (FCS slot removed) from a PRI trunk's span.
+    SpanFrame {
+        trunk: String,
+        frame: Vec<u8>,
+    },
+    /// A PRI trunk's span came up (its far end connected) or went down.
+    SpanState {
+        trunk: String,
+        up: bool,
+    },
     /// A gatekeeper trunk's RAS socket is bound.
     RasUp {
         trunk: String,
@@ -202,6 +212,7 @@ impl SipHandle {
         tokio::spawn(core(
             rx,
             handle.clone(),
+            Arc::new(config.clone()),
             switch,
             engine,
             Sinks {
@@ -297,6 +308,24 @@ impl SipHandle {
     /// What a separate H.245 listener or connection reports; false when the core is gone.
     pub async fn h245(&self, input: H245Input) -> bool {
         self.send(Input::H245(input)).await
+    }
+
+    /// PRI trunk `trunk`'s span came up or went down.
+    pub async fn span_state(&self, trunk: &str, up: bool) -> bool {
+        self.send(Input::SpanState {
+            trunk: trunk.to_owned(),
+            up,
+        })
+        .await
+    }
+
+    /// A D-channel frame from PRI trunk `trunk`'s span.
+    pub async fn span_frame(&self, trunk: &str, frame: Vec<u8>) -> bool {
+        self.send(Input::SpanFrame {
+            trunk: trunk.to_owned(),
+            frame,
+        })
+        .await
     }
 
     /// A separate H.245 connection for `leg` is up.
@@ -425,6 +454,7 @@ struct Sinks {
 async fn core(
     mut rx: mpsc::Receiver<Input>,
     switch_handle: SipHandle,
+    config: Arc<Config>,
     mut switch: Switch,
     mut media: MediaEngine,
     sinks: Sinks,
@@ -452,12 +482,25 @@ async fn core(
     // Records waiting for their media figures before they go to the CDR writer.
     let mut closing = tokio::task::JoinSet::new();
     let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
+    // The PRI trunks' spans, then their stacks (which ask for the data links).
+    let spans = super::span::start(&config, switch_handle.clone()).await;
+    for (trunk, ports) in &spans {
+        switch.set_bearers(trunk, ports.bearer.addresses());
+    }
+    if !spans.is_empty() {
+        switch.start_spans(Instant::now(), SystemTime::now());
+    }
     loop {
         // No timers before a socket is up: a REGISTER or OPTIONS sent then would only
         // fail as a transport error.
         // (A RAS socket or an H.225.0 connection counts: an H.323-only gateway has no
         // SIP socket, and its RAS and call timers must run.)
-        let deadline = if udp.is_empty() && conns.is_empty() && ras.is_empty() && h225.is_empty() {
+        let deadline = if udp.is_empty()
+            && conns.is_empty()
+            && ras.is_empty()
+            && h225.is_empty()
+            && spans.is_empty()
+        {
             None
         } else {
             switch.poll_timeout()
@@ -550,6 +593,10 @@ async fn core(
             Some(Input::RasDatagram { trunk, from, bytes }) => {
                 switch.handle_ras(now, wall, &trunk, from, &bytes)
             }
+            Some(Input::SpanFrame { trunk, frame }) => {
+                switch.handle_span_frame(now, wall, &trunk, &frame)
+            }
+            Some(Input::SpanState { trunk, up }) => switch.span_state(now, wall, &trunk, up),
             Some(Input::H245(input)) => {
                 if let H245Input::Down { conn } = &input {
                     h225.remove(conn);
@@ -661,6 +708,27 @@ async fn core(
                     if let Err(e) = media.execute(command) {
                         debug!(%e, "media could not start");
                         switch.media_failed(now, wall, e.0);
+                    }
+                }
+                SwitchOutput::Span { trunk, frame } => {
+                    if let Some(p) = spans.get(&trunk) {
+                        // A full queue drops the frame; Q.921 recovers it (T200).
+                        let _ = p.dchannel.try_send(frame);
+                    }
+                }
+                SwitchOutput::SpanLink { trunk, up } => {
+                    metrics
+                        .trunk_up
+                        .with_label_values(&[&trunk])
+                        .set(i64::from(up));
+                }
+                SwitchOutput::Bearer {
+                    trunk,
+                    channel,
+                    relay,
+                } => {
+                    if let Some(p) = spans.get(&trunk) {
+                        p.bearer.connect(channel, relay);
                     }
                 }
                 SwitchOutput::AttemptEnded { record } => {

@@ -27,6 +27,7 @@ pub mod routing;
 use crate::config::{Config, H323Dtmf, LocalAnswer, LocalTrunk, SipDtmf, TrunkParams};
 use crate::h323::call_leg::{ConnId, H323Calls, H323LegId, H323Options, H323Output};
 use crate::media::relay::Side;
+use crate::pri_calls::{PriCalls, PriLegId, PriOutput};
 use crate::radius::attrs::AuthQuery;
 use crate::radius::client::{AuthAnswer, CallPoint};
 use crate::sip::call_leg::{LegId, LegNotice, OutgoingCall};
@@ -95,6 +96,30 @@ pub enum SwitchOutput {
     /// An accounting point of a call (only with `radius:`): routed, answered. The end
     /// is the [`SwitchOutput::Ended`] record.
     Accounting(CallPoint),
+    /// A D-channel frame (from the address octet, no FCS) for PRI trunk `trunk`'s span.
+    Span {
+        /// The trunk.
+        trunk: String,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// A PRI trunk's data link came up or went down.
+    SpanLink {
+        /// The trunk.
+        trunk: String,
+        /// Up or down.
+        up: bool,
+    },
+    /// Connect B-channel `channel` of `trunk` to the relay at `relay` (its RTP goes
+    /// there, the relay's comes back), or disconnect it (`None`: the call is over).
+    Bearer {
+        /// The trunk.
+        trunk: String,
+        /// The B-channel.
+        channel: u8,
+        /// The relay side's local RTP address.
+        relay: Option<SocketAddr>,
+    },
     /// An egress attempt failed and the call went on to its next trunk: write the
     /// attempt's record (the call goes on; its own record comes with [`Self::Ended`]).
     AttemptEnded {
@@ -167,6 +192,7 @@ enum DtmfMode {
 enum Leg {
     Sip(LegId),
     H323(H323LegId),
+    Pri(PriLegId),
 }
 
 impl std::fmt::Display for Leg {
@@ -174,6 +200,7 @@ impl std::fmt::Display for Leg {
         match self {
             Leg::Sip(l) => write!(f, "{l}"),
             Leg::H323(l) => write!(f, "h323-{}", l.0),
+            Leg::Pri(l) => write!(f, "{l}"),
         }
     }
 }
@@ -250,6 +277,8 @@ pub struct Switch {
     calls: HashMap<CallId, Call>,
     by_leg: HashMap<Leg, CallId>,
     h323: H323Calls,
+    /// The ISDN PRI trunks (empty until [`Switch::start_spans`]).
+    pri: PriCalls,
     /// RAS endpoints of the gatekeeper trunks.
     gatekeepers: gatekeeper::Gatekeepers,
     /// Peers of the H.225.0 connections, for ingress trunk matching.
@@ -291,6 +320,7 @@ impl Switch {
                 h
             },
             gatekeepers: gatekeeper::Gatekeepers::default(),
+            pri: PriCalls::default(),
             h225_peers: HashMap::new(),
             ports,
             timers: BTreeSet::new(),
@@ -367,6 +397,7 @@ impl Switch {
         [
             self.sip.poll_timeout(),
             self.h323.poll_timeout(),
+            self.pri.poll_timeout(),
             self.gatekeepers.poll_timeout(),
             self.timers.first().map(|t| t.0),
         ]
@@ -379,6 +410,7 @@ impl Switch {
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
         self.sip.handle_timeout(now, secs(wall));
         self.h323.handle_timeout(now);
+        self.pri.handle_timeout(now);
         self.gatekeepers.handle_timeout(now);
         while let Some(&(at, call, timer)) = self.timers.first() {
             if at > now {
@@ -421,6 +453,10 @@ impl Switch {
                 self.h323_output(now, wall, o);
                 continue;
             }
+            if let Some(o) = self.pri.poll_output() {
+                self.pri_output(now, wall, o);
+                continue;
+            }
             if let Some((trunk, o)) = self.gatekeepers.poll_output() {
                 self.ras_output(now, wall, trunk, o);
                 continue;
@@ -448,6 +484,7 @@ impl Switch {
         match leg {
             Leg::Sip(l) => self.sip.call_send(now, secs(wall), l, event),
             Leg::H323(l) => self.h323.send(now, l, event),
+            Leg::Pri(l) => self.pri.send(now, l, event),
         }
     }
 
@@ -459,6 +496,7 @@ impl Switch {
                 .h323
                 .call_identifier(l)
                 .map(|g| g.iter().map(|b| format!("{b:02x}")).collect()),
+            Leg::Pri(l) => self.pri.call_id_of(l),
         }
     }
 
@@ -823,6 +861,7 @@ impl Switch {
             }
             TrunkParams::Sip(_) => self.start_sip(now, wall, id, trunk),
             TrunkParams::H323(h) => self.start_h323(now, id, trunk, h),
+            TrunkParams::Pri(_) => self.start_pri(now, id, trunk),
             // H.323 and TDM egress legs are not wired to the call core yet.
             _ => Err(release(
                 Q850Cause::SERVICE_NOT_IMPLEMENTED,
@@ -1028,6 +1067,136 @@ impl Switch {
         Ok(())
     }
 
+    fn start_pri(&mut self, now: Instant, id: CallId, trunk: &str) -> Result<(), Release> {
+        let Some(c) = self.calls.get(&id) else {
+            return Ok(());
+        };
+        let b_local = match c.media.b_local {
+            Some(b) => b,
+            None => self
+                .ports
+                .reserve()
+                .ok_or_else(|| release(Q850Cause::RESOURCE_UNAVAILABLE, Initiator::Gateway))?,
+        };
+        let mut setup = c.setup.clone();
+        if let Some(plan) = &c.plan {
+            setup.called = plan.called.clone();
+            setup.calling = plan.calling.clone();
+        }
+        setup.media = None;
+        let leg = match self.pri.outgoing(now, trunk, &setup) {
+            Ok(leg) => leg,
+            Err(r) => {
+                if c.media.b_local.is_none() {
+                    self.ports.release(b_local);
+                }
+                return Err(r);
+            }
+        };
+        self.by_leg.insert(Leg::Pri(leg), id);
+        let call_id = self.call_id_of(Leg::Pri(leg));
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.media.b_local = Some(b_local);
+            c.egress = Some(Egress::Net { leg: Leg::Pri(leg) });
+            c.egress_call_id = call_id;
+        }
+        debug!(call = id, %leg, %trunk, "outgoing PRI leg");
+        Ok(())
+    }
+
+    // ----- ISDN PRI ------------------------------------------------------------------
+
+    /// Starts the PRI trunks' stacks (each asks for its data link); the shell calls it
+    /// once its span drivers run.
+    pub fn start_spans(&mut self, now: Instant, wall: SystemTime) {
+        self.pri = PriCalls::new(now, &self.cfg);
+        self.pump(now, wall);
+    }
+
+    /// The bearer bridge's RTP address of each B-channel of PRI trunk `trunk`.
+    pub fn set_bearers(&mut self, trunk: &str, bearers: HashMap<u8, SocketAddr>) {
+        self.pri.set_bearers(trunk, bearers);
+    }
+
+    /// One D-channel frame (FCS removed) from PRI trunk `trunk`'s span.
+    pub fn handle_span_frame(&mut self, now: Instant, wall: SystemTime, trunk: &str, frame: &[u8]) {
+        self.pri.handle_frame(now, trunk, frame);
+        self.pump(now, wall);
+    }
+
+    /// PRI trunk `trunk`'s span came up or went down (the D-channel starts over).
+    pub fn span_state(&mut self, now: Instant, wall: SystemTime, trunk: &str, up: bool) {
+        self.pri.span_state(now, trunk, up);
+        self.pump(now, wall);
+    }
+
+    /// A sent D-channel frame's buffer, back for reuse.
+    pub fn recycle_span_frame(&mut self, trunk: &str, frame: Vec<u8>) {
+        self.pri.recycle(trunk, frame);
+    }
+
+    fn pri_output(&mut self, now: Instant, wall: SystemTime, o: PriOutput) {
+        match o {
+            PriOutput::Transmit { trunk, frame } => {
+                self.out.push_back(SwitchOutput::Span { trunk, frame })
+            }
+            PriOutput::Incoming { leg, trunk, setup } => {
+                if self.sip.is_draining() {
+                    let r = release(Q850Cause::TEMPORARY_FAILURE, Initiator::Gateway);
+                    self.pri.send(now, leg, CallEvent::Release(r));
+                } else {
+                    self.incoming(now, wall, Leg::Pri(leg), trunk, *setup, None);
+                }
+            }
+            PriOutput::Event { leg, event } => self.leg_event(now, wall, Leg::Pri(leg), event),
+            // The bearer is connected once the call's relay runs (`bearer_up`).
+            PriOutput::Channel { .. } => {}
+            PriOutput::Gone {
+                leg,
+                trunk,
+                channel,
+            } => {
+                self.by_leg.remove(&Leg::Pri(leg));
+                if let Some(channel) = channel {
+                    self.out.push_back(SwitchOutput::Bearer {
+                        trunk,
+                        channel,
+                        relay: None,
+                    });
+                }
+            }
+            PriOutput::Link { trunk, up } => {
+                self.out.push_back(SwitchOutput::SpanLink { trunk, up })
+            }
+        }
+    }
+
+    /// The relay of call `id` runs: a PRI leg's bearer is connected to its side.
+    fn bearer_up(&mut self, id: CallId) {
+        let Some(c) = self.calls.get(&id) else {
+            return;
+        };
+        let egress = match &c.egress {
+            Some(Egress::Net { leg }) => Some(*leg),
+            _ => None,
+        };
+        let sides = [
+            (Some(c.ingress), c.media.a_local),
+            (egress, c.media.b_local),
+        ];
+        for (leg, local) in sides {
+            if let (Some(Leg::Pri(l)), Some(relay)) = (leg, local)
+                && let Some((trunk, channel)) = self.pri.channel_of(l)
+            {
+                self.out.push_back(SwitchOutput::Bearer {
+                    trunk: trunk.to_owned(),
+                    channel,
+                    relay: Some(relay),
+                });
+            }
+        }
+    }
+
     // ----- the built-in endpoint ------------------------------------------------------
 
     fn local_ringing(&mut self, now: Instant, wall: SystemTime, id: CallId, l: &LocalTrunk) {
@@ -1073,6 +1242,7 @@ impl Switch {
                 pt_map: Vec::new(),
                 mode,
             }));
+            self.bearer_up(id);
         }
         Some(answer)
     }
@@ -1373,6 +1543,7 @@ impl Switch {
                 pt_map: pairs,
                 mode: MediaMode::Relay,
             }));
+            self.bearer_up(id);
         }
         let toward_a = self.dtmf_toward_a(id, toward_a);
         self.update_dtmf(id);
@@ -1690,6 +1861,7 @@ impl Switch {
             pt_map: Vec::new(),
             mode,
         }));
+        self.bearer_up(id);
         true
     }
 
@@ -1721,6 +1893,7 @@ impl Switch {
                     pt_map: Vec::new(),
                     mode: MediaMode::Relay,
                 }));
+                self.bearer_up(id);
             }
         }
     }

@@ -1,0 +1,353 @@
+//! The PRI leg end to end: gatewayd's test span with Debian's libpri on the far end
+//! (`tests/pri-peer/peer.c`, built here with gcc), and baresip on the SIP side.
+//!
+//! - baresip -> gatewayd (SIP -> PRI, network side) -> libpri (user side) answers; the
+//!   B-channel carries audio both ways: libpri hears baresip's 440 Hz, baresip hears
+//!   libpri's 1000 Hz;
+//! - libpri (user side) calls -> gatewayd (PRI -> SIP) -> baresip answers; the same the
+//!   other way;
+//! - a refusal: libpri clears with cause 17, baresip gets 486;
+//! - tshark reads libpri's LAPD capture with nothing malformed.
+//!
+//! Every wait is bounded; each test has its own directory, socket paths and ports.
+
+#[path = "gatewayd_support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use support::audio::{check_tone, make_tone};
+use support::baresip::{AnswerMode, Baresip, BaresipOptions, event_param, peers_available};
+use support::{Daemon, Ports, WAIT};
+
+/// How long audio flows once the call is up (a bounded wait, not synchronisation).
+const TALK: Duration = Duration::from_millis(2500);
+
+/// Builds the libpri peer once per test binary (gcc, libpri-dev).
+fn peer_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/pri-peer/peer.c");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pri-peer-gw");
+        std::fs::create_dir_all(&dir).expect("peer build dir");
+        let tmp = dir.join(format!("peer.{}.tmp", std::process::id()));
+        let bin = dir.join("peer");
+        let out = Command::new("gcc")
+            .args(["-O2", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .args(["-lpri", "-lm"])
+            .output()
+            .expect("run gcc (apt-get install build-essential libpri-dev)");
+        assert!(
+            out.status.success(),
+            "building the libpri peer failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::rename(&tmp, &bin).expect("peer into place");
+        bin
+    })
+}
+
+/// The running libpri peer and the lines it printed.
+struct Peer {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    rx: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Peer {
+    fn spawn(span: &Path, role: &str, action: &str, pcap: &Path, env: &[(&str, &str)]) -> Peer {
+        let mut bearer = span.as_os_str().to_owned();
+        bearer.push(".bearer");
+        let mut cmd = Command::new(peer_binary());
+        cmd.arg("connect")
+            .arg(span)
+            .args([role, action])
+            .arg(pcap)
+            .env("PEER_BEARER", &bearer)
+            .env("PEER_SECONDS", "40")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the libpri peer");
+        let out = child.stdout.take().expect("peer stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let keep = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                keep.lock().expect("lines").push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        Peer {
+            child,
+            lines,
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) for a line starting with `prefix` not returned before.
+    fn wait_line(&mut self, prefix: &str, limit: Duration) -> Result<String, String> {
+        if let Some(i) = self.seen.iter().position(|l| l.starts_with(prefix)) {
+            return Ok(self.seen.remove(i));
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return Ok(l),
+                Ok(l) => self.seen.push(l),
+                Err(_) => return Err(format!("no `{prefix}` line from libpri in {limit:?}")),
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        self.lines.lock().expect("lines").join("\n")
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `key=value` from a peer line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// Gatewayd with a PRI trunk `pbx` (network side, EuroISDN) on a test span at `span`,
+/// SIP phones at `phone`: `7…` goes to the PBX with the 7 stripped, calls from the PBX
+/// go to the phone.
+fn config(ports: Ports, span: &Path, phone: std::net::SocketAddr) -> String {
+    format!(
+        "{}media:\n  rtp_port_range: \"17000-17999\"\n\
+         spans:\n  - name: e1a\n    type: e1\n    driver: {{ kind: test, socket: \"{}\" }}\n\
+         trunks:\n  - {{ name: phones, kind: sip, remote: \"{phone}\" }}\n\
+         \x20 - {{ name: pbx, kind: pri, span: e1a, side: network, switch: euroisdn, route_table: from-pbx }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-pbx, match: {{called: {{prefix: \"7\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [pbx] }}\n\
+         \x20 from-pbx:\n\
+         \x20   - {{ name: to-phone, match: {{called: {{prefix: \"5\"}}}}, egress: [phones] }}\n",
+        ports.config(),
+        span.display()
+    )
+}
+
+/// The D-channel came up on both ends: libpri says so, gatewayd's trunk gauge too.
+fn wait_link(gw: &Daemon, peer: &mut Peer) {
+    peer.wait_line("EVENT DCHAN_UP", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", peer.text(), gw.log_text()));
+    gw.wait_metrics("the PRI trunk up", |m| {
+        support::metric(m, "gateway_trunk_up", &[("trunk", "pbx")]) == Some(1.0)
+    });
+}
+
+/// tshark reads libpri's LAPD capture: Q.931 recognised, nothing malformed.
+fn check_pcap(pcap: &Path) {
+    if !support::baresip::have_program("tshark") {
+        return;
+    }
+    let run = |filter: &str| {
+        let out = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(pcap)
+            .args(["-Y", filter])
+            .output()
+            .expect("tshark runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bad = run("_ws.malformed || _ws.expert.severity == error");
+    assert!(bad.trim().is_empty(), "malformed:\n{bad}");
+    assert!(
+        !run("q931.message_type == 0x05").trim().is_empty(),
+        "a SETUP"
+    );
+}
+
+#[test]
+fn sip_call_to_libpri_with_audio_both_ways() {
+    if !peers_available(
+        "sip_call_to_libpri_with_audio_both_ways",
+        &["baresip", "sox", "gcc"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMA,PCMU")
+            .wav(&wav),
+    );
+    let span = dir.path().join("span");
+    let pcap = dir.path().join("libpri.pcap");
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, &span, a.sip_addr()));
+    let mut peer = Peer::spawn(&span, "cpe", "answer", &pcap, &[("PEER_TONE", "1000")]);
+    wait_link(&gw, &mut peer);
+    let logs = |peer: &Peer| {
+        format!(
+            "\n--- libpri:\n{}\n--- A log:\n{}\n--- gatewayd:\n{}",
+            peer.text(),
+            a.log(),
+            gw.log_text()
+        )
+    };
+    a.dial(&format!("sip:71000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs(&peer)));
+    let ring = peer
+        .wait_line("EVENT RING", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(field(&ring, "called"), Some("1000"), "{ring}");
+    assert_eq!(field(&ring, "calling"), Some("2000"), "{ring}");
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs(&peer));
+    std::thread::sleep(TALK);
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs(&peer)));
+    let heard = peer
+        .wait_line("EVENT BEARER", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let hz: f64 = field(&heard, "heard_hz")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (hz - 440.0).abs() < 30.0,
+        "libpri heard {heard}{}",
+        logs(&peer)
+    );
+    let (dec, _) = a
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    check_tone(&dec, 1000.0, 15.0).unwrap_or_else(|e| panic!("A heard: {e}{}", logs(&peer)));
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["egress_trunk"], "pbx", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "caller", "{r}");
+    assert!(r["answer"].is_string(), "{r}");
+    drop(peer);
+    check_pcap(&pcap);
+}
+
+#[test]
+fn libpri_call_to_sip_with_audio_both_ways() {
+    if !peers_available(
+        "libpri_call_to_sip_with_audio_both_ways",
+        &["baresip", "sox", "gcc"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMA,PCMU")
+            .tone(1200.0),
+    );
+    let span = dir.path().join("span");
+    let pcap = dir.path().join("libpri.pcap");
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, &span, b.sip_addr()));
+    let mut peer = Peer::spawn(
+        &span,
+        "cpe",
+        "call:5000",
+        &pcap,
+        &[("PEER_TONE", "800"), ("PEER_HOLD_MS", "2500")],
+    );
+    let logs = |peer: &Peer| {
+        format!(
+            "\n--- libpri:\n{}\n--- B log:\n{}\n--- gatewayd:\n{}",
+            peer.text(),
+            b.log(),
+            gw.log_text()
+        )
+    };
+    wait_link(&gw, &mut peer);
+    peer.wait_line("EVENT ANSWER", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    b.wait_event("CALL_ESTABLISHED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    // libpri clears after PEER_HOLD_MS: DISCONNECT -> BYE.
+    b.wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let heard = peer
+        .wait_line("EVENT BEARER", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    let hz: f64 = field(&heard, "heard_hz")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (hz - 1200.0).abs() < 60.0,
+        "libpri heard {heard}{}",
+        logs(&peer)
+    );
+    let (dec, _) = b
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    check_tone(&dec, 800.0, 15.0).unwrap_or_else(|e| panic!("B heard: {e}{}", logs(&peer)));
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "pbx", "{r}");
+    assert_eq!(r["egress_trunk"], "phones", "{r}");
+    assert_eq!(r["calling_in"], "2000", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "caller", "{r}");
+    drop(peer);
+    check_pcap(&pcap);
+}
+
+#[test]
+fn a_busy_pbx_is_486_on_the_sip_side() {
+    if !peers_available("a_busy_pbx_is_486_on_the_sip_side", &["baresip", "gcc"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMA"),
+    );
+    let span = dir.path().join("span");
+    let pcap = dir.path().join("libpri.pcap");
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, &span, a.sip_addr()));
+    let mut peer = Peer::spawn(&span, "cpe", "reject:17", &pcap, &[]);
+    wait_link(&gw, &mut peer);
+    a.dial(&format!("sip:71000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}"));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", peer.text(), gw.log_text()));
+    assert_eq!(ev["type"], "CALL_CLOSED", "{ev}");
+    assert!(event_param(&ev).starts_with("486"), "{ev}");
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["cause"], 17, "{r}");
+    assert_eq!(r["initiator"], "callee", "{r}");
+}
