@@ -477,6 +477,137 @@ fn link_loss_during_a_call_with_libpri_user() {
     link_loss_during_a_call(Side::Network);
 }
 
+fn overlap_sending(side: Side) {
+    // We dial "10", libpri asks for more (SETUP ACKNOWLEDGE), we send "00" with
+    // Sending complete in INFORMATION, libpri answers the 4-digit number.
+    let (span, mut sh, mut peer) = start(side, "overlap:4", &[]);
+    let mut s10 = Message::setup(
+        Dialect::Q931,
+        CallReference::dummy(),
+        &BearerCapability::circuit_64k(TransferCapability::SPEECH, Some(Layer1Protocol::G711_ALAW)),
+        &number("10", Presentation::ALLOWED),
+        Some(&number("2000", Presentation::ALLOWED)),
+    )
+    .expect("fits");
+    s10.remove(mapping::q931::IeId::SENDING_COMPLETE);
+    let call = sh
+        .core
+        .s
+        .l3
+        .setup_with(Instant::now(), s10, None, false)
+        .expect("a channel is free");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.s.l3.call_state(call) == CallState::OverlapSending
+    });
+    let mut info = msg(MessageType::INFORMATION);
+    info.set(&mapping::q931::ies::CalledPartyNumber(number(
+        "00",
+        Presentation::ALLOWED,
+    )))
+    .expect("fits");
+    info.set_sending_complete();
+    sh.core
+        .s
+        .l3
+        .send(Instant::now(), call, info)
+        .expect("allowed in overlap sending");
+    sh.run_until(&mut peer, 5 * T, |s, p| {
+        s.s.l3.call_state(call) == CallState::Active && p.count("EVENT ANSWERING") == 1
+    });
+    assert!(peer.line("EVENT NEED_MORE").is_some(), "{:?}", peer.seen);
+    assert!(
+        peer.line("EVENT ANSWERING")
+            .is_some_and(|l| l.ends_with("number=1000")),
+        "{:?}",
+        peer.seen
+    );
+    sh.core
+        .s
+        .l3
+        .release(Instant::now(), call, Cause::NORMAL)
+        .expect("known call");
+    sh.run_until(&mut peer, 5 * T, |s, _| s.idle(call));
+    let infos = finish(span, sh, peer, side);
+    assert!(
+        infos.iter().any(|i| i.ends_with("| SETUP ACKNOWLEDGE")),
+        "{infos:?}"
+    );
+    assert!(
+        infos.iter().any(|i| i.ends_with("| INFORMATION")),
+        "{infos:?}"
+    );
+}
+
+#[test]
+fn overlap_sending_to_libpri_network() {
+    overlap_sending(Side::User);
+}
+
+#[test]
+fn overlap_sending_to_libpri_user() {
+    overlap_sending(Side::Network);
+}
+
+fn overlap_receiving(side: Side) {
+    // libpri dials "10" without Sending complete; we ask for more (SETUP ACKNOWLEDGE),
+    // libpri sends "0" and "0" in INFORMATION messages, we answer "1000".
+    let (span, mut sh, mut peer) = start(side, "call:10", &[("PEER_MORE", "00")]);
+    sh.run_until(&mut peer, 5 * T, |s, _| s.incoming().len() == 1);
+    let (call, _, setup) = sh.core.incoming().remove(0);
+    assert!(!setup.sending_complete());
+    let mut number = setup
+        .called_number()
+        .expect("called number")
+        .digits
+        .as_str()
+        .to_owned();
+    assert_eq!(number, "10");
+    sh.core
+        .s
+        .l3
+        .send(Instant::now(), call, msg(MessageType::SETUP_ACKNOWLEDGE))
+        .expect("allowed");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.events
+            .iter()
+            .filter(|e| matches!(e, PriEvent::Message { message, .. } if message.msg_type == MessageType::INFORMATION))
+            .count()
+            == 2
+    });
+    for e in &sh.core.events {
+        if let PriEvent::Message { message, .. } = e
+            && message.msg_type == MessageType::INFORMATION
+        {
+            number.push_str(message.called_number().expect("digits").digits.as_str());
+        }
+    }
+    assert_eq!(number, "1000");
+    assert!(peer.line("EVENT SETUP_ACK").is_some());
+    let now = Instant::now();
+    for t in [
+        MessageType::CALL_PROCEEDING,
+        MessageType::ALERTING,
+        MessageType::CONNECT,
+    ] {
+        sh.core.s.l3.send(now, call, msg(t)).expect("allowed");
+    }
+    sh.run_until(&mut peer, 5 * T, |s, p| {
+        s.s.l3.call_state(call) == CallState::Active && p.count("EVENT ANSWER channel") == 1
+    });
+    sh.run_until(&mut peer, 5 * T, |s, _| s.idle(call));
+    finish(span, sh, peer, side);
+}
+
+#[test]
+fn overlap_receiving_from_libpri_network() {
+    overlap_receiving(Side::User);
+}
+
+#[test]
+fn overlap_receiving_from_libpri_user() {
+    overlap_receiving(Side::Network);
+}
+
 #[test]
 fn user_side_calls_libpri_network_and_clears() {
     we_call_and_clear(Side::User);
