@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Instant;
 
 use common::{Core, Peer, Shell, T, check_capture, open_span};
@@ -163,6 +164,15 @@ fn finish(span: common::Span, shell: Shell<Stack>, peer: Peer, side: Side) -> Ve
     // Our own capture: tshark must see the same directions from our end.
     let ours = span.dir.path().join("ours.pcap");
     shell.write_pcap(&ours);
+    // TDM_PRI_RECORD=DIR keeps our capture as DIR/<test name>.pcap (captures/ fixtures).
+    if let Some(dir) = std::env::var_os("TDM_PRI_RECORD") {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("pri")
+            .replace("::", "-");
+        std::fs::copy(&ours, Path::new(&dir).join(format!("{name}.pcap")))
+            .expect("keep the capture");
+    }
     let our_role = if side == Side::Network { "net" } else { "cpe" };
     check_capture(&ours, our_role);
     // Closing our end of the span ends the peer.
