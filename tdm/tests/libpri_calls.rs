@@ -430,7 +430,11 @@ fn link_loss_during_a_call(side: Side) {
     let heal = Instant::now() + 8 * T;
     sh.deaf_until = Some(heal);
     // A STATUS ENQUIRY into the broken line: libpri's STATUS goes unacknowledged.
-    sh.core.s.l3.status_enquiry(call).expect("known call");
+    sh.core
+        .s
+        .l3
+        .status_enquiry(Instant::now(), call)
+        .expect("known call");
     sh.run_until(&mut peer, 15 * T, |_, p| p.count("EVENT DCHAN_DOWN") >= 1);
     sh.run_until(&mut peer, 20 * T, |s, p| {
         Instant::now() >= heal

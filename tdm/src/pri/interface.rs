@@ -176,10 +176,12 @@ pub enum Timer {
     T310,
     /// CONNECT sent (user side).
     T313,
+    /// STATUS ENQUIRY sent.
+    T322,
 }
 
 impl Timer {
-    const ALL: [Timer; 9] = [
+    const ALL: [Timer; 10] = [
         Timer::T301,
         Timer::T302,
         Timer::T303,
@@ -189,6 +191,7 @@ impl Timer {
         Timer::T309,
         Timer::T310,
         Timer::T313,
+        Timer::T322,
     ];
 
     fn duration(self, t: &Timers) -> std::time::Duration {
@@ -202,6 +205,7 @@ impl Timer {
             Timer::T309 => t.t309,
             Timer::T310 => t.t310,
             Timer::T313 => t.t313,
+            Timer::T322 => t.t322,
         }
     }
 }
@@ -383,9 +387,9 @@ struct Call {
     state: CallState,
     channel: Option<u8>,
     exclusive: bool,
-    timers: [Option<Instant>; 9],
+    timers: [Option<Instant>; 10],
     /// Expiries so far of T303 and T308 (second expiry rules).
-    expired: [u8; 9],
+    expired: [u8; 10],
     /// The SETUP, kept for a retransmission at T303.
     setup: Option<Message>,
     /// The first answer to a received SETUP was sent (it carries the channel).
@@ -403,8 +407,8 @@ impl Call {
             state,
             channel,
             exclusive: false,
-            timers: [None; 9],
-            expired: [0; 9],
+            timers: [None; 10],
+            expired: [0; 10],
             setup: None,
             answered: false,
             cause: None,
@@ -420,6 +424,9 @@ struct Restart {
     deadline: Instant,
     sent: u8,
 }
+
+/// Transmissions of a STATUS ENQUIRY before the call is cleared (§5.8.10).
+const STATUS_ENQUIRY_TRIES: u8 = 3;
 
 /// Transmissions of a RESTART before its channels go to maintenance (§5.5.1).
 const RESTART_TRIES: u8 = 3;
@@ -577,7 +584,7 @@ impl Pri {
     }
 
     fn stop_all(&mut self, i: usize) {
-        self.calls[i].timers = [None; 9];
+        self.calls[i].timers = [None; 10];
     }
 
     fn report_cleared(&mut self, i: usize, cause: Cause, by_peer: bool) {
@@ -807,11 +814,21 @@ impl Pri {
     }
 
     /// Asks the peer for a call's state (§5.8.10).
-    pub fn status_enquiry(&mut self, call: CallId) -> Result<(), PriError> {
-        self.find(call).ok_or(PriError::UnknownCall)?;
-        let m = self.msg(call, MessageType::STATUS_ENQUIRY);
-        self.transmit(&m);
+    pub fn status_enquiry(&mut self, now: Instant, call: CallId) -> Result<(), PriError> {
+        let i = self.find(call).ok_or(PriError::UnknownCall)?;
+        self.enquire(now, i);
         Ok(())
+    }
+
+    /// §5.8.10: STATUS ENQUIRY and T322; one enquiry at a time (T322 is not restarted).
+    fn enquire(&mut self, now: Instant, i: usize) {
+        if self.calls[i].timers[Timer::T322 as usize].is_some() {
+            return;
+        }
+        let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
+        self.transmit(&m);
+        self.calls[i].expired[Timer::T322 as usize] = 0;
+        self.start(i, Timer::T322, now);
     }
 
     /// Restarts one B-channel, or the whole interface with `None` (§5.5.1): calls on
@@ -878,8 +895,9 @@ impl Pri {
                 for i in 0..self.calls.len() {
                     self.stop(i, Timer::T309);
                     if !first && self.calls[i].state != CallState::SetupSent {
-                        let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
-                        self.transmit(&m);
+                        // A fresh enquiry: layer 2 dropped what was outstanding.
+                        self.stop(i, Timer::T322);
+                        self.enquire(now, i);
                     }
                 }
                 if first && self.cfg.variant.restart_on_first_link_up {
@@ -897,6 +915,7 @@ impl Pri {
                 let mut i = 0;
                 while i < self.calls.len() {
                     if self.calls[i].state == CallState::Active {
+                        self.stop(i, Timer::T322);
                         self.start(i, Timer::T309, now);
                         i += 1;
                     } else {
@@ -1114,6 +1133,7 @@ impl Pri {
                 self.status(m.call_ref.reply(), v, Q850Cause::RESPONSE_TO_STATUS_ENQUIRY);
             }
             MessageType::STATUS => {
+                self.stop(i, Timer::T322);
                 let reported = m
                     .get::<CallStateIe>()
                     .and_then(Result::ok)
@@ -1424,6 +1444,18 @@ impl Pri {
             Timer::T309 => {
                 let c = self.our_cause(Q850Cause::TEMPORARY_FAILURE);
                 self.clear_locally(i, c);
+            }
+            Timer::T322 => {
+                // Table 9-1/9-2: the enquiry may be repeated; after that the call is
+                // cleared.
+                if self.calls[i].expired[t as usize] < STATUS_ENQUIRY_TRIES {
+                    let m = self.msg(id, MessageType::STATUS_ENQUIRY);
+                    self.transmit(&m);
+                    self.start(i, Timer::T322, now);
+                } else {
+                    self.report_cleared(i, c102, true);
+                    self.disconnect(now, i, c102);
+                }
             }
         }
     }

@@ -477,7 +477,8 @@ fn link_failure_clears_calls_not_active_and_keeps_active_ones_for_t309() {
     p.handle_dl_event(t0 + 10 * S, &q921::Event::EstablishIndication);
     let (sent, _) = drain(&mut p);
     assert_eq!(types(&sent), vec![MessageType::STATUS_ENQUIRY]);
-    assert_eq!(p.poll_timeout(), None);
+    // T309 stopped; T322 waits for the STATUS.
+    assert_eq!(p.poll_timeout(), Some(t0 + 14 * S));
     // Down again past T309: cleared.
     p.handle_dl_event(t0 + 20 * S, &q921::Event::ReleaseIndication);
     p.handle_timeout(t0 + 110 * S);
@@ -943,4 +944,49 @@ fn stacks_overlap_call() {
     l.settle();
     assert_eq!(l.user.l3.call_state(call), CallState::Active);
     assert_eq!(l.net.l3.call_state(ncall), CallState::Active);
+}
+
+#[test]
+fn t322_repeats_the_status_enquiry_then_clears() {
+    let t0 = Instant::now();
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    p.handle_message(t0, &peer_setup(1, None).encode()).unwrap();
+    let call = CallId {
+        crv: 1,
+        ours: false,
+    };
+    p.send(t0, call, Line::msg(MessageType::CONNECT)).unwrap();
+    drain(&mut p);
+    p.status_enquiry(t0, call).unwrap();
+    // One enquiry at a time: a second request sends nothing.
+    p.status_enquiry(t0, call).unwrap();
+    assert_eq!(types(&drain(&mut p).0), vec![MessageType::STATUS_ENQUIRY]);
+    for n in 1..=2u32 {
+        p.handle_timeout(t0 + n * 4 * S);
+        assert_eq!(types(&drain(&mut p).0), vec![MessageType::STATUS_ENQUIRY]);
+    }
+    p.handle_timeout(t0 + 12 * S);
+    let (sent, ev) = drain(&mut p);
+    assert_eq!(types(&sent), vec![MessageType::DISCONNECT]);
+    assert!(matches!(ev[0], PriEvent::Cleared { .. }));
+    // Answered in time: T322 stops, the state is reported.
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    p.handle_message(t0, &peer_setup(1, None).encode()).unwrap();
+    p.send(t0, call, Line::msg(MessageType::CONNECT)).unwrap();
+    p.status_enquiry(t0, call).unwrap();
+    drain(&mut p);
+    let mut st = with_cause(
+        from_peer(1, true, MessageType::STATUS),
+        Q850Cause::RESPONSE_TO_STATUS_ENQUIRY,
+    );
+    st.set(&CallStateIe::new(CallStateValue::ACTIVE)).unwrap();
+    p.handle_message(t0 + S, &st.encode()).unwrap();
+    assert!(matches!(
+        drain(&mut p).1[0],
+        PriEvent::Status {
+            state: CallStateValue::ACTIVE,
+            ..
+        }
+    ));
+    assert_eq!(p.poll_timeout(), None);
 }

@@ -30,6 +30,8 @@ pub struct Timers {
     pub t313: Duration,
     /// T316: RESTART sent, waiting for RESTART ACKNOWLEDGE (2 min).
     pub t316: Duration,
+    /// T322: STATUS ENQUIRY sent, waiting for STATUS (4 s).
+    pub t322: Duration,
 }
 
 /// How a side asks for a B-channel in SETUP (Q.931 §5.1.2, §5.2.3.1).
@@ -76,6 +78,7 @@ const BASE_NETWORK_TIMERS: Timers = Timers {
     t310: Duration::from_secs(10),
     t313: Duration::from_secs(4),
     t316: Duration::from_secs(120),
+    t322: Duration::from_secs(4),
 };
 
 impl Variant {
