@@ -941,7 +941,7 @@ impl Pri {
             return Err(RxError::CallReference);
         }
         if cr.is_global() {
-            self.rx_global(now, m);
+            self.rx_global(m);
             return Ok(());
         }
         // §4.3: flag 1 means the receiver (we) allocated the reference.
@@ -951,7 +951,7 @@ impl Pri {
         };
         match self.find(id) {
             Some(i) => self.rx_call(now, i, m),
-            None => self.rx_unknown(now, id, m),
+            None => self.rx_unknown(id, m),
         }
         Ok(())
     }
@@ -969,12 +969,12 @@ impl Pri {
     }
 
     /// §5.8.3.2: messages for a call reference we do not know.
-    fn rx_unknown(&mut self, now: Instant, id: CallId, m: Message) {
+    fn rx_unknown(&mut self, id: CallId, m: Message) {
         let reply = m.call_ref.reply();
         let c81 = Some(self.our_cause(Q850Cause::INVALID_CALL_REFERENCE));
         match m.msg_type {
             // d) a SETUP whose flag says we allocated it is ignored.
-            MessageType::SETUP if !id.ours => self.rx_setup(now, id, m),
+            MessageType::SETUP if !id.ours => self.rx_setup(id, m),
             MessageType::SETUP | MessageType::RELEASE_COMPLETE => {}
             // §5.8.10: the Null state, cause 30.
             MessageType::STATUS_ENQUIRY => self.status(
@@ -1012,7 +1012,7 @@ impl Pri {
     }
 
     /// §5.1/5.2 incoming SETUP: check it, pick the channel (§5.2.3.1), report it.
-    fn rx_setup(&mut self, _now: Instant, id: CallId, m: Message) {
+    fn rx_setup(&mut self, id: CallId, m: Message) {
         let reply = m.call_ref.reply();
         let refuse = |this: &mut Self, v: Q850Cause| {
             let c = Some(this.our_cause(v));
@@ -1303,7 +1303,7 @@ impl Pri {
     }
 
     /// §5.5: the global call reference.
-    fn rx_global(&mut self, now: Instant, m: Message) {
+    fn rx_global(&mut self, m: Message) {
         match m.msg_type {
             MessageType::RESTART => {
                 let class = m
@@ -1357,7 +1357,6 @@ impl Pri {
             MessageType::STATUS => {}
             // §5.8.3.2 f): anything else: STATUS, cause 81.
             _ => {
-                let _ = now;
                 self.status(
                     m.call_ref.reply(),
                     CallStateValue::NULL,
