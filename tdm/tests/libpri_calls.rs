@@ -289,9 +289,10 @@ fn libpri_rejects(side: Side, cause: u8) {
     let (c, by_peer) = sh.core.cleared(call).expect("cleared");
     assert!(by_peer);
     assert_eq!(c.value.0, cause);
+    // Presentation allowed: libpri's PRES_ALLOWED_USER_NUMBER_NOT_SCREENED is 0.
     assert!(
         peer.line("EVENT RING")
-            .is_some_and(|l| l.contains("channel=3"))
+            .is_some_and(|l| l.contains("channel=3") && l.contains("pres=0 "))
     );
     finish(span, sh, peer, side);
 }
