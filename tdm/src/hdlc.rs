@@ -10,6 +10,18 @@
 //! How those bits are packed into the stream's bytes is the driver's choice:
 //! [`BitOrder::MsbFirst`] is a timeslot octet as a PCM frame carries it (bit 1, the most
 //! significant, goes first); [`BitOrder::LsbFirst`] is the other packing.
+//!
+//! ```
+//! use tdm::hdlc::{BitOrder, Deframer, Framer, Limits};
+//! let mut tx = Framer::new(BitOrder::MsbFirst);
+//! tx.push_frame(&[0x02, 0x01, 0x7F]); // a SABME
+//! let mut line = [0u8; 16]; // queued bits, then idle flags
+//! tx.fill(&mut line);
+//! let mut rx = Deframer::new(BitOrder::MsbFirst, Limits::LAPD);
+//! let mut got = Vec::new();
+//! rx.feed(&line, |r| got.push(r.map(|f| f.to_vec())));
+//! assert_eq!(got, vec![Ok(vec![0x02, 0x01, 0x7F])]);
+//! ```
 
 use std::collections::VecDeque;
 

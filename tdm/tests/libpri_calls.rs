@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Instant;
 
 use common::{Core, Peer, Shell, T, check_capture, open_span};
@@ -163,6 +164,15 @@ fn finish(span: common::Span, shell: Shell<Stack>, peer: Peer, side: Side) -> Ve
     // Our own capture: tshark must see the same directions from our end.
     let ours = span.dir.path().join("ours.pcap");
     shell.write_pcap(&ours);
+    // TDM_PRI_RECORD=DIR keeps our capture as DIR/<test name>.pcap (captures/ fixtures).
+    if let Some(dir) = std::env::var_os("TDM_PRI_RECORD") {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("pri")
+            .replace("::", "-");
+        std::fs::copy(&ours, Path::new(&dir).join(format!("{name}.pcap")))
+            .expect("keep the capture");
+    }
     let our_role = if side == Side::Network { "net" } else { "cpe" };
     check_capture(&ours, our_role);
     // Closing our end of the span ends the peer.
@@ -279,9 +289,10 @@ fn libpri_rejects(side: Side, cause: u8) {
     let (c, by_peer) = sh.core.cleared(call).expect("cleared");
     assert!(by_peer);
     assert_eq!(c.value.0, cause);
+    // Presentation allowed: libpri's PRES_ALLOWED_USER_NUMBER_NOT_SCREENED is 0.
     assert!(
         peer.line("EVENT RING")
-            .is_some_and(|l| l.contains("channel=3"))
+            .is_some_and(|l| l.contains("channel=3") && l.contains("pres=0 "))
     );
     finish(span, sh, peer, side);
 }
@@ -420,7 +431,11 @@ fn link_loss_during_a_call(side: Side) {
     let heal = Instant::now() + 8 * T;
     sh.deaf_until = Some(heal);
     // A STATUS ENQUIRY into the broken line: libpri's STATUS goes unacknowledged.
-    sh.core.s.l3.status_enquiry(call).expect("known call");
+    sh.core
+        .s
+        .l3
+        .status_enquiry(Instant::now(), call)
+        .expect("known call");
     sh.run_until(&mut peer, 15 * T, |_, p| p.count("EVENT DCHAN_DOWN") >= 1);
     sh.run_until(&mut peer, 20 * T, |s, p| {
         Instant::now() >= heal
@@ -475,6 +490,137 @@ fn link_loss_during_a_call_with_libpri_network() {
 #[test]
 fn link_loss_during_a_call_with_libpri_user() {
     link_loss_during_a_call(Side::Network);
+}
+
+fn overlap_sending(side: Side) {
+    // We dial "10", libpri asks for more (SETUP ACKNOWLEDGE), we send "00" with
+    // Sending complete in INFORMATION, libpri answers the 4-digit number.
+    let (span, mut sh, mut peer) = start(side, "overlap:4", &[]);
+    let mut s10 = Message::setup(
+        Dialect::Q931,
+        CallReference::dummy(),
+        &BearerCapability::circuit_64k(TransferCapability::SPEECH, Some(Layer1Protocol::G711_ALAW)),
+        &number("10", Presentation::ALLOWED),
+        Some(&number("2000", Presentation::ALLOWED)),
+    )
+    .expect("fits");
+    s10.remove(mapping::q931::IeId::SENDING_COMPLETE);
+    let call = sh
+        .core
+        .s
+        .l3
+        .setup_with(Instant::now(), s10, None, false)
+        .expect("a channel is free");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.s.l3.call_state(call) == CallState::OverlapSending
+    });
+    let mut info = msg(MessageType::INFORMATION);
+    info.set(&mapping::q931::ies::CalledPartyNumber(number(
+        "00",
+        Presentation::ALLOWED,
+    )))
+    .expect("fits");
+    info.set_sending_complete();
+    sh.core
+        .s
+        .l3
+        .send(Instant::now(), call, info)
+        .expect("allowed in overlap sending");
+    sh.run_until(&mut peer, 5 * T, |s, p| {
+        s.s.l3.call_state(call) == CallState::Active && p.count("EVENT ANSWERING") == 1
+    });
+    assert!(peer.line("EVENT NEED_MORE").is_some(), "{:?}", peer.seen);
+    assert!(
+        peer.line("EVENT ANSWERING")
+            .is_some_and(|l| l.ends_with("number=1000")),
+        "{:?}",
+        peer.seen
+    );
+    sh.core
+        .s
+        .l3
+        .release(Instant::now(), call, Cause::NORMAL)
+        .expect("known call");
+    sh.run_until(&mut peer, 5 * T, |s, _| s.idle(call));
+    let infos = finish(span, sh, peer, side);
+    assert!(
+        infos.iter().any(|i| i.ends_with("| SETUP ACKNOWLEDGE")),
+        "{infos:?}"
+    );
+    assert!(
+        infos.iter().any(|i| i.ends_with("| INFORMATION")),
+        "{infos:?}"
+    );
+}
+
+#[test]
+fn overlap_sending_to_libpri_network() {
+    overlap_sending(Side::User);
+}
+
+#[test]
+fn overlap_sending_to_libpri_user() {
+    overlap_sending(Side::Network);
+}
+
+fn overlap_receiving(side: Side) {
+    // libpri dials "10" without Sending complete; we ask for more (SETUP ACKNOWLEDGE),
+    // libpri sends "0" and "0" in INFORMATION messages, we answer "1000".
+    let (span, mut sh, mut peer) = start(side, "call:10", &[("PEER_MORE", "00")]);
+    sh.run_until(&mut peer, 5 * T, |s, _| s.incoming().len() == 1);
+    let (call, _, setup) = sh.core.incoming().remove(0);
+    assert!(!setup.sending_complete());
+    let mut number = setup
+        .called_number()
+        .expect("called number")
+        .digits
+        .as_str()
+        .to_owned();
+    assert_eq!(number, "10");
+    sh.core
+        .s
+        .l3
+        .send(Instant::now(), call, msg(MessageType::SETUP_ACKNOWLEDGE))
+        .expect("allowed");
+    sh.run_until(&mut peer, 5 * T, |s, _| {
+        s.events
+            .iter()
+            .filter(|e| matches!(e, PriEvent::Message { message, .. } if message.msg_type == MessageType::INFORMATION))
+            .count()
+            == 2
+    });
+    for e in &sh.core.events {
+        if let PriEvent::Message { message, .. } = e
+            && message.msg_type == MessageType::INFORMATION
+        {
+            number.push_str(message.called_number().expect("digits").digits.as_str());
+        }
+    }
+    assert_eq!(number, "1000");
+    assert!(peer.line("EVENT SETUP_ACK").is_some());
+    let now = Instant::now();
+    for t in [
+        MessageType::CALL_PROCEEDING,
+        MessageType::ALERTING,
+        MessageType::CONNECT,
+    ] {
+        sh.core.s.l3.send(now, call, msg(t)).expect("allowed");
+    }
+    sh.run_until(&mut peer, 5 * T, |s, p| {
+        s.s.l3.call_state(call) == CallState::Active && p.count("EVENT ANSWER channel") == 1
+    });
+    sh.run_until(&mut peer, 5 * T, |s, _| s.idle(call));
+    finish(span, sh, peer, side);
+}
+
+#[test]
+fn overlap_receiving_from_libpri_network() {
+    overlap_receiving(Side::User);
+}
+
+#[test]
+fn overlap_receiving_from_libpri_user() {
+    overlap_receiving(Side::Network);
 }
 
 #[test]

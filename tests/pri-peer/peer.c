@@ -10,6 +10,8 @@
  *                    B-channel PEER_CHANNEL, default 1, exclusive); clear 1 s after answer;
  *                    answer incoming calls as "answer" does
  *   restart:<chan>   once the D-channel is up, RESTART B-channel <chan> (0: interface)
+ *   overlap:<n>      answer incoming calls once the called number has <n> digits,
+ *                    asking for more (SETUP ACKNOWLEDGE) while it is shorter
  *   idle             only keep the D-channel up
  *
  * The span is an AF_UNIX SOCK_SEQPACKET socket carrying the D-channel: one message is
@@ -27,8 +29,9 @@
  * Environment: PEER_SECONDS (run time bound, default 30), PEER_DEBUG (libpri debug
  * mask, decimal, to stderr), PEER_T200 / PEER_T203 (ms) and PEER_N200 (libpri timers),
  * PEER_CHANNEL (B-channel of call:), PEER_PRES=restricted (calling number presentation
- * restricted in call:), PEER_HOLD_MS (how long call: keeps an answered call, default
- * 1000).
+ * restricted in call:), PEER_MORE=<digits> (call: dials in overlap: the number without
+ * Sending complete, then these digits one INFORMATION each after SETUP ACKNOWLEDGE),
+ * PEER_HOLD_MS (how long call: keeps an answered call, default 1000).
  *
  * Bearer audio (PEER_BEARER=<path of the span's bearer socket>, connected at start): one
  * SEQPACKET message is | B-channel (1) | A-law octets |. While a call is answered the
@@ -347,11 +350,24 @@ static int open_bearer(const char *path)
 
 struct peer {
 	struct pri *pri;
+	char digits[512];	/* overlap: the called number so far */
 	const char *action;	/* "answer", "idle" or "call:<number>" */
 	int called;		/* the call of "call:" was placed */
 	q931_call *call;
 	double hangup_at;	/* when to clear an answered outgoing call, 0 if not */
 };
+
+/* Appends received called-number digits, as many as fit. */
+static void append_digits(struct peer *p, const char *more)
+{
+	size_t have = strlen(p->digits);
+	size_t add = strlen(more);
+
+	if (add > sizeof(p->digits) - 1 - have)
+		add = sizeof(p->digits) - 1 - have;
+	memcpy(p->digits + have, more, add);
+	p->digits[have + add] = '\0';
+}
 
 static void place_call(struct peer *p)
 {
@@ -364,7 +380,7 @@ static void place_call(struct peer *p)
 	busy[ch & 31] = 1;
 	pri_sr_set_channel(sr, ch, 1, 0);
 	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH, PRI_LAYER_1_ALAW);
-	pri_sr_set_called(sr, (char *)p->action + 5, PRI_UNKNOWN, 1);
+	pri_sr_set_called(sr, (char *)p->action + 5, PRI_UNKNOWN, getenv("PEER_MORE") ? 0 : 1);
 	pri_sr_set_caller(sr, "2000", NULL, PRI_UNKNOWN,
 			  pres && !strcmp(pres, "restricted") ?
 			  PRES_PROHIB_USER_NUMBER_NOT_SCREENED :
@@ -414,10 +430,48 @@ static void on_event(struct peer *p, pri_event *e)
 			pri_proceeding(p->pri, e->ring.call, ch, 0);
 			pri_acknowledge(p->pri, e->ring.call, ch, 0);
 			pri_answer(p->pri, e->ring.call, ch, 0);
+		} else if (!strncmp(p->action, "overlap:", 8)) {
+			int ch = e->ring.channel & 0xff;
+
+			p->digits[0] = '\0';
+			append_digits(p, e->ring.callednum);
+			if ((int)strlen(p->digits) >= atoi(p->action + 8)) {
+				printf("EVENT ANSWERING channel=%d number=%s\n", ch, p->digits);
+				pri_proceeding(p->pri, e->ring.call, ch, 0);
+				pri_acknowledge(p->pri, e->ring.call, ch, 0);
+				pri_answer(p->pri, e->ring.call, ch, 0);
+			} else {
+				printf("EVENT NEED_MORE channel=%d\n", ch);
+				pri_need_more_info(p->pri, e->ring.call, ch, 0);
+			}
 		} else if (!strncmp(p->action, "reject:", 7)) {
 			/* As a PBX does: take the call, then clear it with the cause. */
 			pri_proceeding(p->pri, e->ring.call, e->ring.channel, 0);
 			pri_hangup(p->pri, e->ring.call, atoi(p->action + 7));
+		}
+		break;
+	case PRI_EVENT_SETUP_ACK:
+		printf("EVENT SETUP_ACK channel=%d\n", e->setup_ack.channel);
+		if (getenv("PEER_MORE") && e->setup_ack.call == p->call) {
+			const char *d;
+
+			for (d = getenv("PEER_MORE"); *d; d++)
+				pri_information(p->pri, p->call, *d);
+		}
+		break;
+	case PRI_EVENT_INFO_RECEIVED:
+		printf("EVENT INFO_RECEIVED digits=%s complete=%d\n", e->ring.callednum,
+		       e->ring.complete);
+		if (!strncmp(p->action, "overlap:", 8)) {
+			append_digits(p, e->ring.callednum);
+			if ((int)strlen(p->digits) >= atoi(p->action + 8)) {
+				int ch = e->ring.channel & 0xff;
+
+				printf("EVENT ANSWERING channel=%d number=%s\n", ch, p->digits);
+				pri_proceeding(p->pri, e->ring.call, ch, 0);
+				pri_acknowledge(p->pri, e->ring.call, ch, 0);
+				pri_answer(p->pri, e->ring.call, ch, 0);
+			}
 		}
 		break;
 	case PRI_EVENT_HANGUP_REQ:
@@ -485,7 +539,8 @@ int main(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	p.action = argv[4];
 	if (strcmp(p.action, "answer") && strcmp(p.action, "idle") && strncmp(p.action, "call:", 5)
-	    && strncmp(p.action, "reject:", 7) && strncmp(p.action, "restart:", 8)) {
+	    && strncmp(p.action, "reject:", 7) && strncmp(p.action, "restart:", 8)
+	    && strncmp(p.action, "overlap:", 8)) {
 		fprintf(stderr, "action must be answer, reject:<cause>, call:<number>, "
 			"restart:<channel> or idle\n");
 		return 1;
@@ -504,6 +559,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pri_set_debug(p.pri, (int)env_long("PEER_DEBUG", 0));
+	if (!strncmp(p.action, "overlap:", 8) || getenv("PEER_MORE"))
+		pri_set_overlapdial(p.pri, 1);
 	if (getenv("PEER_T200"))
 		pri_set_timer(p.pri, PRI_TIMER_T200, (int)env_long("PEER_T200", 1000));
 	if (getenv("PEER_T203"))

@@ -47,8 +47,14 @@ pub enum CallState {
     OutgoingProceeding,
     /// ALERTING received (U4 call delivered / N7 call received).
     Delivered,
+    /// SETUP ACKNOWLEDGE received: we send the rest of the number (U2 overlap sending /
+    /// N25 overlap receiving).
+    OverlapSending,
     /// SETUP received, not answered (U6 call present / N1 call initiated).
     SetupReceived,
+    /// SETUP ACKNOWLEDGE sent: the peer sends the rest of the number (U25 overlap
+    /// receiving / N2 overlap sending).
+    OverlapReceiving,
     /// CALL PROCEEDING sent (U9 incoming call proceeding / N3 outgoing call proceeding).
     IncomingProceeding,
     /// ALERTING sent (U7 call received / N4 call delivered).
@@ -83,6 +89,20 @@ impl CallState {
                     3
                 } else {
                     9
+                }
+            }
+            CallState::OverlapSending => {
+                if user {
+                    2
+                } else {
+                    25
+                }
+            }
+            CallState::OverlapReceiving => {
+                if user {
+                    25
+                } else {
+                    2
                 }
             }
             CallState::Delivered => {
@@ -138,8 +158,14 @@ impl CallState {
 /// Spec-named call control timers (Q.931 §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
+    /// ALERTING received.
+    T301,
+    /// SETUP ACKNOWLEDGE sent.
+    T302,
     /// SETUP sent.
     T303,
+    /// SETUP ACKNOWLEDGE received.
+    T304,
     /// DISCONNECT sent.
     T305,
     /// RELEASE sent.
@@ -150,26 +176,36 @@ pub enum Timer {
     T310,
     /// CONNECT sent (user side).
     T313,
+    /// STATUS ENQUIRY sent.
+    T322,
 }
 
 impl Timer {
-    const ALL: [Timer; 6] = [
+    const ALL: [Timer; 10] = [
+        Timer::T301,
+        Timer::T302,
         Timer::T303,
+        Timer::T304,
         Timer::T305,
         Timer::T308,
         Timer::T309,
         Timer::T310,
         Timer::T313,
+        Timer::T322,
     ];
 
     fn duration(self, t: &Timers) -> std::time::Duration {
         match self {
+            Timer::T301 => t.t301,
+            Timer::T302 => t.t302,
             Timer::T303 => t.t303,
+            Timer::T304 => t.t304,
             Timer::T305 => t.t305,
             Timer::T308 => t.t308,
             Timer::T309 => t.t309,
             Timer::T310 => t.t310,
             Timer::T313 => t.t313,
+            Timer::T322 => t.t322,
         }
     }
 }
@@ -267,6 +303,12 @@ pub enum PriEvent {
         /// The B-channel the call held, if any.
         channel: Option<u8>,
     },
+    /// T302 ran out while receiving digits in overlap (§5.2.4): the call core decides
+    /// whether the number is complete (answer the call) or not (clear with cause 28).
+    DigitsTimeout {
+        /// The call.
+        call: CallId,
+    },
     /// STATUS received for a call (an answer to STATUS ENQUIRY or an error report).
     Status {
         /// The call.
@@ -345,9 +387,9 @@ struct Call {
     state: CallState,
     channel: Option<u8>,
     exclusive: bool,
-    timers: [Option<Instant>; 6],
+    timers: [Option<Instant>; 10],
     /// Expiries so far of T303 and T308 (second expiry rules).
-    expired: [u8; 6],
+    expired: [u8; 10],
     /// The SETUP, kept for a retransmission at T303.
     setup: Option<Message>,
     /// The first answer to a received SETUP was sent (it carries the channel).
@@ -365,8 +407,8 @@ impl Call {
             state,
             channel,
             exclusive: false,
-            timers: [None; 6],
-            expired: [0; 6],
+            timers: [None; 10],
+            expired: [0; 10],
             setup: None,
             answered: false,
             cause: None,
@@ -382,6 +424,9 @@ struct Restart {
     deadline: Instant,
     sent: u8,
 }
+
+/// Transmissions of a STATUS ENQUIRY before the call is cleared (§5.8.10).
+const STATUS_ENQUIRY_TRIES: u8 = 3;
 
 /// Transmissions of a RESTART before its channels go to maintenance (§5.5.1).
 const RESTART_TRIES: u8 = 3;
@@ -539,7 +584,7 @@ impl Pri {
     }
 
     fn stop_all(&mut self, i: usize) {
-        self.calls[i].timers = [None; 6];
+        self.calls[i].timers = [None; 10];
     }
 
     fn report_cleared(&mut self, i: usize, cause: Cause, by_peer: bool) {
@@ -605,8 +650,21 @@ impl Pri {
     pub fn setup(
         &mut self,
         now: Instant,
+        setup: Message,
+        channel: Option<u8>,
+    ) -> Result<CallId, PriError> {
+        self.setup_with(now, setup, channel, true)
+    }
+
+    /// [`Pri::setup`] for overlap sending when `complete` is false (§5.1.3): no Sending
+    /// complete; the peer's SETUP ACKNOWLEDGE asks for the rest of the number, which
+    /// goes in INFORMATION messages ([`Pri::send`]).
+    pub fn setup_with(
+        &mut self,
+        now: Instant,
         mut setup: Message,
         channel: Option<u8>,
+        complete: bool,
     ) -> Result<CallId, PriError> {
         let channel = match channel {
             Some(c) if self.channel_state(c) == Some(ChannelState::Idle) => c,
@@ -625,7 +683,7 @@ impl Pri {
         setup
             .set(&self.channel_id(channel, exclusive))
             .map_err(|_| PriError::TooLong)?;
-        if self.cfg.variant.sending_complete {
+        if complete && self.cfg.variant.sending_complete {
             setup.set(&SendingComplete).map_err(|_| PriError::TooLong)?;
         } else {
             setup.remove(IeId::SENDING_COMPLETE);
@@ -661,16 +719,29 @@ impl Pri {
         let state = self.calls[i].state;
         let incoming_early = matches!(
             state,
-            CallState::SetupReceived | CallState::IncomingProceeding | CallState::Received
+            CallState::SetupReceived
+                | CallState::OverlapReceiving
+                | CallState::IncomingProceeding
+                | CallState::Received
         );
         let next = match msg.msg_type {
-            MessageType::CALL_PROCEEDING if state == CallState::SetupReceived => {
+            MessageType::SETUP_ACKNOWLEDGE if state == CallState::SetupReceived => {
+                CallState::OverlapReceiving
+            }
+            MessageType::CALL_PROCEEDING
+                if matches!(
+                    state,
+                    CallState::SetupReceived | CallState::OverlapReceiving
+                ) =>
+            {
                 CallState::IncomingProceeding
             }
             MessageType::ALERTING
                 if matches!(
                     state,
-                    CallState::SetupReceived | CallState::IncomingProceeding
+                    CallState::SetupReceived
+                        | CallState::OverlapReceiving
+                        | CallState::IncomingProceeding
                 ) =>
             {
                 CallState::Received
@@ -681,7 +752,10 @@ impl Pri {
             },
             MessageType::PROGRESS if incoming_early || state == CallState::Active => state,
             MessageType::INFORMATION | MessageType::NOTIFY | MessageType::FACILITY
-                if !matches!(state, CallState::ReleaseSent | CallState::DisconnectSent) =>
+                if !matches!(
+                    state,
+                    CallState::ReleaseSent | CallState::DisconnectSent | CallState::SetupSent
+                ) =>
             {
                 state
             }
@@ -700,8 +774,18 @@ impl Pri {
         }
         self.transmit(&msg);
         self.calls[i].state = next;
-        if next == CallState::ConnectRequest {
-            self.start(i, Timer::T313, now);
+        match next {
+            CallState::ConnectRequest => self.start(i, Timer::T313, now),
+            // §5.2.4: T302 runs while digits may come.
+            CallState::OverlapReceiving => self.start(i, Timer::T302, now),
+            // §5.1.3: each INFORMATION sent restarts T304.
+            CallState::OverlapSending if msg.msg_type == MessageType::INFORMATION => {
+                self.start(i, Timer::T304, now)
+            }
+            _ => {}
+        }
+        if state == CallState::OverlapReceiving && next != state {
+            self.stop(i, Timer::T302);
         }
         Ok(())
     }
@@ -730,11 +814,21 @@ impl Pri {
     }
 
     /// Asks the peer for a call's state (§5.8.10).
-    pub fn status_enquiry(&mut self, call: CallId) -> Result<(), PriError> {
-        self.find(call).ok_or(PriError::UnknownCall)?;
-        let m = self.msg(call, MessageType::STATUS_ENQUIRY);
-        self.transmit(&m);
+    pub fn status_enquiry(&mut self, now: Instant, call: CallId) -> Result<(), PriError> {
+        let i = self.find(call).ok_or(PriError::UnknownCall)?;
+        self.enquire(now, i);
         Ok(())
+    }
+
+    /// §5.8.10: STATUS ENQUIRY and T322; one enquiry at a time (T322 is not restarted).
+    fn enquire(&mut self, now: Instant, i: usize) {
+        if self.calls[i].timers[Timer::T322 as usize].is_some() {
+            return;
+        }
+        let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
+        self.transmit(&m);
+        self.calls[i].expired[Timer::T322 as usize] = 0;
+        self.start(i, Timer::T322, now);
     }
 
     /// Restarts one B-channel, or the whole interface with `None` (§5.5.1): calls on
@@ -801,8 +895,9 @@ impl Pri {
                 for i in 0..self.calls.len() {
                     self.stop(i, Timer::T309);
                     if !first && self.calls[i].state != CallState::SetupSent {
-                        let m = self.msg(self.calls[i].id, MessageType::STATUS_ENQUIRY);
-                        self.transmit(&m);
+                        // A fresh enquiry: layer 2 dropped what was outstanding.
+                        self.stop(i, Timer::T322);
+                        self.enquire(now, i);
                     }
                 }
                 if first && self.cfg.variant.restart_on_first_link_up {
@@ -820,6 +915,7 @@ impl Pri {
                 let mut i = 0;
                 while i < self.calls.len() {
                     if self.calls[i].state == CallState::Active {
+                        self.stop(i, Timer::T322);
                         self.start(i, Timer::T309, now);
                         i += 1;
                     } else {
@@ -845,7 +941,7 @@ impl Pri {
             return Err(RxError::CallReference);
         }
         if cr.is_global() {
-            self.rx_global(now, m);
+            self.rx_global(m);
             return Ok(());
         }
         // §4.3: flag 1 means the receiver (we) allocated the reference.
@@ -855,7 +951,7 @@ impl Pri {
         };
         match self.find(id) {
             Some(i) => self.rx_call(now, i, m),
-            None => self.rx_unknown(now, id, m),
+            None => self.rx_unknown(id, m),
         }
         Ok(())
     }
@@ -873,12 +969,12 @@ impl Pri {
     }
 
     /// §5.8.3.2: messages for a call reference we do not know.
-    fn rx_unknown(&mut self, now: Instant, id: CallId, m: Message) {
+    fn rx_unknown(&mut self, id: CallId, m: Message) {
         let reply = m.call_ref.reply();
         let c81 = Some(self.our_cause(Q850Cause::INVALID_CALL_REFERENCE));
         match m.msg_type {
             // d) a SETUP whose flag says we allocated it is ignored.
-            MessageType::SETUP if !id.ours => self.rx_setup(now, id, m),
+            MessageType::SETUP if !id.ours => self.rx_setup(id, m),
             MessageType::SETUP | MessageType::RELEASE_COMPLETE => {}
             // §5.8.10: the Null state, cause 30.
             MessageType::STATUS_ENQUIRY => self.status(
@@ -916,7 +1012,7 @@ impl Pri {
     }
 
     /// §5.1/5.2 incoming SETUP: check it, pick the channel (§5.2.3.1), report it.
-    fn rx_setup(&mut self, _now: Instant, id: CallId, m: Message) {
+    fn rx_setup(&mut self, id: CallId, m: Message) {
         let reply = m.call_ref.reply();
         let refuse = |this: &mut Self, v: Q850Cause| {
             let c = Some(this.our_cause(v));
@@ -1037,6 +1133,7 @@ impl Pri {
                 self.status(m.call_ref.reply(), v, Q850Cause::RESPONSE_TO_STATUS_ENQUIRY);
             }
             MessageType::STATUS => {
+                self.stop(i, Timer::T322);
                 let reported = m
                     .get::<CallStateIe>()
                     .and_then(Result::ok)
@@ -1105,16 +1202,27 @@ impl Pri {
         let id = self.calls[i].id;
         let outgoing_early = matches!(
             state,
-            CallState::SetupSent | CallState::OutgoingProceeding | CallState::Delivered
+            CallState::SetupSent
+                | CallState::OverlapSending
+                | CallState::OutgoingProceeding
+                | CallState::Delivered
         );
         let next = match t {
-            MessageType::CALL_PROCEEDING | MessageType::SETUP_ACKNOWLEDGE
-                if state == CallState::SetupSent =>
+            MessageType::SETUP_ACKNOWLEDGE if state == CallState::SetupSent => {
+                CallState::OverlapSending
+            }
+            MessageType::CALL_PROCEEDING
+                if matches!(state, CallState::SetupSent | CallState::OverlapSending) =>
             {
                 CallState::OutgoingProceeding
             }
             MessageType::ALERTING
-                if matches!(state, CallState::SetupSent | CallState::OutgoingProceeding) =>
+                if matches!(
+                    state,
+                    CallState::SetupSent
+                        | CallState::OverlapSending
+                        | CallState::OutgoingProceeding
+                ) =>
             {
                 CallState::Delivered
             }
@@ -1151,13 +1259,32 @@ impl Pri {
                 return;
             }
         }
-        match (state, next) {
-            (_, CallState::OutgoingProceeding) if t == MessageType::CALL_PROCEEDING => {
-                self.start(i, Timer::T310, now)
+        if state == CallState::OverlapSending && next != state {
+            self.stop(i, Timer::T304);
+        }
+        match next {
+            CallState::OverlapSending if state == CallState::SetupSent => {
+                self.start(i, Timer::T304, now)
             }
-            (_, CallState::Delivered) | (_, CallState::Active) => {
+            CallState::OutgoingProceeding if state != next => self.start(i, Timer::T310, now),
+            CallState::Delivered => {
+                self.stop(i, Timer::T310);
+                if state != next {
+                    self.start(i, Timer::T301, now);
+                }
+            }
+            CallState::Active => {
+                self.stop(i, Timer::T301);
                 self.stop(i, Timer::T310);
                 self.stop(i, Timer::T313);
+            }
+            CallState::OverlapReceiving if t == MessageType::INFORMATION => {
+                // §5.2.4: more digits restart T302; Sending complete ends overlap.
+                if m.sending_complete() {
+                    self.stop(i, Timer::T302);
+                } else {
+                    self.start(i, Timer::T302, now);
+                }
             }
             _ => {}
         }
@@ -1176,7 +1303,7 @@ impl Pri {
     }
 
     /// §5.5: the global call reference.
-    fn rx_global(&mut self, now: Instant, m: Message) {
+    fn rx_global(&mut self, m: Message) {
         match m.msg_type {
             MessageType::RESTART => {
                 let class = m
@@ -1230,7 +1357,6 @@ impl Pri {
             MessageType::STATUS => {}
             // §5.8.3.2 f): anything else: STATUS, cause 81.
             _ => {
-                let _ = now;
                 self.status(
                     m.call_ref.reply(),
                     CallStateValue::NULL,
@@ -1278,9 +1404,20 @@ impl Pri {
                     self.free(i);
                 }
             }
-            Timer::T310 | Timer::T313 => {
+            Timer::T310 | Timer::T313 | Timer::T304 => {
                 self.report_cleared(i, c102, true);
                 self.disconnect(now, i, c102);
+            }
+            Timer::T301 => {
+                // No answer after alerting (Tables 9-1/9-2): cause 19.
+                let c = self.our_cause(Q850Cause::NO_ANSWER);
+                self.report_cleared(i, c, true);
+                self.disconnect(now, i, c);
+            }
+            Timer::T302 => {
+                // §5.2.4: whether the number is complete is the call core's call: it
+                // answers (CALL PROCEEDING ...) or clears (cause 28).
+                self.event(PriEvent::DigitsTimeout { call: id });
             }
             Timer::T305 => {
                 let c = self.calls[i].cause.unwrap_or(c102);
@@ -1306,6 +1443,18 @@ impl Pri {
             Timer::T309 => {
                 let c = self.our_cause(Q850Cause::TEMPORARY_FAILURE);
                 self.clear_locally(i, c);
+            }
+            Timer::T322 => {
+                // Table 9-1/9-2: the enquiry may be repeated; after that the call is
+                // cleared.
+                if self.calls[i].expired[t as usize] < STATUS_ENQUIRY_TRIES {
+                    let m = self.msg(id, MessageType::STATUS_ENQUIRY);
+                    self.transmit(&m);
+                    self.start(i, Timer::T322, now);
+                } else {
+                    self.report_cleared(i, c102, true);
+                    self.disconnect(now, i, c102);
+                }
             }
         }
     }

@@ -477,7 +477,8 @@ fn link_failure_clears_calls_not_active_and_keeps_active_ones_for_t309() {
     p.handle_dl_event(t0 + 10 * S, &q921::Event::EstablishIndication);
     let (sent, _) = drain(&mut p);
     assert_eq!(types(&sent), vec![MessageType::STATUS_ENQUIRY]);
-    assert_eq!(p.poll_timeout(), None);
+    // T309 stopped; T322 waits for the STATUS.
+    assert_eq!(p.poll_timeout(), Some(t0 + 14 * S));
     // Down again past T309: cleared.
     p.handle_dl_event(t0 + 20 * S, &q921::Event::ReleaseIndication);
     p.handle_timeout(t0 + 110 * S);
@@ -785,4 +786,207 @@ fn ni2_restarts_the_interface_when_the_link_first_comes_up() {
     l.user.l3.setup(now, setup_template(), None).unwrap();
     l.settle();
     assert_eq!(Line::incoming(&l.net_ev).len(), 1);
+}
+
+fn info_digits(crv: u16, peer_allocated: bool, digits: &str, complete: bool) -> Message {
+    let mut m = from_peer(crv, peer_allocated, MessageType::INFORMATION);
+    m.set(&mapping::q931::ies::CalledPartyNumber(
+        PartyNumber::unknown(Digits::new(digits).expect("digits")),
+    ))
+    .unwrap();
+    if complete {
+        m.set_sending_complete();
+    }
+    m
+}
+
+#[test]
+fn overlap_receiving_on_the_network_side() {
+    let t0 = Instant::now();
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    p.handle_message(t0, &peer_setup(3, None).encode()).unwrap();
+    drain(&mut p);
+    let call = CallId {
+        crv: 3,
+        ours: false,
+    };
+    p.send(t0, call, Line::msg(MessageType::SETUP_ACKNOWLEDGE))
+        .unwrap();
+    let (sent, _) = drain(&mut p);
+    assert_eq!(types(&sent), vec![MessageType::SETUP_ACKNOWLEDGE]);
+    assert!(
+        channel_of(&sent[0]).is_some(),
+        "the first answer names the channel"
+    );
+    assert_eq!(p.call_state(call).value(Side::Network).0, 2);
+    assert_eq!(p.poll_timeout(), Some(t0 + 15 * S));
+    // More digits: reported, T302 restarted.
+    p.handle_message(t0 + 5 * S, &info_digits(3, true, "12", false).encode())
+        .unwrap();
+    let (_, ev) = drain(&mut p);
+    assert!(
+        matches!(&ev[0], PriEvent::Message { message, .. } if message.msg_type == MessageType::INFORMATION)
+    );
+    assert_eq!(p.poll_timeout(), Some(t0 + 20 * S));
+    // T302 runs out: the call core decides.
+    p.handle_timeout(t0 + 20 * S);
+    assert_eq!(drain(&mut p).1, vec![PriEvent::DigitsTimeout { call }]);
+    p.send(t0 + 20 * S, call, Line::msg(MessageType::CALL_PROCEEDING))
+        .unwrap();
+    let (sent, _) = drain(&mut p);
+    assert_eq!(channel_of(&sent[0]), None, "the channel was named already");
+    assert_eq!(p.call_state(call), CallState::IncomingProceeding);
+    assert_eq!(p.poll_timeout(), None);
+    // Sending complete in INFORMATION stops T302.
+    p.handle_message(t0, &peer_setup(4, None).encode()).unwrap();
+    let c4 = CallId {
+        crv: 4,
+        ours: false,
+    };
+    p.send(t0, c4, Line::msg(MessageType::SETUP_ACKNOWLEDGE))
+        .unwrap();
+    p.handle_message(t0, &info_digits(4, true, "99", true).encode())
+        .unwrap();
+    drain(&mut p);
+    assert_eq!(p.poll_timeout(), None);
+}
+
+#[test]
+fn overlap_sending_on_the_user_side() {
+    let t0 = Instant::now();
+    let mut p = l3(Side::User, Variant::EUROISDN);
+    let mut tmpl = setup_template();
+    tmpl.set_sending_complete();
+    let call = p.setup_with(t0, tmpl, None, false).unwrap();
+    let (sent, _) = drain(&mut p);
+    assert!(!sent[0].sending_complete());
+    let mut ack = from_peer(call.crv, false, MessageType::SETUP_ACKNOWLEDGE);
+    ack.set(&ChannelId::pri_b_channel(1, true)).unwrap();
+    p.handle_message(t0, &ack.encode()).unwrap();
+    assert_eq!(p.call_state(call).value(Side::User).0, 2);
+    assert_eq!(p.poll_timeout(), Some(t0 + 30 * S));
+    let mut info = Line::msg(MessageType::INFORMATION);
+    info.set_sending_complete();
+    p.send(t0 + 10 * S, call, info).unwrap();
+    assert_eq!(p.poll_timeout(), Some(t0 + 40 * S));
+    let mut cp = from_peer(call.crv, false, MessageType::CALL_PROCEEDING);
+    cp.set(&ChannelId::pri_b_channel(1, true)).unwrap();
+    p.handle_message(t0 + 11 * S, &cp.encode()).unwrap();
+    assert_eq!(p.call_state(call), CallState::OutgoingProceeding);
+    assert_eq!(
+        p.poll_timeout(),
+        Some(t0 + 41 * S),
+        "T310 (30 s), T304 stopped"
+    );
+    drain(&mut p);
+    // T304 running out clears the call.
+    let c2 = p.setup_with(t0, setup_template(), None, false).unwrap();
+    p.handle_message(
+        t0,
+        &from_peer(c2.crv, false, MessageType::SETUP_ACKNOWLEDGE).encode(),
+    )
+    .unwrap();
+    drain(&mut p);
+    p.handle_timeout(t0 + 30 * S);
+    let (sent, ev) = drain(&mut p);
+    assert!(sent.iter().any(|m| m.msg_type == MessageType::DISCONNECT
+        && m.call_ref == CallReference::pri(c2.crv, false)));
+    assert!(ev.iter().any(|e| matches!(e, PriEvent::Cleared { call, cause, .. } if *call == c2 && cause.value == Q850Cause::RECOVERY_ON_TIMER_EXPIRY)));
+}
+
+#[test]
+fn t301_no_answer_after_alerting() {
+    let t0 = Instant::now();
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    let call = p.setup(t0, setup_template(), None).unwrap();
+    let mut al = from_peer(call.crv, false, MessageType::ALERTING);
+    al.set(&ChannelId::pri_b_channel(31, true)).unwrap();
+    p.handle_message(t0, &al.encode()).unwrap();
+    drain(&mut p);
+    assert_eq!(p.poll_timeout(), Some(t0 + 180 * S));
+    p.handle_timeout(t0 + 180 * S);
+    let (sent, ev) = drain(&mut p);
+    assert_eq!(types(&sent), vec![MessageType::DISCONNECT]);
+    assert_eq!(sent[0].cause().unwrap().value, Q850Cause::NO_ANSWER);
+    assert!(matches!(ev[0], PriEvent::Cleared { .. }));
+}
+
+#[test]
+fn stacks_overlap_call() {
+    let mut l = Line::new(Variant::EUROISDN);
+    let now = l.now;
+    let call = l
+        .user
+        .l3
+        .setup_with(now, setup_template(), None, false)
+        .unwrap();
+    l.settle();
+    let (ncall, _) = Line::incoming(&l.net_ev)[0];
+    l.net
+        .l3
+        .send(now, ncall, Line::msg(MessageType::SETUP_ACKNOWLEDGE))
+        .unwrap();
+    l.settle();
+    assert_eq!(l.user.l3.call_state(call), CallState::OverlapSending);
+    let mut info = Line::msg(MessageType::INFORMATION);
+    info.set(&mapping::q931::ies::CalledPartyNumber(
+        PartyNumber::unknown(Digits::new("55").unwrap()),
+    ))
+    .unwrap();
+    info.set_sending_complete();
+    l.user.l3.send(now, call, info).unwrap();
+    l.settle();
+    assert!(l.net_ev.iter().any(|e| matches!(e, PriEvent::Message { message, .. } if message.msg_type == MessageType::INFORMATION && message.called_number().is_some_and(|n| n.digits.as_str() == "55"))));
+    l.net
+        .l3
+        .send(now, ncall, Line::msg(MessageType::CONNECT))
+        .unwrap();
+    l.settle();
+    assert_eq!(l.user.l3.call_state(call), CallState::Active);
+    assert_eq!(l.net.l3.call_state(ncall), CallState::Active);
+}
+
+#[test]
+fn t322_repeats_the_status_enquiry_then_clears() {
+    let t0 = Instant::now();
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    p.handle_message(t0, &peer_setup(1, None).encode()).unwrap();
+    let call = CallId {
+        crv: 1,
+        ours: false,
+    };
+    p.send(t0, call, Line::msg(MessageType::CONNECT)).unwrap();
+    drain(&mut p);
+    p.status_enquiry(t0, call).unwrap();
+    // One enquiry at a time: a second request sends nothing.
+    p.status_enquiry(t0, call).unwrap();
+    assert_eq!(types(&drain(&mut p).0), vec![MessageType::STATUS_ENQUIRY]);
+    for n in 1..=2u32 {
+        p.handle_timeout(t0 + n * 4 * S);
+        assert_eq!(types(&drain(&mut p).0), vec![MessageType::STATUS_ENQUIRY]);
+    }
+    p.handle_timeout(t0 + 12 * S);
+    let (sent, ev) = drain(&mut p);
+    assert_eq!(types(&sent), vec![MessageType::DISCONNECT]);
+    assert!(matches!(ev[0], PriEvent::Cleared { .. }));
+    // Answered in time: T322 stops, the state is reported.
+    let mut p = l3(Side::Network, Variant::EUROISDN);
+    p.handle_message(t0, &peer_setup(1, None).encode()).unwrap();
+    p.send(t0, call, Line::msg(MessageType::CONNECT)).unwrap();
+    p.status_enquiry(t0, call).unwrap();
+    drain(&mut p);
+    let mut st = with_cause(
+        from_peer(1, true, MessageType::STATUS),
+        Q850Cause::RESPONSE_TO_STATUS_ENQUIRY,
+    );
+    st.set(&CallStateIe::new(CallStateValue::ACTIVE)).unwrap();
+    p.handle_message(t0 + S, &st.encode()).unwrap();
+    assert!(matches!(
+        drain(&mut p).1[0],
+        PriEvent::Status {
+            state: CallStateValue::ACTIVE,
+            ..
+        }
+    ));
+    assert_eq!(p.poll_timeout(), None);
 }

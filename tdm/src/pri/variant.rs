@@ -9,8 +9,14 @@ use mapping::q931::Dialect;
 /// Call control timer values (Q.931 §9, Tables 9-1 and 9-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timers {
+    /// T301: ALERTING received, waiting for CONNECT (at least 3 min).
+    pub t301: Duration,
+    /// T302: SETUP ACKNOWLEDGE sent, waiting for more digits (10-15 s).
+    pub t302: Duration,
     /// T303: SETUP sent, no answer yet (4 s).
     pub t303: Duration,
+    /// T304: SETUP ACKNOWLEDGE received, sending digits (20 s network, 30 s user).
+    pub t304: Duration,
     /// T305: DISCONNECT sent, waiting for RELEASE or DISCONNECT (30 s).
     pub t305: Duration,
     /// T308: RELEASE sent, waiting for RELEASE COMPLETE (4 s).
@@ -24,6 +30,8 @@ pub struct Timers {
     pub t313: Duration,
     /// T316: RESTART sent, waiting for RESTART ACKNOWLEDGE (2 min).
     pub t316: Duration,
+    /// T322: STATUS ENQUIRY sent, waiting for STATUS (4 s).
+    pub t322: Duration,
 }
 
 /// How a side asks for a B-channel in SETUP (Q.931 §5.1.2, §5.2.3.1).
@@ -60,13 +68,17 @@ pub struct Variant {
 }
 
 const BASE_NETWORK_TIMERS: Timers = Timers {
+    t301: Duration::from_secs(180),
+    t302: Duration::from_secs(15),
     t303: Duration::from_secs(4),
+    t304: Duration::from_secs(20),
     t305: Duration::from_secs(30),
     t308: Duration::from_secs(4),
     t309: Duration::from_secs(90),
     t310: Duration::from_secs(10),
     t313: Duration::from_secs(4),
     t316: Duration::from_secs(120),
+    t322: Duration::from_secs(4),
 };
 
 impl Variant {
@@ -76,6 +88,7 @@ impl Variant {
         dialect: Dialect::Q931,
         network_timers: BASE_NETWORK_TIMERS,
         user_timers: Timers {
+            t304: Duration::from_secs(30),
             t310: Duration::from_secs(30),
             ..BASE_NETWORK_TIMERS
         },

@@ -19,6 +19,33 @@
 //! [`DataLink::handle_request`], time through [`DataLink::handle_timeout`]; frames to
 //! send and events for layer 3 out of [`DataLink::poll_output`]; the next deadline from
 //! [`DataLink::poll_timeout`].
+//!
+//! ```
+//! use std::time::Instant;
+//! use tdm::q921::{Config, DataLink, Event, Output, Request, Side};
+//! let now = Instant::now();
+//! let mut net = DataLink::new(Config::pri(Side::Network));
+//! let mut user = DataLink::new(Config::pri(Side::User));
+//! net.handle_request(now, Request::Establish).unwrap(); // SABME
+//! // Move frames until both are quiet.
+//! loop {
+//!     let mut moved = false;
+//!     while let Some(Output::Transmit(f)) = net.poll_output() {
+//!         user.handle_frame(now, &f).unwrap();
+//!         moved = true;
+//!     }
+//!     while let Some(o) = user.poll_output() {
+//!         if let Output::Transmit(f) = o {
+//!             net.handle_frame(now, &f).unwrap();
+//!             moved = true;
+//!         }
+//!     }
+//!     if !moved {
+//!         break;
+//!     }
+//! }
+//! assert!(net.is_established() && user.is_established());
+//! ```
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
