@@ -474,8 +474,12 @@ impl PriCalls {
         })
     }
 
-    /// Moves the trunk's stack outputs out.
+    /// Moves the trunk's stack outputs out (after moving what layer 3 was asked to send
+    /// down to layer 2).
     fn drain(&mut self, now: Instant, trunk: &str) {
+        if let Some(t) = self.trunks.get_mut(trunk) {
+            t.stack.pump(now);
+        }
         loop {
             let Some(o) = self
                 .trunks
@@ -637,10 +641,328 @@ impl PriCalls {
                     channel,
                 });
             }
+            // Overlap receiving is not offered (calls are routed en bloc), so digits
+            // that stop coming leave the number incomplete: cause 28 (§5.2.4).
+            PriEvent::DigitsTimeout { call } => {
+                if let Some(t) = self.trunks.get_mut(trunk) {
+                    let c = gateway_cause(Q850Cause::INVALID_NUMBER_FORMAT);
+                    let _ = t.stack.l3.release(now, call, c);
+                }
+            }
             PriEvent::Status { .. }
             | PriEvent::Restarted { .. }
             | PriEvent::RestartAcknowledged { .. }
             | PriEvent::Maintenance { .. } => debug!(trunk, event = ?e, "PRI interface"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mapping::number::{Digits, PartyNumber};
+    use std::time::Duration;
+
+    const CONFIG: &str = "\
+listeners:
+  sip:
+    - { transport: udp, address: \"127.0.0.1:5060\" }
+metrics:
+  listen: \"127.0.0.1:9464\"
+spans:
+  - name: e1a
+    type: e1
+    driver: { kind: test, socket: /tmp/unused.sock }
+trunks:
+  - { name: pbx, kind: pri, span: e1a, side: network, switch: euroisdn }
+";
+
+    /// Our PRI legs (network side) and a far user side, wired frame to frame.
+    struct Line {
+        ours: PriCalls,
+        far: PriStack,
+        now: Instant,
+        out: Vec<PriOutput>,
+        far_events: Vec<PriEvent>,
+    }
+
+    fn bearer(ch: u8) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 20_000 + u16::from(ch)))
+    }
+
+    impl Line {
+        fn new() -> Line {
+            let cfg = Config::parse("t.yaml", CONFIG).expect("config");
+            let now = Instant::now();
+            let mut ours = PriCalls::new(now, &cfg);
+            ours.set_bearers(
+                "pbx",
+                (1..=31)
+                    .filter(|c| *c != 16)
+                    .map(|c| (c, bearer(c)))
+                    .collect(),
+            );
+            let far = PriStack::new(
+                now,
+                q921::Config::pri(q921::Side::User),
+                tdm::pri::Config::e1(q921::Side::User, Variant::EUROISDN),
+            );
+            let mut line = Line {
+                ours,
+                far,
+                now,
+                out: Vec::new(),
+                far_events: Vec::new(),
+            };
+            line.ours.span_state(now, "pbx", true);
+            line.pump();
+            line
+        }
+
+        /// Moves frames both ways until both sides are quiet.
+        fn pump(&mut self) {
+            for _ in 0..100 {
+                let mut moved = false;
+                while let Some(o) = self.ours.poll_output() {
+                    if let PriOutput::Transmit { frame, .. } = &o {
+                        moved = true;
+                        let _ = self.far.handle_frame(self.now, frame);
+                    } else {
+                        self.out.push(o);
+                    }
+                }
+                while let Some(o) = self.far.poll_output() {
+                    match o {
+                        StackOutput::Transmit(f) => {
+                            moved = true;
+                            self.ours.handle_frame(self.now, "pbx", &f);
+                        }
+                        StackOutput::Event(e) => self.far_events.push(e),
+                        StackOutput::Link(_) => {}
+                    }
+                }
+                if !moved {
+                    return;
+                }
+            }
+            panic!("the line does not settle");
+        }
+
+        fn events(&self) -> Vec<&CallEvent> {
+            self.out
+                .iter()
+                .filter_map(|o| match o {
+                    PriOutput::Event { event, .. } => Some(event),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn far_call(&self) -> CallId {
+            self.far_events
+                .iter()
+                .find_map(|e| match e {
+                    PriEvent::Incoming { call, .. } => Some(*call),
+                    _ => None,
+                })
+                .expect("the far end got a SETUP")
+        }
+
+        fn far_send(&mut self, call: CallId, event: CallEvent) {
+            let ctx = PriCalls::outgoing_ctx(Layer1Protocol::G711_ALAW);
+            let msg = translate::from_event(&event, &ctx).unwrap().unwrap();
+            self.far.l3.send(self.now, call, msg).unwrap();
+            self.far.pump(self.now);
+            self.pump();
+        }
+    }
+
+    fn setup(called: &str) -> Setup {
+        Setup {
+            called: PartyNumber::unknown(Digits::new(called).unwrap()),
+            calling: Some(PartyNumber::unknown(Digits::new("2000").unwrap())),
+            display_name: None,
+            redirection: vec![],
+            bearer: mapping::model::Bearer::Speech,
+            media: None,
+            sending_complete: true,
+        }
+    }
+
+    #[test]
+    fn the_link_comes_up_and_an_outgoing_call_is_answered_with_its_bearer() {
+        let mut l = Line::new();
+        assert!(l.ours.link_up("pbx"));
+        assert!(l.out.contains(&PriOutput::Link {
+            trunk: "pbx".into(),
+            up: true
+        }));
+        let leg = l
+            .ours
+            .outgoing(l.now, "pbx", &setup("1000"))
+            .expect("placed");
+        l.pump();
+        let call = l.far_call();
+        let Some((s, channel)) = l.far_events.iter().find_map(|e| match e {
+            PriEvent::Incoming { setup, channel, .. } => Some((setup.clone(), *channel)),
+            _ => None,
+        }) else {
+            panic!("{:?}", l.far_events);
+        };
+        let Ok(Some(CallEvent::Setup(got))) = translate::to_event(&s, Initiator::Caller) else {
+            panic!("a SETUP");
+        };
+        assert_eq!(got.called.digits.as_str(), "1000");
+        assert_eq!(l.ours.channel_of(leg), Some(("pbx", channel)));
+        l.far_send(call, CallEvent::Proceeding);
+        l.far_send(call, CallEvent::Alerting(Default::default()));
+        l.far_send(
+            call,
+            CallEvent::Connect {
+                connected: None,
+                media: None,
+            },
+        );
+        let ev = l.events();
+        assert!(matches!(ev[0], CallEvent::Proceeding), "{ev:?}");
+        // The bearer answers with the first ALERTING, once.
+        let CallEvent::Alerting(p) = ev[1] else {
+            panic!("{ev:?}")
+        };
+        let Some(MediaExchange::Answer(m)) = &p.media else {
+            panic!("{p:?}")
+        };
+        assert_eq!(m.rtp, Some(bearer(channel)));
+        assert_eq!(m.codecs[0].name, CodecName::Pcma);
+        assert!(
+            matches!(ev[2], CallEvent::Connect { media: None, .. }),
+            "{ev:?}"
+        );
+        // We clear: the far end is told, the leg goes, its channel with it.
+        l.ours.send(
+            l.now,
+            leg,
+            CallEvent::Release(Release {
+                cause: Cause::NORMAL,
+                initiator: Initiator::Caller,
+                sip_status: None,
+            }),
+        );
+        l.pump();
+        assert!(
+            l.far_events
+                .iter()
+                .any(|e| matches!(e, PriEvent::Cleared { by_peer: true, .. }))
+        );
+        assert!(l.out.iter().any(|o| matches!(o, PriOutput::Gone { leg: g, channel: Some(c), .. } if *g == leg && *c == channel)));
+        assert!(
+            !l.events()
+                .iter()
+                .any(|e| matches!(e, CallEvent::Release(_))),
+            "our own release is not news"
+        );
+    }
+
+    #[test]
+    fn an_incoming_call_offers_its_bearer_and_the_far_end_clears() {
+        let mut l = Line::new();
+        let ctx = PriCalls::outgoing_ctx(Layer1Protocol::G711_ALAW);
+        let msg = translate::from_event(&CallEvent::Setup(Box::new(setup("5000"))), &ctx)
+            .unwrap()
+            .unwrap();
+        let call = l.far.l3.setup(l.now, msg, Some(3)).unwrap();
+        l.far.pump(l.now);
+        l.pump();
+        let Some((leg, s)) = l.out.iter().find_map(|o| match o {
+            PriOutput::Incoming { leg, setup, .. } => Some((*leg, setup.clone())),
+            _ => None,
+        }) else {
+            panic!("{:?}", l.out);
+        };
+        assert_eq!(s.called.digits.as_str(), "5000");
+        assert_eq!(s.media.as_ref().and_then(|m| m.rtp), Some(bearer(3)));
+        for ev in [
+            CallEvent::Proceeding,
+            CallEvent::Alerting(Default::default()),
+            CallEvent::Connect {
+                connected: None,
+                media: None,
+            },
+        ] {
+            l.ours.send(l.now, leg, ev);
+            l.pump();
+        }
+        let types: Vec<MessageType> = l
+            .far_events
+            .iter()
+            .filter_map(|e| match e {
+                PriEvent::Message { message, .. } => Some(message.msg_type),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            types,
+            [
+                MessageType::CALL_PROCEEDING,
+                MessageType::ALERTING,
+                MessageType::CONNECT
+            ]
+        );
+        l.far.l3.release(l.now, call, Cause::NORMAL).unwrap();
+        l.far.pump(l.now);
+        l.pump();
+        let release = l.events().into_iter().find_map(|e| match e {
+            CallEvent::Release(r) => Some(r.clone()),
+            _ => None,
+        });
+        let r = release.expect("the far end's clearing");
+        assert_eq!(
+            (r.cause.value, r.initiator),
+            (Q850Cause::NORMAL_CLEARING, Initiator::Caller)
+        );
+        assert!(
+            l.out
+                .iter()
+                .any(|o| matches!(o, PriOutput::Gone { leg: g, .. } if *g == leg))
+        );
+    }
+
+    #[test]
+    fn no_link_is_cause_38_and_a_span_restart_clears_its_calls() {
+        let cfg = Config::parse("t.yaml", CONFIG).expect("config");
+        let now = Instant::now();
+        let mut alone = PriCalls::new(now, &cfg);
+        let r = alone.outgoing(now, "pbx", &setup("1000")).unwrap_err();
+        assert_eq!(r.cause.value, Q850Cause::NETWORK_OUT_OF_ORDER);
+
+        let mut l = Line::new();
+        let leg = l
+            .ours
+            .outgoing(l.now, "pbx", &setup("1000"))
+            .expect("placed");
+        l.pump();
+        l.ours
+            .span_state(l.now + Duration::from_millis(10), "pbx", false);
+        while let Some(o) = l.ours.poll_output() {
+            l.out.push(o);
+        }
+        let r = l.events().into_iter().find_map(|e| match e {
+            CallEvent::Release(r) => Some(r.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            r.map(|r| (r.cause.value, r.initiator)),
+            Some((Q850Cause::NETWORK_OUT_OF_ORDER, Initiator::Gateway))
+        );
+        assert!(
+            l.out
+                .iter()
+                .any(|o| matches!(o, PriOutput::Gone { leg: g, .. } if *g == leg))
+        );
+        assert!(!l.ours.link_up("pbx"));
+        assert!(l.out.contains(&PriOutput::Link {
+            trunk: "pbx".into(),
+            up: false
+        }));
     }
 }
