@@ -1332,3 +1332,88 @@ fn a_call_from_the_h323_peer_is_admitted_before_it_is_answered() {
         assert!(ras.contains(&m), "RAS message {m} in {ras:?}");
     }
 }
+
+/// PRI -> H.323 (issue 7): Debian's libpri calls over gatewayd's test span, the gateway
+/// routes the call to the scripted H.323 peer (fast start); the peer hears libpri's
+/// tone and libpri hears the peer's, each by its frequency; libpri clears.
+#[test]
+fn libpri_calls_the_h323_peer_with_audio_both_ways() {
+    let test = "libpri_calls_the_h323_peer_with_audio_both_ways";
+    if !ready(test, &["gcc"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_ip = next_loopback_ip();
+    let mut peer = H323Peer::start(
+        &dir.path().join("peer"),
+        test,
+        "answer",
+        peer_ip,
+        &["--port", "0", "--alert-ms", "200", "--codecs", "PCMA,PCMU"],
+    );
+    let listening = peer
+        .wait_event("listening", WAIT)
+        .unwrap_or_else(|e| panic!("{e}\n{}", peer.log()));
+    let span = dir.path().join("span");
+    let p = Ports::free();
+    let config = format!(
+        "{}media:\n  rtp_port_range: \"18400-18599\"\n\
+         spans:\n  - name: e1a\n    type: e1\n    driver: {{ kind: test, socket: \"{}\" }}\n\
+         trunks:\n  - {{ name: pbx, kind: pri, span: e1a, side: network, switch: euroisdn }}\n\
+         \x20 - {{ name: peer, kind: h323, remote: \"{peer_ip}:{}\" }}\n\
+         routes:\n  default:\n\
+         \x20   - {{ name: to-h323, match: {{called: {{prefix: \"5\"}}}}, egress: [peer] }}\n",
+        p.config(),
+        span.display(),
+        listening["port"]
+    );
+    let gw = Daemon::start_with(p, &config);
+    let pcap = dir.path().join("libpri.pcap");
+    let mut pri = support::libpri::Peer::spawn(
+        &span,
+        "cpe",
+        "call:5000",
+        &pcap,
+        &[("PEER_TONE", "1000"), ("PEER_HOLD_MS", "2500")],
+    );
+    let logs = |peer: &H323Peer, pri: &support::libpri::Peer| {
+        format!(
+            "\n--- libpri:\n{}\n{}\n--- gatewayd:\n{}",
+            pri.text(),
+            peer.log(),
+            gw.log_text()
+        )
+    };
+    let setup = peer
+        .wait_event("setup_received", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &pri)));
+    assert_eq!(setup["called"], "5000", "{setup}");
+    assert_eq!(setup["calling"], "2000", "{setup}");
+    pri.wait_line("EVENT ANSWER", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &pri)));
+    let released = peer
+        .wait_event("released", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &pri)));
+    assert_eq!(released["by"], "remote", "{released}");
+    assert_eq!(released["cause"], 16, "{released}");
+    let heard = pri
+        .wait_line("EVENT BEARER", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &pri)));
+    let hz: f64 = support::libpri::field(&heard, "heard_hz")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (hz - PEER_HZ).abs() < 40.0,
+        "libpri heard {heard}{}",
+        logs(&peer, &pri)
+    );
+    peer.wait_exit(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer, &pri)));
+    check_tone(&peer.wav, 1000.0, 15.0)
+        .unwrap_or_else(|e| panic!("peer heard: {e}{}", logs(&peer, &pri)));
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["ingress_trunk"], "pbx", "{r}");
+    assert_eq!(r["egress_trunk"], "peer", "{r}");
+    assert_eq!(r["cause"], 16, "{r}");
+    assert_eq!(r["initiator"], "caller", "{r}");
+}

@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod baresip;
+pub mod libpri;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
