@@ -100,7 +100,15 @@ fn sip_call_to_libpri_with_audio_both_ways() {
     let span = dir.path().join("span");
     let pcap = dir.path().join("libpri.pcap");
     let ports = Ports::free();
-    let gw = Daemon::start_with(ports, &config(ports, &span, a.sip_addr()));
+    let gw_dir = dir.path().join("gw");
+    std::fs::create_dir_all(&gw_dir).expect("gw dir");
+    let ours = gw_dir.join("capture.pcapng");
+    let mut gw = Daemon::start_in(
+        &gw_dir,
+        ports,
+        &config(ports, &span, a.sip_addr()),
+        &["--capture", ours.to_str().expect("utf-8 path")],
+    );
     let mut peer = Peer::spawn(&span, "cpe", "answer", &pcap, &[("PEER_TONE", "1000")]);
     wait_link(&gw, &mut peer);
     let logs = |peer: &Peer| {
@@ -147,6 +155,28 @@ fn sip_call_to_libpri_with_audio_both_ways() {
     assert!(r["answer"].is_string(), "{r}");
     drop(peer);
     check_pcap(&pcap);
+    // gatewayd's own capture: SIP on its interface, the D-channel on one named after
+    // the trunk (LINUX_LAPD), which tshark reads as the network side's.
+    gw.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(gw.wait_exit().success(), "{}", gw.log_text());
+    check_pcap(&ours);
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&ours)
+        .args(["-Y", "q931", "-T", "fields", "-E", "separator=|"])
+        .args(["-e", "frame.interface_name", "-e", "_ws.col.Source", "-e", "_ws.col.Info"])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let setup = text
+        .lines()
+        .find(|l| l.ends_with("SETUP"))
+        .unwrap_or_else(|| panic!("no SETUP in gatewayd's capture:\n{text}"));
+    assert!(setup.starts_with("pbx|Local Network"), "{setup}\n{text}");
+    assert!(
+        text.lines().any(|l| l.contains("Remote User") && l.ends_with("CONNECT")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -54,6 +54,14 @@ enum Record {
         at: SystemTime,
         conn: u64,
     },
+    /// A D-channel frame of a PRI trunk's span.
+    Lapd {
+        at: SystemTime,
+        trunk: String,
+        dir: Dir,
+        side: tdm::q921::Side,
+        frame: Vec<u8>,
+    },
     /// Write what came before, then close the file.
     Stop,
 }
@@ -195,6 +203,20 @@ impl Capture {
         });
     }
 
+    /// A D-channel frame (from the address octet, no FCS) sent or received on PRI trunk
+    /// `trunk`, whose side of the interface is `side`. Each trunk gets an interface of
+    /// its own in the file (LINKTYPE_LINUX_LAPD, named after the trunk), so tshark shows
+    /// which side sent each frame.
+    pub fn lapd(&self, trunk: &str, dir: Dir, side: tdm::q921::Side, frame: &[u8]) {
+        self.put(Record::Lapd {
+            at: SystemTime::now(),
+            trunk: trunk.to_owned(),
+            dir,
+            side,
+            frame: frame.to_vec(),
+        });
+    }
+
     /// A connection ended.
     pub fn close(&self, conn: u64) {
         self.put(Record::Close {
@@ -219,11 +241,13 @@ fn flags(dir: Dir) -> u32 {
 fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Result<u64> {
     let mut flows = TcpFlows::default();
     let mut written = 0u64;
-    let mut put = |w: &mut PcapNgWriter<W>, at: SystemTime, dir: Dir, data: Vec<u8>| {
+    // Interface 0 is the IP one; D-channels get theirs when their first frame comes.
+    let mut lapd_ifaces: Vec<String> = Vec::new();
+    let mut put = |w: &mut PcapNgWriter<W>, iface: u32, at: SystemTime, dir: Dir, data: Vec<u8>| {
         let len = data.len() as u32;
         written += 1;
         w.write_pcapng_block(EnhancedPacketBlock {
-            interface_id: 0,
+            interface_id: iface,
             timestamp: since_epoch(at),
             original_len: len,
             data: Cow::Owned(data),
@@ -232,6 +256,7 @@ fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Resul
         .map(|_| ())
         .map_err(std::io::Error::other)
     };
+
     // Block for one record, then take what else is queued, then flush: the file is
     // complete up to the last packet whenever the queue runs empty.
     while let Ok(first) = rx.recv() {
@@ -244,7 +269,7 @@ fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Resul
                     src,
                     dst,
                     bytes,
-                } => put(&mut w, at, dir, udp_packet(src, dst, &bytes))?,
+                } => put(&mut w, 0, at, dir, udp_packet(src, dst, &bytes))?,
                 Record::Open {
                     at,
                     conn,
@@ -253,7 +278,7 @@ fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Resul
                     outgoing,
                 } => {
                     for (dir, p) in flows.open(conn, local, remote, outgoing) {
-                        put(&mut w, at, dir, p)?;
+                        put(&mut w, 0, at, dir, p)?;
                     }
                 }
                 Record::Data {
@@ -263,13 +288,40 @@ fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Resul
                     bytes,
                 } => {
                     for p in flows.data(conn, dir, &bytes) {
-                        put(&mut w, at, dir, p)?;
+                        put(&mut w, 0, at, dir, p)?;
                     }
                 }
                 Record::Close { at, conn } => {
                     for (dir, p) in flows.close(conn) {
-                        put(&mut w, at, dir, p)?;
+                        put(&mut w, 0, at, dir, p)?;
                     }
+                }
+                Record::Lapd {
+                    at,
+                    trunk,
+                    dir,
+                    side,
+                    frame,
+                } => {
+                    let iface = match lapd_ifaces.iter().position(|t| *t == trunk) {
+                        Some(i) => i,
+                        None => {
+                            w.write_pcapng_block(InterfaceDescriptionBlock {
+                                linktype: DataLink::LINUX_LAPD,
+                                snaplen: 0,
+                                options: vec![
+                                    InterfaceDescriptionOption::IfName(Cow::Owned(trunk.clone())),
+                                    InterfaceDescriptionOption::IfTsResol(9),
+                                ],
+                            })
+                            .map_err(std::io::Error::other)?;
+                            lapd_ifaces.push(trunk);
+                            lapd_ifaces.len() - 1
+                        }
+                    };
+                    let mut data = Vec::with_capacity(tdm::capture::LINUX_LAPD_HEADER + frame.len());
+                    tdm::capture::linux_lapd_record(dir == Dir::Out, side, &frame, &mut data);
+                    put(&mut w, 1 + iface as u32, at, dir, data)?;
                 }
                 Record::Stop => {
                     w.get_mut().flush()?;

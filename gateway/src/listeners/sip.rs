@@ -490,6 +490,26 @@ async fn core(
     if !spans.is_empty() {
         switch.start_spans(Instant::now(), SystemTime::now());
     }
+    // The side of each PRI trunk, for the D-channel capture's direction header.
+    let pri_sides: HashMap<String, tdm::q921::Side> = config
+        .trunks
+        .iter()
+        .filter_map(|t| match &t.params {
+            crate::config::TrunkParams::Pri(p) => Some((
+                t.name.clone(),
+                match p.side {
+                    crate::config::PriSide::Network => tdm::q921::Side::Network,
+                    crate::config::PriSide::User => tdm::q921::Side::User,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let tap = |trunk: &str, dir: crate::capture::Dir, frame: &[u8]| {
+        if let (Some(c), Some(side)) = (switch_handle.capture(), pri_sides.get(trunk)) {
+            c.lapd(trunk, dir, *side, frame);
+        }
+    };
     loop {
         // No timers before a socket is up: a REGISTER or OPTIONS sent then would only
         // fail as a transport error.
@@ -594,6 +614,7 @@ async fn core(
                 switch.handle_ras(now, wall, &trunk, from, &bytes)
             }
             Some(Input::SpanFrame { trunk, frame }) => {
+                tap(&trunk, crate::capture::Dir::In, &frame);
                 switch.handle_span_frame(now, wall, &trunk, &frame)
             }
             Some(Input::SpanState { trunk, up }) => switch.span_state(now, wall, &trunk, up),
@@ -711,6 +732,7 @@ async fn core(
                     }
                 }
                 SwitchOutput::Span { trunk, frame } => {
+                    tap(&trunk, crate::capture::Dir::Out, &frame);
                     if let Some(p) = spans.get(&trunk) {
                         // A full queue drops the frame; Q.921 recovers it (T200).
                         let _ = p.dchannel.try_send(frame);
