@@ -164,7 +164,14 @@ fn sip_call_to_libpri_with_audio_both_ways() {
         .args(["-n", "-r"])
         .arg(&ours)
         .args(["-Y", "q931", "-T", "fields", "-E", "separator=|"])
-        .args(["-e", "frame.interface_name", "-e", "_ws.col.Source", "-e", "_ws.col.Info"])
+        .args([
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "_ws.col.Source",
+            "-e",
+            "_ws.col.Info",
+        ])
         .output()
         .expect("tshark runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -174,8 +181,42 @@ fn sip_call_to_libpri_with_audio_both_ways() {
         .unwrap_or_else(|| panic!("no SETUP in gatewayd's capture:\n{text}"));
     assert!(setup.starts_with("pbx|Local Network"), "{setup}\n{text}");
     assert!(
-        text.lines().any(|l| l.contains("Remote User") && l.ends_with("CONNECT")),
+        text.lines()
+            .any(|l| l.contains("Remote User") && l.ends_with("CONNECT")),
         "{text}"
+    );
+    // GATEWAY_KEEP_CAPTURE=DIR keeps the run as DIR/pri-libpri-gatewayd.{pcapng,yaml}.
+    if let Some(keep) = std::env::var_os("GATEWAY_KEEP_CAPTURE") {
+        let stem = std::path::PathBuf::from(keep).join("pri-libpri-gatewayd");
+        std::fs::copy(&ours, stem.with_extension("pcapng")).expect("keep capture");
+        std::fs::copy(gw_dir.join("gateway.yaml"), stem.with_extension("yaml"))
+            .expect("keep config");
+    }
+    // The replay feeds the D-channel (and SIP) back through the call core and sends
+    // what the run sent.
+    let out = support::gatewayd()
+        .args(["replay", "--config"])
+        .arg(gw_dir.join("gateway.yaml"))
+        .arg(&ours)
+        .output()
+        .expect("gatewayd replay runs");
+    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{transcript}");
+    let nums: Vec<usize> = transcript
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(nums[1], 1, "one call ended:\n{transcript}");
+    assert_eq!(
+        nums[2], nums[3],
+        "the replay sends what the run sent:\n{transcript}"
+    );
+    assert!(
+        transcript.contains("<- PRI pbx I N(S)=0 CALL PROCEEDING"),
+        "{transcript}"
     );
 }
 

@@ -99,6 +99,9 @@ struct Trunk {
     l3_cfg: tdm::pri::Config,
     law: Layer1Protocol,
     up: bool,
+    /// The span carries frames (its far end is there): what the stack sends while it
+    /// does not goes nowhere and is dropped here, unsent and uncaptured.
+    span_up: bool,
     /// The bearer bridge's RTP address of each B-channel.
     bearers: HashMap<u8, SocketAddr>,
 }
@@ -191,6 +194,7 @@ impl PriCalls {
                         Layer1Protocol::G711_ALAW
                     },
                     up: false,
+                    span_up: false,
                     bearers: HashMap::new(),
                 },
             );
@@ -213,12 +217,13 @@ impl PriCalls {
     /// went down. Either way the D-channel starts over: calls on the trunk are cleared
     /// with cause 38 (network out of order) and a fresh data link asks for multiple
     /// frame operation (SABME) at once, rather than after T200 runs out on frames
-    /// that went nowhere.
+    /// that went nowhere. A span starts down: frames are sent only while it is up.
     pub fn span_state(&mut self, now: Instant, trunk: &str, up: bool) {
         let Some(t) = self.trunks.get_mut(trunk) else {
             return;
         };
         t.stack = PriStack::new(now, t.link_cfg, t.l3_cfg.clone());
+        t.span_up = up;
         let was_up = std::mem::replace(&mut t.up, false);
         let gone: Vec<PriLegId> = self
             .legs
@@ -489,10 +494,14 @@ impl PriCalls {
                 return;
             };
             match o {
-                StackOutput::Transmit(frame) => self.out.push_back(PriOutput::Transmit {
-                    trunk: trunk.to_owned(),
-                    frame,
-                }),
+                StackOutput::Transmit(frame) => {
+                    if self.trunks.get(trunk).is_some_and(|t| t.span_up) {
+                        self.out.push_back(PriOutput::Transmit {
+                            trunk: trunk.to_owned(),
+                            frame,
+                        });
+                    }
+                }
                 StackOutput::Link(e) => debug!(trunk, event = ?e, "D-channel"),
                 StackOutput::Event(e) => self.event(now, trunk, e),
             }

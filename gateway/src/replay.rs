@@ -89,6 +89,10 @@ struct Replay<'a> {
     h245_listening: HashMap<SocketAddr, H323LegId>,
     /// Outgoing H.245 connections asked for by the core, by peer address.
     h245_connects: Vec<(SocketAddr, H323LegId)>,
+    /// The PRI trunks of the configuration, in its order.
+    pri_trunks: Vec<String>,
+    /// PRI trunks whose span has come up in the replay.
+    spans_up: HashSet<String>,
 }
 
 /// Replays `capture` through a call core configured by `cfg`; the transcript goes to
@@ -101,7 +105,14 @@ pub fn replay(
 ) -> Summary {
     let (seed, secret) = capture.seed.unwrap_or((0, [0; 32]));
     let base = Instant::now();
-    let t0 = capture.packets.first().map_or(Duration::ZERO, |p| p.ts);
+    let t0 = [
+        capture.packets.first().map(|p| p.ts),
+        capture.dframes.first().map(|d| d.ts),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(Duration::ZERO);
     let mut sip_udp = HashSet::new();
     let mut sip_streams = HashMap::new();
     for l in &cfg.listeners.sip {
@@ -118,6 +129,12 @@ pub fn replay(
         }
     }
     let h225: HashSet<SocketAddr> = cfg.listeners.h225.iter().map(|l| l.address).collect();
+    let pri_trunks: Vec<String> = cfg
+        .trunks
+        .iter()
+        .filter(|t| matches!(t.params, crate::config::TrunkParams::Pri(_)))
+        .map(|t| t.name.clone())
+        .collect();
     // A separate H.245 connection comes in to a port the run bound on demand; the
     // capture shows it as a connection to none of the configured listeners.
     let h245_listen_addrs = capture
@@ -155,16 +172,42 @@ pub fn replay(
         h245_listen_addrs,
         h245_listening: HashMap::new(),
         h245_connects: Vec::new(),
+        pri_trunks,
+        spans_up: HashSet::new(),
     };
+    if !r.pri_trunks.is_empty() {
+        r.switch.start_spans(base, Replay::wall(t0));
+        // The bearers are not on the D-channel; any addresses do.
+        for t in r.pri_trunks.clone() {
+            let bearers = (1..=31u8)
+                .map(|c| (c, SocketAddr::from(([127, 0, 0, 1], 30_000 + u16::from(c)))))
+                .collect();
+            r.switch.set_bearers(&t, bearers);
+        }
+        r.drain(base);
+    }
     if capture.seed.is_none() {
         r.out.push_str(
             "# no gatewayd seed in this capture: identifiers differ from the captured run\n",
         );
     }
-    let total = capture.packets.len();
-    for (i, p) in capture.packets.iter().enumerate() {
+    // IP packets and D-channel frames, merged by capture time.
+    let total = capture.packets.len() + capture.dframes.len();
+    let mut frames = capture.dframes.iter().peekable();
+    let mut done = 0;
+    for p in &capture.packets {
+        while let Some(d) = frames.next_if(|d| d.ts <= p.ts) {
+            r.dframe(d);
+            done += 1;
+        }
         r.packet(p);
-        progress(i + 1, total);
+        done += 1;
+        progress(done, total);
+    }
+    for d in frames {
+        r.dframe(d);
+        done += 1;
+        progress(done, total);
     }
     // Timers still pending after the last packet are not run: the capture ends there.
     r.summary.clone()
@@ -297,6 +340,38 @@ impl Replay<'_> {
         );
         self.switch
             .h245_input(now, wall, H245Input::Up { leg, conn });
+        self.drain(now);
+    }
+
+    /// A D-channel frame: one the gateway received goes into its PRI stack (the span
+    /// comes up at the trunk's first received frame, as when its far end connected);
+    /// one it sent is counted.
+    fn dframe(&mut self, d: &crate::capture::reader::DFrame) {
+        self.run_timers(d.ts);
+        let now = self.now(d.ts);
+        let wall = Self::wall(d.ts);
+        let trunk = match &d.interface {
+            Some(n) if self.pri_trunks.contains(n) => n.clone(),
+            _ => match self.pri_trunks.first() {
+                Some(t) => t.clone(),
+                // No PRI trunk to feed it to: the configuration is not the capture's.
+                None => return,
+            },
+        };
+        // The run's span came up when its far end connected, just before the first
+        // frame from it (its SABME).
+        if !d.sent && self.spans_up.insert(trunk.clone()) {
+            self.line(now, &format!("   span of {trunk} up"));
+            self.switch.span_state(now, wall, &trunk, true);
+            self.drain(now);
+        }
+        if d.sent {
+            self.summary.sent_in_capture += 1;
+            return;
+        }
+        self.summary.fed += 1;
+        self.line(now, &format!("<- PRI {trunk} {}", lapd_name(&d.frame)));
+        self.switch.handle_span_frame(now, wall, &trunk, &d.frame);
         self.drain(now);
     }
 
@@ -458,10 +533,16 @@ impl Replay<'_> {
                 | SwitchOutput::Ras { .. }
                 | SwitchOutput::RasRegistered { .. }
                 | SwitchOutput::Accounting(_)
-                // Spans are not in the capture (the replay feeds IP signalling only).
-                | SwitchOutput::Span { .. }
-                | SwitchOutput::SpanLink { .. }
+                // The bearer is media, which a replay does not run.
                 | SwitchOutput::Bearer { .. } => {}
+                SwitchOutput::Span { trunk, frame } => {
+                    self.summary.sent_by_replay += 1;
+                    self.line(now, &format!("-> PRI {trunk} {}", lapd_name(&frame)));
+                }
+                SwitchOutput::SpanLink { trunk, up } => self.line(
+                    now,
+                    &format!("   PRI {trunk} data link {}", if up { "up" } else { "down" }),
+                ),
                 // RADIUS is not in the capture: the replay authorises every call.
                 SwitchOutput::Authorize(q) => {
                     self.line(
@@ -619,6 +700,25 @@ fn h225_name(payload: &[u8]) -> String {
             line
         }
         Err(_) => "undecodable".to_owned(),
+    }
+}
+
+/// A LAPD frame in a word or two: the unnumbered or supervisory function, or `I` and
+/// the Q.931 message it carries.
+fn lapd_name(frame: &[u8]) -> String {
+    use tdm::q921::{Control, Frame};
+    match Frame::decode(frame) {
+        Ok(f) => match f.control {
+            Control::U { func, .. } => func.to_string(),
+            Control::S { func, nr, .. } => format!("{func} N(R)={nr}"),
+            Control::I { ns, .. } => {
+                use mapping::q931::{Dialect, Message};
+                let what = Message::decode(f.info, Dialect::Q931)
+                    .map_or_else(|_| "undecodable".to_owned(), |m| m.msg_type.to_string());
+                format!("I N(S)={ns} {what}")
+            }
+        },
+        Err(_) => "undecodable frame".to_owned(),
     }
 }
 

@@ -8,6 +8,7 @@ use super::synth::Dir;
 use super::writer::parse_seed_comment;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::blocks::section_header::SectionHeaderOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -57,6 +58,19 @@ pub struct Packet {
     pub payload: Vec<u8>,
 }
 
+/// One D-channel frame of a LINKTYPE_LINUX_LAPD interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DFrame {
+    /// Capture time since the Unix epoch.
+    pub ts: Duration,
+    /// The interface's name (gatewayd names it after the PRI trunk), if given.
+    pub interface: Option<String>,
+    /// Sent by the capturing side (pseudo-header packet type 4), else received.
+    pub sent: bool,
+    /// The LAPD frame from its address octet.
+    pub frame: Vec<u8>,
+}
+
 /// A capture file's packets.
 #[derive(Debug, Default)]
 pub struct Capture {
@@ -64,6 +78,8 @@ pub struct Capture {
     pub seed: Option<(u64, [u8; 32])>,
     /// UDP and TCP packets, in file order.
     pub packets: Vec<Packet>,
+    /// D-channel frames (LINKTYPE_LINUX_LAPD), in file order.
+    pub dframes: Vec<DFrame>,
     /// Frames that were not IP/UDP/TCP or could not be parsed.
     pub skipped: usize,
 }
@@ -118,11 +134,19 @@ pub fn read(path: &Path) -> Result<Capture, ReadError> {
                 _ => None,
             });
             let (iface, ts, data) = (epb.interface_id, epb.timestamp, epb.data.to_vec());
-            let linktype = reader
+            let idb = reader
                 .interfaces()
                 .get(iface as usize)
-                .map(|i| u32::from(i.linktype))
                 .ok_or_else(|| err(format!("packet of unknown interface {iface}")))?;
+            let linktype = u32::from(idb.linktype);
+            if linktype == tdm::capture::LINKTYPE_LINUX_LAPD {
+                let name = idb.options.iter().find_map(|o| match o {
+                    InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                lapd(&mut out, ts, name, &data);
+                continue;
+            }
             frame(&mut out, linktype, ts, dir, &data);
         }
     } else {
@@ -130,10 +154,28 @@ pub fn read(path: &Path) -> Result<Capture, ReadError> {
         let linktype = u32::from(reader.header().datalink);
         while let Some(p) = reader.next_packet() {
             let p = p.map_err(|e| err(e.to_string()))?;
-            frame(&mut out, linktype, p.timestamp, None, &p.data);
+            if linktype == tdm::capture::LINKTYPE_LINUX_LAPD {
+                lapd(&mut out, p.timestamp, None, &p.data);
+            } else {
+                frame(&mut out, linktype, p.timestamp, None, &p.data);
+            }
         }
     }
     Ok(out)
+}
+
+/// A LINUX_LAPD record: the 16-octet pseudo-header (packet type first: 4 sent by the
+/// capturing side, 0 received), then the frame.
+fn lapd(out: &mut Capture, ts: Duration, interface: Option<String>, data: &[u8]) {
+    match (be16(data, 0), data.get(tdm::capture::LINUX_LAPD_HEADER..)) {
+        (Some(kind), Some(frame)) if frame.len() >= 3 => out.dframes.push(DFrame {
+            ts,
+            interface,
+            sent: kind == 4,
+            frame: frame.to_vec(),
+        }),
+        _ => out.skipped += 1,
+    }
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {

@@ -319,7 +319,8 @@ fn run<W: Write>(mut w: PcapNgWriter<W>, rx: Receiver<Record>) -> std::io::Resul
                             lapd_ifaces.len() - 1
                         }
                     };
-                    let mut data = Vec::with_capacity(tdm::capture::LINUX_LAPD_HEADER + frame.len());
+                    let mut data =
+                        Vec::with_capacity(tdm::capture::LINUX_LAPD_HEADER + frame.len());
                     tdm::capture::linux_lapd_record(dir == Dir::Out, side, &frame, &mut data);
                     put(&mut w, 1 + iface as u32, at, dir, data)?;
                 }

@@ -484,11 +484,12 @@ async fn core(
     let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
     // The PRI trunks' spans, then their stacks (which ask for the data links).
     let spans = super::span::start(&config, switch_handle.clone()).await;
-    for (trunk, ports) in &spans {
-        switch.set_bearers(trunk, ports.bearer.addresses());
-    }
     if !spans.is_empty() {
         switch.start_spans(Instant::now(), SystemTime::now());
+    }
+    // After the stacks exist: they keep each B-channel's bearer address.
+    for (trunk, ports) in &spans {
+        switch.set_bearers(trunk, ports.bearer.addresses());
     }
     // The side of each PRI trunk, for the D-channel capture's direction header.
     let pri_sides: HashMap<String, tdm::q921::Side> = config
