@@ -59,7 +59,7 @@ fn errors(text: &str) -> Vec<String> {
 fn every_error_is_reported_with_line_column_and_path() {
     let got = errors(BROKEN);
     let expected = [
-        "broken.yaml:3:3: general.colour: unknown field `colour`, expected one of: node_name, drain_timeout_seconds, redact_numbers, no_answer_seconds, max_call_seconds",
+        "broken.yaml:3:3: general.colour: unknown field `colour`, expected one of: node_name, drain_timeout_seconds, redact_numbers, no_answer_seconds, max_call_seconds, capture_file",
         "broken.yaml:7:34: listeners.sip[1].address: port clash: udp 127.0.0.1:5060 is also used by listeners.sip[0].address (127.0.0.1:5060)",
         "broken.yaml:11:11: metrics.listen: port clash: tcp 127.0.0.1:1720 is also used by listeners.h225[0].address (127.0.0.1:1720)",
         "broken.yaml:13:13: media.ptime_ms: invalid type: string \"twenty\", expected u32",
