@@ -505,4 +505,23 @@ mod tests {
         assert_eq!(rtp_payload(&[0x80; 5]), None);
         assert_eq!(rtp_payload(&[0x40; 12]), None, "not version 2");
     }
+
+    #[test]
+    fn timeslot_fifo_primes_drains_and_caps() {
+        let mut f = Fifo::new();
+        f.push(&[1; 160]);
+        assert_eq!(f.pop(0xD5), 0xD5, "not primed with one packet");
+        f.push(&[2; 160]);
+        assert_eq!(f.pop(0xD5), 1);
+        for _ in 0..319 {
+            f.pop(0xD5);
+        }
+        assert_eq!(f.pop(0xD5), 0xD5, "underrun plays silence");
+        assert_eq!(f.pop(0xD5), 0xD5, "and waits to be primed again");
+        for k in 0..20u8 {
+            f.push(&[k; 160]);
+        }
+        assert_eq!(f.q.len(), FIFO_MAX);
+        assert_eq!(f.pop(0xFF), 10, "the oldest were dropped");
+    }
 }
