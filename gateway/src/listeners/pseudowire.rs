@@ -57,9 +57,10 @@ pub(super) async fn start_span(
             ));
         }
     };
-    let mut timeslots: Vec<u8> = channels.iter().copied().chain([dslot]).collect();
-    timeslots.sort_unstable();
-    timeslots.dedup();
+    // CESoPSN carries every timeslot of the span (E1 1-31, T1 1-24), as a device
+    // set up for a whole PRI expects, whatever subset the trunk's calls use.
+    let last: u8 = if line == SpanType::E1 { 31 } else { 24 };
+    let timeslots: Vec<u8> = (1..=last).collect();
     // RFC 5086 §5.2: the first sequence number should be random.
     let first_seq = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -85,6 +86,7 @@ pub(super) async fn start_span(
         bearer: bearer.clone(),
         channels: channels
             .iter()
+            .filter(|&&n| n != dslot)
             .map(|&n| Gather {
                 channel: n,
                 octets: [0; RTP_OCTETS],
@@ -134,6 +136,8 @@ struct Port {
 
 impl TdmPort for Port {
     fn transmit(&mut self, frame: &mut Frame) {
+        // Timeslots no B-channel uses are idle: the law's silence.
+        frame.fill(self.silence);
         if let Some(o) = frame.get_mut(self.dslot) {
             *o = self.dchannel.next_octet();
         }
@@ -230,7 +234,12 @@ async fn run(
                 }
                 if up && last_rx.is_none_or(|t| now.duration_since(t) > SILENCE_DOWN) {
                     up = false;
-                    warn!(%trunk, %remote, "pseudowire silent: span down");
+                    let st = pw.stats().rx;
+                    warn!(
+                        %trunk, %remote, received = st.packets, lost = st.lost, late = st.late,
+                        malformed = st.malformed, resyncs = st.resyncs,
+                        "pseudowire silent: span down"
+                    );
                     if !core.span_state(&trunk, false).await {
                         return;
                     }
