@@ -104,6 +104,30 @@ fn malformed_packets_are_counted() {
 }
 
 #[test]
+fn far_end_flags_and_l_bit_filler() {
+    // A depth of one packet: each plays at the next tick.
+    let c = cfg(Protocol::Cesopsn, &[1, 2], 1, 0);
+    let mut d = Depacketizer::new(&c);
+    let mut rx = [[0u8; TIMESLOTS]; 1];
+    // M = 10: RDI on the far attachment circuit, data still valid.
+    assert!(d.receive(&[0x02, 6, 0, 1, 0x11, 0x22]).unwrap().stored);
+    assert!(d.far_rdi() && !d.far_fault() && !d.far_loss());
+    d.play(&mut rx);
+    assert_eq!((rx[0][1], rx[0][2]), (0x11, 0x22));
+    // L with R, payload omitted: the far TDM side is down; filler is played.
+    assert!(d.receive(&[0x0C, 4, 0, 2]).unwrap().stored);
+    assert!(d.far_fault() && d.far_loss() && !d.far_rdi());
+    d.play(&mut rx);
+    assert_eq!((rx[0][1], rx[0][2]), (FILLER, FILLER));
+    assert_eq!(d.stats().lost, 0, "an L packet is not a lost one");
+    // A duplicate and a late packet are dropped.
+    assert!(d.receive(&[0, 6, 0, 3, 1, 1]).unwrap().stored);
+    assert!(!d.receive(&[0, 6, 0, 3, 1, 1]).unwrap().stored);
+    assert!(!d.receive(&[0, 6, 0, 1, 1, 1]).unwrap().stored);
+    assert_eq!((d.stats().duplicates, d.stats().late), (1, 1));
+}
+
+#[test]
 fn loss_state_sets_r_until_packets_play() {
     let c = cfg(Protocol::Cesopsn, &[1], 8, 2);
     let t0 = Instant::now();
