@@ -567,18 +567,18 @@ impl Depacketizer {
         match (next, slot_index) {
             (Some(_), Some(_)) => {
                 self.lost_run = 0;
-                self.played_run += 1;
+                self.played_run = self.played_run.saturating_add(1);
                 if self.played_run >= LOSS_EXIT {
                     self.loss_state = false;
                 }
             }
             (Some(_), None) => {
                 self.stats.lost += 1;
-                self.lost_run += 1;
+                self.lost_run = self.lost_run.saturating_add(1);
                 self.played_run = 0;
             }
             (None, _) => {
-                self.lost_run += 1;
+                self.lost_run = self.lost_run.saturating_add(1);
                 self.played_run = 0;
             }
         }
