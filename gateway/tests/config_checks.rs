@@ -76,6 +76,20 @@ fn the_bases_are_valid() {
 }
 
 #[test]
+fn satop_is_for_e1_spans() {
+    let snippet = "\
+spans:
+  - { name: t1, type: t1, driver: { kind: pseudowire, protocol: satop, local: \"127.0.0.1:41000\", remote: \"192.0.2.9:41000\" } }
+";
+    let got = errors(&format!("{BASE}{snippet}"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].ends_with("spans[0].driver.protocol: satop is supported on e1 spans only"),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn a_syntax_error_has_its_own_place() {
     let got = errors("listeners:\n  sip:\n    - a\n   b: c\n");
     assert_eq!(got.len(), 1, "{got:?}");

@@ -247,9 +247,89 @@ fn pri_calls() {
     );
 }
 
+/// Two E1 spans' software TDM side for the pseudowire bench: a counter in every
+/// timeslot and the D-channel's HDLC in TS16, as the gateway's driver runs it.
+struct BenchPort {
+    n: u8,
+    d: tdm::pseudowire::DChannel,
+    frames: u64,
+}
+
+impl tdm::pseudowire::TdmPort for BenchPort {
+    fn transmit(&mut self, frame: &mut tdm::pseudowire::Frame) {
+        self.n = self.n.wrapping_add(1);
+        frame.fill(self.n);
+        frame[16] = self.d.next_octet();
+    }
+    fn receive(&mut self, frame: &tdm::pseudowire::Frame) {
+        self.d.receive_octet(frame[16], |_| {});
+        self.frames += 1;
+    }
+}
+
+/// A CESoPSN pseudowire pair (31 timeslots, 8 frames per packet): each tick plays out,
+/// fills, packetizes and depacketizes on both ends, TS16 through HDLC both ways.
+fn pseudowire(protocol: tdm::pseudowire::Protocol, what: &str) {
+    use tdm::pseudowire::{Config, Pseudowire};
+    let config = Config {
+        protocol,
+        timeslots: (1..=31).collect(),
+        frames_per_packet: 8,
+        jitter_buffer: Duration::from_millis(4),
+        rtp: None,
+        first_seq: 0,
+    };
+    let t0 = Instant::now();
+    let mut a = Pseudowire::new(config.clone(), t0).expect("valid");
+    let mut b = Pseudowire::new(config, t0).expect("valid");
+    let new_port = || BenchPort {
+        n: 0,
+        d: tdm::pseudowire::DChannel::default(),
+        frames: 0,
+    };
+    let (mut pa, mut pb) = (new_port(), new_port());
+    let period = Duration::from_millis(1);
+    let n = 200_000u32;
+    let t = Instant::now();
+    let mut buf = Vec::with_capacity(512);
+    for i in 0..n {
+        let now = t0 + period * i;
+        a.handle_timeout(now, &mut pa);
+        b.handle_timeout(now, &mut pb);
+        while let Some(p) = a.poll_transmit() {
+            buf.clear();
+            buf.extend_from_slice(p);
+            let _ = b.handle_input(now, black_box(&buf));
+        }
+        while let Some(p) = b.poll_transmit() {
+            buf.clear();
+            buf.extend_from_slice(p);
+            let _ = a.handle_input(now, black_box(&buf));
+        }
+    }
+    let e = t.elapsed();
+    assert!(pa.frames > 0 && pb.frames > 0 && a.stats().rx.lost < 10);
+    let spans = f64::from(2 * n) / e.as_secs_f64() / 1000.0;
+    report(
+        what,
+        u64::from(2 * n),
+        "packets",
+        e,
+        &format!("  {spans:.0} spans in real time"),
+    );
+}
+
 fn main() {
     fcs();
     framing();
     q921_pair();
     pri_calls();
+    pseudowire(
+        tdm::pseudowire::Protocol::Cesopsn,
+        "CESoPSN pair, 31 TS x 8 frames, TS16 HDLC",
+    );
+    pseudowire(
+        tdm::pseudowire::Protocol::Satop,
+        "SAToP pair, 32 TS x 8 frames, TS16 HDLC",
+    );
 }

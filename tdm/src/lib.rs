@@ -9,5 +9,6 @@ pub use mapping;
 pub mod capture;
 pub mod hdlc;
 pub mod pri;
+pub mod pseudowire;
 pub mod q921;
 pub mod test_span;

@@ -6,6 +6,7 @@
 
 pub mod h225;
 pub mod h245;
+pub mod pseudowire;
 pub mod ras;
 pub mod sip;
 pub mod sip_framing;

@@ -16,10 +16,14 @@
 //! call core names ([`SwitchOutput::Bearer`](crate::switch::SwitchOutput::Bearer)), and
 //! RTP arriving on it goes to the span without its header. To the relay a B-channel is
 //! an RTP peer like any other, so law conversion, DTMF and statistics work unchanged.
+//!
+//! Spans with `driver: {kind: pseudowire, ..}` are started here too, by
+//! [`super::pseudowire`]; their bearer bridge is the same, with per-timeslot buffers
+//! as its far end instead of the bearer socket.
 
 use super::sip::SipHandle;
 use crate::config::{Config, SpanDriver, TrunkParams};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -46,13 +50,69 @@ pub struct Bearer {
     payload_type: u8,
     /// Each B-channel's socket and the relay side it sends to.
     channels: HashMap<u8, Channel>,
-    /// The far end's bearer connection.
-    far: Mutex<Option<Arc<UnixSeqpacket>>>,
+    /// Where the B-channels' audio goes and comes from.
+    far: Far,
+}
+
+/// The far end of a bearer bridge.
+enum Far {
+    /// The test span's bearer connection (one at a time).
+    Seqpacket(Mutex<Option<Arc<UnixSeqpacket>>>),
+    /// Timeslots a span driver reads and writes octet by octet (the pseudowire): RTP
+    /// payloads go into each channel's [`Fifo`], audio from the span comes through
+    /// [`Bearer::send_audio`].
+    Timeslots,
 }
 
 struct Channel {
     socket: Arc<UdpSocket>,
     state: Mutex<ChannelState>,
+    /// Toward the timeslot (`Far::Timeslots` only).
+    fifo: Mutex<Fifo>,
+}
+
+/// Most octets held toward a timeslot: 200 ms; older ones are dropped.
+const FIFO_MAX: usize = 1600;
+/// Octets gathered before a timeslot starts (again) being fed: 30 ms, one RTP packet
+/// and half of the next, so packet jitter does not empty it every 20 ms.
+const FIFO_PRIME: usize = 240;
+
+/// RTP payloads waiting to be played into a timeslot, one octet per 125 us frame.
+struct Fifo {
+    q: VecDeque<u8>,
+    primed: bool,
+}
+
+impl Fifo {
+    fn new() -> Self {
+        Fifo {
+            q: VecDeque::with_capacity(FIFO_MAX + MAX_BEARER),
+            primed: false,
+        }
+    }
+
+    fn push(&mut self, payload: &[u8]) {
+        let over = (self.q.len() + payload.len()).saturating_sub(FIFO_MAX);
+        self.q.drain(..over.min(self.q.len()));
+        self.q.extend(payload);
+        if self.q.len() >= FIFO_PRIME {
+            self.primed = true;
+        }
+    }
+
+    /// The next octet, or `silence` while priming or after an underrun.
+    fn pop(&mut self, silence: u8) -> u8 {
+        if !self.primed {
+            return silence;
+        }
+        match self.q.pop_front() {
+            Some(o) => o,
+            None => {
+                self.primed = false;
+                silence
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -80,6 +140,88 @@ impl Bearer {
             .filter_map(|(n, c)| Some((*n, c.socket.local_addr().ok()?)))
             .collect()
     }
+
+    /// A bridge for `channels` whose far end is timeslot buffers (see [`Far`]); its RTP
+    /// receiving tasks are running.
+    pub(super) async fn with_timeslots(ulaw: bool, channels: &[u8]) -> io::Result<Arc<Bearer>> {
+        let bearer = Arc::new(Bearer {
+            payload_type: if ulaw { 0 } else { 8 },
+            channels: bind_channels(channels).await?,
+            far: Far::Timeslots,
+        });
+        spawn_rtp_receivers(&bearer);
+        Ok(bearer)
+    }
+
+    /// The next octet for B-channel `channel`'s timeslot: what the relay sent, or
+    /// `silence` (the law's) when nothing is there.
+    pub(super) fn take_octet(&self, channel: u8, silence: u8) -> u8 {
+        match self.channels.get(&channel).map(|c| c.fifo.lock()) {
+            Some(Ok(mut f)) => f.pop(silence),
+            _ => silence,
+        }
+    }
+
+    /// Sends `audio` from B-channel `channel`'s timeslot as one RTP packet to its relay
+    /// side, if connected; `packet` is scratch space (12 + `audio.len()` octets). Never
+    /// waits: a full socket buffer drops the packet.
+    pub(super) fn send_audio(&self, channel: u8, audio: &[u8], packet: &mut [u8]) {
+        if let Some((c, target, len)) = self.rtp_packet(channel, audio, packet) {
+            let _ = c.socket.try_send_to(&packet[..len], target);
+        }
+    }
+
+    /// Writes the RTP packet for `audio` on `channel` into `packet`: the channel, its
+    /// relay side and the packet's length, or `None` when it is not connected.
+    fn rtp_packet(
+        &self,
+        channel: u8,
+        audio: &[u8],
+        packet: &mut [u8],
+    ) -> Option<(&Channel, SocketAddr, usize)> {
+        let ch = self.channels.get(&channel)?;
+        let len = 12 + audio.len();
+        let packet = packet.get_mut(..len)?;
+        let mut s = ch.state.lock().ok()?;
+        let relay = s.relay?;
+        // RFC 3550 §5.1 fixed header, no CSRC, no extension.
+        packet[0] = 0x80;
+        packet[1] = self.payload_type;
+        packet[2..4].copy_from_slice(&s.seq.to_be_bytes());
+        packet[4..8].copy_from_slice(&s.timestamp.to_be_bytes());
+        packet[8..12].copy_from_slice(&s.ssrc.to_be_bytes());
+        s.seq = s.seq.wrapping_add(1);
+        s.timestamp = s.timestamp.wrapping_add(audio.len() as u32);
+        packet[12..].copy_from_slice(audio);
+        Some((ch, relay, len))
+    }
+}
+
+/// One loopback RTP socket per B-channel.
+async fn bind_channels(channels: &[u8]) -> io::Result<HashMap<u8, Channel>> {
+    let mut chans = HashMap::new();
+    for (i, &n) in channels.iter().enumerate() {
+        let socket = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
+        let state = ChannelState {
+            ssrc: 0x5350_0000 | (u32::from(n) << 8) | (i as u32 & 0xFF),
+            ..ChannelState::default()
+        };
+        chans.insert(
+            n,
+            Channel {
+                socket,
+                state: Mutex::new(state),
+                fifo: Mutex::new(Fifo::new()),
+            },
+        );
+    }
+    Ok(chans)
+}
+
+fn spawn_rtp_receivers(bearer: &Arc<Bearer>) {
+    for (&n, c) in &bearer.channels {
+        tokio::spawn(rtp_to_span(n, c.socket.clone(), bearer.clone()));
+    }
 }
 
 fn seqpacket_listener(path: &Path) -> io::Result<UnixSeqpacketListener> {
@@ -93,9 +235,9 @@ async fn recv_into(sock: &UnixSeqpacket, buf: &mut [u8]) -> io::Result<usize> {
     sock.recv(buf).await.map(|m| m.bytes_read())
 }
 
-/// Starts the test span drivers of the PRI trunks in `config`; returns what the core
-/// needs of each (by trunk name). Spans with other drivers are left out (DAHDI and
-/// pseudowire drivers are not in this build).
+/// Starts the test and pseudowire span drivers of the PRI trunks in `config`; returns
+/// what the core needs of each (by trunk name). Spans with other drivers are left out
+/// (the DAHDI driver is not in this build).
 pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPorts> {
     let mut out = HashMap::new();
     for t in &config.trunks {
@@ -103,10 +245,6 @@ pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPort
             continue;
         };
         let Some(span) = config.span(&p.span) else {
-            continue;
-        };
-        let SpanDriver::Test(driver) = &span.driver else {
-            warn!(trunk = %t.name, span = %span.name, "span driver not available in this build");
             continue;
         };
         let ulaw = match p.law {
@@ -125,6 +263,36 @@ pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPort
                 .filter(|&n| n != span.signalling_timeslot())
                 .filter_map(|n| u8::try_from(n).ok())
                 .collect(),
+        };
+        let driver = match &span.driver {
+            SpanDriver::Test(d) => d,
+            SpanDriver::Pseudowire(pw) => {
+                let dslot = u8::try_from(span.signalling_timeslot()).unwrap_or(16);
+                let started = super::pseudowire::start_span(
+                    &t.name,
+                    pw,
+                    span.line,
+                    ulaw,
+                    &channels,
+                    dslot,
+                    core.clone(),
+                )
+                .await;
+                match started {
+                    Ok(ports) => {
+                        info!(trunk = %t.name, local = %pw.local, remote = %pw.remote, "pseudowire span running");
+                        out.insert(t.name.clone(), ports);
+                    }
+                    Err(e) => {
+                        warn!(trunk = %t.name, local = %pw.local, error = %e, "pseudowire span not started")
+                    }
+                }
+                continue;
+            }
+            SpanDriver::Dahdi(_) => {
+                warn!(trunk = %t.name, span = %span.name, "span driver not available in this build");
+                continue;
+            }
         };
         match start_span(&t.name, &driver.socket, ulaw, &channels, core.clone()).await {
             Ok(ports) => {
@@ -150,32 +318,15 @@ async fn start_span(
     let mut bpath = PathBuf::from(path);
     bpath.as_mut_os_string().push(".bearer");
     let blistener = seqpacket_listener(&bpath)?;
-    let mut chans = HashMap::new();
-    for (i, &n) in channels.iter().enumerate() {
-        let socket = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
-        let state = ChannelState {
-            ssrc: 0x5350_0000 | (u32::from(n) << 8) | (i as u32 & 0xFF),
-            ..ChannelState::default()
-        };
-        chans.insert(
-            n,
-            Channel {
-                socket,
-                state: Mutex::new(state),
-            },
-        );
-    }
     let bearer = Arc::new(Bearer {
         payload_type: if ulaw { 0 } else { 8 },
-        channels: chans,
-        far: Mutex::new(None),
+        channels: bind_channels(channels).await?,
+        far: Far::Seqpacket(Mutex::new(None)),
     });
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
     tokio::spawn(dchannel(trunk.to_owned(), dlistener, rx, core.clone()));
     tokio::spawn(bearer_far_end(blistener, bearer.clone()));
-    for (&n, c) in &bearer.channels {
-        tokio::spawn(rtp_to_span(n, c.socket.clone(), bearer.clone()));
-    }
+    spawn_rtp_receivers(&bearer);
     Ok(SpanPorts {
         dchannel: tx,
         bearer,
@@ -251,6 +402,9 @@ async fn read_far(far: &Option<UnixSeqpacket>, buf: &mut [u8]) -> io::Result<usi
 /// Accepts bearer far ends one after the other; each message is a B-channel's audio,
 /// sent as RTP to the relay side the channel is connected to.
 async fn bearer_far_end(mut listener: UnixSeqpacketListener, bearer: Arc<Bearer>) {
+    let Far::Seqpacket(slot) = &bearer.far else {
+        return;
+    };
     let mut buf = vec![0u8; MAX_BEARER];
     let mut packet = vec![0u8; 12 + MAX_BEARER];
     loop {
@@ -261,7 +415,7 @@ async fn bearer_far_end(mut listener: UnixSeqpacketListener, bearer: Arc<Bearer>
                 return;
             }
         };
-        if let Ok(mut f) = bearer.far.lock() {
+        if let Ok(mut f) = slot.lock() {
             *f = Some(far.clone());
         }
         loop {
@@ -272,31 +426,12 @@ async fn bearer_far_end(mut listener: UnixSeqpacketListener, bearer: Arc<Bearer>
             if n < 2 {
                 continue;
             }
-            let Some(ch) = bearer.channels.get(&buf[0]) else {
+            let Some((ch, target, len)) = bearer.rtp_packet(buf[0], &buf[1..n], &mut packet) else {
                 continue;
             };
-            let audio = &buf[1..n];
-            let target = {
-                let Ok(mut s) = ch.state.lock() else {
-                    continue;
-                };
-                let Some(relay) = s.relay else {
-                    continue;
-                };
-                // RFC 3550 §5.1 fixed header, no CSRC, no extension.
-                packet[0] = 0x80;
-                packet[1] = bearer.payload_type;
-                packet[2..4].copy_from_slice(&s.seq.to_be_bytes());
-                packet[4..8].copy_from_slice(&s.timestamp.to_be_bytes());
-                packet[8..12].copy_from_slice(&s.ssrc.to_be_bytes());
-                s.seq = s.seq.wrapping_add(1);
-                s.timestamp = s.timestamp.wrapping_add(audio.len() as u32);
-                relay
-            };
-            packet[12..12 + audio.len()].copy_from_slice(audio);
-            let _ = ch.socket.send_to(&packet[..12 + audio.len()], target).await;
+            let _ = ch.socket.send_to(&packet[..len], target).await;
         }
-        if let Ok(mut f) = bearer.far.lock() {
+        if let Ok(mut f) = slot.lock() {
             *f = None;
         }
     }
@@ -318,11 +453,20 @@ async fn rtp_to_span(n: u8, socket: Arc<UdpSocket>, bearer: Arc<Bearer>) {
             continue;
         }
         let take = payload.len().min(MAX_BEARER - 1);
-        msg[0] = n;
-        msg[1..1 + take].copy_from_slice(&payload[..take]);
-        let far = bearer.far.lock().ok().and_then(|f| f.clone());
-        if let Some(far) = far {
-            let _ = far.send(&msg[..1 + take]).await;
+        match &bearer.far {
+            Far::Seqpacket(slot) => {
+                msg[0] = n;
+                msg[1..1 + take].copy_from_slice(&payload[..take]);
+                let far = slot.lock().ok().and_then(|f| f.clone());
+                if let Some(far) = far {
+                    let _ = far.send(&msg[..1 + take]).await;
+                }
+            }
+            Far::Timeslots => {
+                if let Some(Ok(mut f)) = bearer.channels.get(&n).map(|c| c.fifo.lock()) {
+                    f.push(&payload[..take]);
+                }
+            }
         }
     }
 }
@@ -360,5 +504,24 @@ mod tests {
         assert_eq!(rtp_payload(&q), Some(&[0x55u8, 0x55][..]));
         assert_eq!(rtp_payload(&[0x80; 5]), None);
         assert_eq!(rtp_payload(&[0x40; 12]), None, "not version 2");
+    }
+
+    #[test]
+    fn timeslot_fifo_primes_drains_and_caps() {
+        let mut f = Fifo::new();
+        f.push(&[1; 160]);
+        assert_eq!(f.pop(0xD5), 0xD5, "not primed with one packet");
+        f.push(&[2; 160]);
+        assert_eq!(f.pop(0xD5), 1);
+        for _ in 0..319 {
+            f.pop(0xD5);
+        }
+        assert_eq!(f.pop(0xD5), 0xD5, "underrun plays silence");
+        assert_eq!(f.pop(0xD5), 0xD5, "and waits to be primed again");
+        for k in 0..20u8 {
+            f.push(&[k; 160]);
+        }
+        assert_eq!(f.q.len(), FIFO_MAX);
+        assert_eq!(f.pop(0xFF), 10, "the oldest were dropped");
     }
 }

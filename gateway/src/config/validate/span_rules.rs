@@ -5,7 +5,7 @@ use crate::config::load::Loaded;
 use crate::config::names::check_name;
 use crate::config::path::FieldPath;
 use crate::config::report::Report;
-use crate::config::spans::{LineCode, SpanDriver, SpanType};
+use crate::config::spans::{LineCode, PseudowireProtocol, SpanDriver, SpanType};
 
 pub(super) fn check(l: &Loaded, report: &mut Report) {
     let base = FieldPath::root().key("spans");
@@ -70,6 +70,10 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
                 }
                 if p.remote.port() == 0 {
                     report.value(&dp.key("remote"), "port 0 is not allowed");
+                }
+                // T1 SAToP carries 193-bit frames; our SAToP writes E1 frames only.
+                if p.protocol == PseudowireProtocol::Satop && s.line == SpanType::T1 {
+                    report.value(&dp.key("protocol"), "satop is supported on e1 spans only");
                 }
             }
             SpanDriver::Test(t) => {
