@@ -5,6 +5,7 @@
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
 //! here allocates per packet.
 
+pub mod codec;
 pub mod dtmf;
 pub mod engine;
 pub mod g711;
