@@ -17,6 +17,7 @@ pub mod g729;
 pub mod l16;
 pub mod measure;
 pub mod opus;
+pub mod resample;
 #[cfg(test)]
 pub(crate) mod spandsp;
 
