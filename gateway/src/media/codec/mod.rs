@@ -17,9 +17,15 @@ pub mod g729;
 pub mod l16;
 pub mod measure;
 pub mod opus;
+#[cfg(test)]
+mod pairs;
 pub mod resample;
 #[cfg(test)]
 pub(crate) mod spandsp;
+pub mod transcode;
+
+pub use resample::Resampler;
+pub use transcode::{Output, Transcoder, TranscoderError};
 
 /// The longest frame any codec here produces or takes in one call: 120 ms at 48 kHz
 /// (an Opus packet may carry up to 120 ms, RFC 6716 §3.2.5).
