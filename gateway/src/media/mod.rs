@@ -9,6 +9,7 @@ pub mod codec;
 pub mod dtmf;
 pub mod engine;
 pub mod g711;
+pub mod inband_dtmf;
 pub mod ports;
 pub mod relay;
 pub mod rtp;
