@@ -560,9 +560,29 @@ mod tests {
             let y = excite + c * y1 - r * r * y2;
             y2 = y1;
             y1 = y;
-            speech.push((y * 1500.0).clamp(-32000.0, 32000.0) as i16);
+            speech.push((y * 6000.0).clamp(-32000.0, 32000.0) as i16);
         }
+        // At about -11 dBFS it fools a detector that checks only levels (the test has
+        // teeth); the energy-share and the harmonic checks each reject it on their own.
+        let levels_only = DetectorConfig {
+            min_tone_share_db: -40.0,
+            max_harmonic_db: 40.0,
+            normal_twist_db: 40.0,
+            reverse_twist_db: 40.0,
+            ..d
+        };
+        assert!(!detect(&speech, levels_only).is_empty());
         assert_eq!(detect(&speech, d), "");
+        let no_harmonic_check = DetectorConfig {
+            max_harmonic_db: 40.0,
+            ..d
+        };
+        assert_eq!(detect(&speech, no_harmonic_check), "");
+        let no_share_check = DetectorConfig {
+            min_tone_share_db: -40.0,
+            ..d
+        };
+        assert_eq!(detect(&speech, no_share_check), "");
         // Plain noise.
         let white: Vec<i16> = (0..16000).map(|_| (noise() * 8000.0) as i16).collect();
         assert_eq!(detect(&white, d), "");
