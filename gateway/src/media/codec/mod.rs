@@ -200,3 +200,32 @@ pub(crate) fn room(needed: usize, got: usize) -> Result<(), CodecError> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RTP ticks per 20 ms: the RTP clock, not the sample rate (RFC 3551 §4.5.2 for
+    /// G.722, RFC 7587 §4.1 for Opus).
+    #[test]
+    fn rtp_clock_is_not_the_sample_rate() {
+        let g722 = CodecKind::G722.info();
+        assert_eq!(g722.samples_in(20), 320);
+        assert_eq!(g722.rtp_ticks(320), 160);
+        for rate in [8000, 16000, 48000] {
+            let opus = CodecKind::Opus { rate }.info();
+            assert_eq!(opus.rtp_ticks(opus.samples_in(20)), 960);
+        }
+        let pcmu = CodecKind::Pcmu.info();
+        assert_eq!(pcmu.rtp_ticks(160), 160);
+        assert_eq!(CodecKind::L16 { rate: 16000 }.info().rtp_ticks(320), 320);
+        assert_eq!(CodecKind::G729.info().payload_type, Some(18));
+        assert_eq!(CodecKind::G722.info().payload_type, Some(9));
+    }
+
+    #[test]
+    fn g729_needs_its_feature() {
+        assert_eq!(CodecKind::G729.decoder().is_ok(), cfg!(feature = "g729"));
+        assert_eq!(CodecKind::G729.encoder().is_ok(), cfg!(feature = "g729"));
+    }
+}

@@ -108,6 +108,16 @@ impl OpusEncoder {
     }
 }
 
+impl OpusEncoder {
+    /// Sets the encoder's complexity, 0 (cheapest) to 10 (libopus's default, best);
+    /// the main lever on transcoding cost (BENCHMARKS.md).
+    pub fn set_complexity(&mut self, complexity: i32) -> Result<(), CodecError> {
+        self.enc
+            .set_complexity(complexity.clamp(0, 10))
+            .map_err(map_err)
+    }
+}
+
 impl Encoder for OpusEncoder {
     fn info(&self) -> CodecInfo {
         info(self.rate)

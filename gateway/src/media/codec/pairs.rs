@@ -127,6 +127,31 @@ fn pcmu_g729() {
     check(CodecKind::Pcmu, 10, CodecKind::G729, 40, 22.0);
 }
 
+/// A caller-built Opus encoder at low complexity still carries the tone.
+#[test]
+fn custom_channels() {
+    let mut enc = super::opus::OpusEncoder::new(8000).expect("encoder");
+    enc.set_complexity(2).expect("complexity");
+    let dec = CodecKind::Pcmu.decoder().expect("decoder");
+    let mut t = Transcoder::with_codecs(dec, Box::new(enc), 20).expect("transcoder");
+    let pcm = sine(TONE_HZ, 8000, 16000, 0.3);
+    let mut pcmu = vec![0u8; pcm.len()];
+    crate::media::g711::encode_into(crate::media::Law::Pcmu, &pcm, &mut pcmu);
+    let mut opus_dec = CodecKind::Opus { rate: 8000 }.decoder().expect("decoder");
+    let mut out = vec![0u8; t.max_payload()];
+    let mut buf = [0i16; 160];
+    let mut result = Vec::new();
+    for chunk in pcmu.chunks_exact(160) {
+        t.push(chunk).expect("push");
+        while let Some(o) = t.pop(&mut out).expect("pop") {
+            let n = opus_dec.decode(&out[..o.len], &mut buf).expect("decode");
+            result.extend_from_slice(&buf[..n]);
+        }
+    }
+    let snr = tone_snr_db(&result[8000..], TONE_HZ, 8000);
+    assert!(snr > 20.0, "SNR {snr:.1} dB");
+}
+
 #[test]
 fn ptime_must_frame() {
     assert!(Transcoder::new(CodecKind::Pcmu, CodecKind::G722, 25).is_err());

@@ -59,11 +59,19 @@ impl Transcoder {
     /// (10, 20, 30 or 40 ms; RFC 3551 §4.5 frame-based codecs need a whole number of
     /// frames, Opus 30 ms is three 10 ms frames).
     pub fn new(from: CodecKind, to: CodecKind, ptime_ms: u32) -> Result<Self, TranscoderError> {
+        Self::with_codecs(from.decoder()?, to.encoder()?, ptime_ms)
+    }
+
+    /// The same with channels the caller built (an Opus encoder at a lower complexity,
+    /// G.729 with Annex B VAD on, ...).
+    pub fn with_codecs(
+        dec: Box<dyn Decoder>,
+        enc: Box<dyn Encoder>,
+        ptime_ms: u32,
+    ) -> Result<Self, TranscoderError> {
         if !matches!(ptime_ms, 10 | 20 | 30 | 40) {
             return Err(TranscoderError::Ptime(ptime_ms));
         }
-        let dec = from.decoder()?;
-        let enc = to.encoder()?;
         let (in_rate, out_info) = (dec.info().sample_rate, enc.info());
         let resampler = if in_rate == out_info.sample_rate {
             None
