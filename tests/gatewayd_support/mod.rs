@@ -25,12 +25,20 @@ pub fn gatewayd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gatewayd"))
 }
 
-/// A loopback port that is free for both TCP and UDP right now.
+/// A loopback port that is free for both TCP and UDP right now, and that no other test
+/// of this process was given: the kernel hands a released port out again, and two
+/// daemons of one test (or of two tests running at once) must not share one.
 pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
         let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
         let port = tcp.local_addr().expect("bound").port();
-        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+            continue;
+        }
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
             return port;
         }
     }
