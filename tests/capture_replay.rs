@@ -14,7 +14,7 @@
 mod support;
 
 use nix::sys::signal::Signal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::baresip::{AnswerMode, Baresip, BaresipOptions, peers_available};
@@ -44,27 +44,6 @@ fn run(cmd: &mut Command) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn replay(capture: &Path, config: &Path) -> String {
-    let (ok, out, err) = run(gatewayd()
-        .args(["replay", "--config"])
-        .arg(config)
-        .arg(capture));
-    assert!(ok, "gatewayd replay failed:\n{out}{err}");
-    out
-}
-
-/// The `# N packet(s) fed, M call(s) ended, K message(s) sent by the replay (J in the
-/// capture)` figures of a transcript.
-fn summary(transcript: &str) -> (usize, usize, usize, usize) {
-    let last = transcript.lines().last().expect("a summary line");
-    let nums: Vec<usize> = last
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    (nums[0], nums[1], nums[2], nums[3])
 }
 
 #[test]
@@ -139,8 +118,13 @@ fn a_captured_run_is_decoded_by_tshark_and_replays_to_the_same_calls() {
     assert_eq!(setups, 1, "one H.225.0 Setup");
 
     // The replay reproduces the run.
-    let transcript = replay(&capture, &dir.path().join("gateway.yaml"));
-    let (fed, calls, sent_by_replay, sent_in_capture) = summary(&transcript);
+    let transcript = support::replay(&dir.path().join("gateway.yaml"), &capture);
+    let support::ReplaySummary {
+        fed,
+        calls,
+        sent_by_replay,
+        sent_in_capture,
+    } = support::replay_summary(&transcript);
     assert!(fed > 0, "{transcript}");
     assert_eq!(calls, cdrs.len(), "{transcript}");
     assert_eq!(

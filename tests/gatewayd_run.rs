@@ -378,14 +378,7 @@ fn capture_file_from_the_configuration() {
     assert_options_ok(&answer, "cap-1", 1);
     d.signal(Signal::SIGTERM);
     assert!(d.wait_exit().success(), "{}", d.log_text());
-    let out = gatewayd_support::gatewayd()
-        .args(["replay", "--config"])
-        .arg(&config)
-        .arg(&cap)
-        .output()
-        .expect("replay runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = gatewayd_support::replay(&config, &cap);
     assert!(text.contains("<- SIP/UDP OPTIONS"), "{text}");
     assert!(text.contains("-> SIP SIP/2.0 200"), "{text}");
 }

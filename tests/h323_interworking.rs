@@ -179,8 +179,14 @@ fn hairpin_cleared_by(fast_start: bool, tunnelling: bool, b_tunnelling: bool, ca
                 "malformed:\n{bad}"
             );
         }
-        let transcript = replay(gw_dir);
-        let (calls, by_replay, in_capture) = replay_summary(&transcript);
+        let transcript =
+            support::replay(&gw_dir.join("gateway.yaml"), &gw_dir.join("capture.pcapng"));
+        let support::ReplaySummary {
+            calls,
+            sent_by_replay: by_replay,
+            sent_in_capture: in_capture,
+            ..
+        } = support::replay_summary(&transcript);
         assert_eq!(calls, 1, "{transcript}");
         // One race is allowed, on the separate H.245 connection at the end of the call:
         // an endSessionCommand (H.323 §8.5) written as the connection closes may miss
@@ -204,36 +210,6 @@ fn start_captured(dir: &std::path::Path, ports: Ports, config: &str) -> Daemon {
     let cap = dir.join("capture.pcapng");
     let cap = cap.to_str().expect("utf-8 path").to_owned();
     Daemon::start_in(dir, ports, config, &["--capture", &cap])
-}
-
-/// `gatewayd replay` of the capture [`start_captured`] wrote in `dir`.
-fn replay(dir: &std::path::Path) -> String {
-    let out = support::gatewayd()
-        .args(["replay", "--config"])
-        .arg(dir.join("gateway.yaml"))
-        .arg(dir.join("capture.pcapng"))
-        .output()
-        .expect("gatewayd replay runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-/// (calls ended, messages sent by the replay, messages in the capture) from the
-/// transcript's last line.
-fn replay_summary(transcript: &str) -> (usize, usize, usize) {
-    let nums: Vec<usize> = transcript
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    (nums[1], nums[2], nums[3])
 }
 
 #[test]
@@ -401,21 +377,9 @@ fn hold_and_resume_cross_the_hairpin() {
     );
     let (pa, pb) = (Ports::free(), Ports::free());
     let (dir_a, dir_b) = (dir.path().join("gw-a"), dir.path().join("gw-b"));
-    std::fs::create_dir_all(&dir_a).expect("dir");
-    std::fs::create_dir_all(&dir_b).expect("dir");
-    let (cap_a, cap_b) = (dir_a.join("a.pcapng"), dir_b.join("b.pcapng"));
-    let mut gw_b = Daemon::start_in(
-        &dir_b,
-        pb,
-        &config_b(pb, b.sip_addr(), pa.h225, true),
-        &["--capture", cap_b.to_str().expect("utf-8 path")],
-    );
-    let mut gw_a = Daemon::start_in(
-        &dir_a,
-        pa,
-        &config_a(pa, a.sip_addr(), pb.h225, true, true),
-        &["--capture", cap_a.to_str().expect("utf-8 path")],
-    );
+    let mut gw_b = start_captured(&dir_b, pb, &config_b(pb, b.sip_addr(), pa.h225, true));
+    let mut gw_a = start_captured(&dir_a, pa, &config_a(pa, a.sip_addr(), pb.h225, true, true));
+    let (cap_a, cap_b) = (dir_a.join("capture.pcapng"), dir_b.join("capture.pcapng"));
     let logs = || {
         format!(
             "\n--- A log:\n{}\n--- B log:\n{}\n--- gatewayd A:\n{}\n--- gatewayd B:\n{}",

@@ -194,24 +194,11 @@ fn sip_call_to_libpri_with_audio_both_ways() {
     }
     // The replay feeds the D-channel (and SIP) back through the call core and sends
     // what the run sent.
-    let out = support::gatewayd()
-        .args(["replay", "--config"])
-        .arg(gw_dir.join("gateway.yaml"))
-        .arg(&ours)
-        .output()
-        .expect("gatewayd replay runs");
-    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{transcript}");
-    let nums: Vec<usize> = transcript
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert_eq!(nums[1], 1, "one call ended:\n{transcript}");
+    let transcript = support::replay(&gw_dir.join("gateway.yaml"), &ours);
+    let summary = support::replay_summary(&transcript);
+    assert_eq!(summary.calls, 1, "one call ended:\n{transcript}");
     assert_eq!(
-        nums[2], nums[3],
+        summary.sent_by_replay, summary.sent_in_capture,
         "the replay sends what the run sent:\n{transcript}"
     );
     assert!(

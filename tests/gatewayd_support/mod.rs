@@ -25,6 +25,55 @@ pub fn gatewayd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gatewayd"))
 }
 
+/// `gatewayd replay --config CONFIG CAPTURE`: its transcript (the run must succeed).
+pub fn replay(config: &Path, capture: &Path) -> String {
+    let out = gatewayd()
+        .args(["replay", "--config"])
+        .arg(config)
+        .arg(capture)
+        .output()
+        .expect("gatewayd replay runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "gatewayd replay failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The figures of a replay transcript's last line, `# N packet(s) fed, M call(s)
+/// ended, K message(s) sent by the replay (J in the capture), ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Packets fed into the core.
+    pub fed: usize,
+    /// Calls that ended.
+    pub calls: usize,
+    /// Messages the core sent during the replay.
+    pub sent_by_replay: usize,
+    /// Messages the capture shows the gateway sending.
+    pub sent_in_capture: usize,
+}
+
+/// Parses a transcript's summary line.
+pub fn replay_summary(transcript: &str) -> ReplaySummary {
+    let nums: Vec<usize> = transcript
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(nums.len() >= 4, "no summary line:\n{transcript}");
+    ReplaySummary {
+        fed: nums[0],
+        calls: nums[1],
+        sent_by_replay: nums[2],
+        sent_in_capture: nums[3],
+    }
+}
+
 /// A loopback port that is free for both TCP and UDP right now, and that no other test
 /// of this process was given: the kernel hands a released port out again, and two
 /// daemons of one test (or of two tests running at once) must not share one.

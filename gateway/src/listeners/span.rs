@@ -153,12 +153,12 @@ impl Bearer {
         Ok(bearer)
     }
 
-    /// The next octet for B-channel `channel`'s timeslot: what the relay sent, or
-    /// `silence` (the law's) when nothing is there.
-    pub(super) fn take_octet(&self, channel: u8, silence: u8) -> u8 {
+    /// The next octets for B-channel `channel`'s timeslot into `out`: what the relay
+    /// sent, or `silence` (the law's) where nothing is there. One lock for the block.
+    pub(super) fn take_block(&self, channel: u8, silence: u8, out: &mut [u8]) {
         match self.channels.get(&channel).map(|c| c.fifo.lock()) {
-            Some(Ok(mut f)) => f.pop(silence),
-            _ => silence,
+            Some(Ok(mut f)) => out.iter_mut().for_each(|o| *o = f.pop(silence)),
+            _ => out.fill(silence),
         }
     }
 
