@@ -74,8 +74,13 @@ fn update(p: MediaPeer) -> SideUpdate {
 fn pt_map(rules: &[PtRule]) -> PtMap {
     let mut map = PtMap::new();
     for r in rules {
-        // A map holds 16 rules; a call never negotiates more codecs than that.
-        let _ = map.insert_directed(r.from, r.pt_in, r.pt_out, r.laws);
+        match r.transcode {
+            Some(t) => map.insert_transcode(r.from, r.pt_in, r.pt_out, t),
+            None => {
+                // A map holds 16 rules; a call never negotiates more codecs than that.
+                let _ = map.insert_directed(r.from, r.pt_in, r.pt_out, r.laws);
+            }
+        }
     }
     map
 }

@@ -1,6 +1,7 @@
 //! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
 //! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
-//! transcoder ([`codec`]) and in-band DTMF ([`inband_dtmf`]), not yet wired into the relay.
+//! transcoder ([`codec`], run inside the relay by [`transcode_path`]) and in-band DTMF
+//! ([`inband_dtmf`]).
 //!
 //! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
@@ -17,6 +18,7 @@ pub mod rtp;
 pub mod session;
 pub mod stats;
 pub mod tone;
+pub mod transcode_path;
 
 pub use dtmf::DtmfPolicy;
 pub use g711::Law;

@@ -27,6 +27,7 @@ use super::rtp::{
     validate_rtcp,
 };
 use super::stats::{StatsTracker, StreamStats};
+use super::transcode_path::{Transcode, TranscodePath};
 
 /// One end of the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -90,6 +91,9 @@ pub struct PtMapFull;
 /// (arrival side, PT in, PT out, G.711 laws in and out when converted).
 type DirectedRule = (Side, u8, u8, Option<(Law, Law)>);
 
+/// (PT in, PT out, what to transcode) for the voice arriving on one side.
+type TranscodeRule = (u8, u8, Transcode);
+
 /// Payload-type pairs (PT on side A, PT on side B), e.g. the offerer's dynamic 101 for
 /// telephone-event against our 96. Unmapped payload types pass unchanged. A pair may
 /// also convert G.711 between A-law and u-law (same size, sample by sample), for legs
@@ -103,6 +107,8 @@ pub struct PtMap {
     /// of a call use its own codec, so a call may need A->B and B->A to differ.
     directed: [DirectedRule; PtMap::CAPACITY],
     directed_len: usize,
+    /// The transcoded voice stream arriving on each side, indexed by [`Side`].
+    transcode: [Option<TranscodeRule>; 2],
 }
 
 impl PtMap {
@@ -149,6 +155,17 @@ impl PtMap {
         *slot = rule;
         self.directed_len += 1;
         Ok(())
+    }
+
+    /// Transcodes the packets of `pt_in` arriving on `from` into `pt_out` (one voice
+    /// stream per side; a second call replaces the first).
+    pub fn insert_transcode(&mut self, from: Side, pt_in: u8, pt_out: u8, rule: Transcode) {
+        self.transcode[from.idx()] = Some((pt_in & 0x7f, pt_out & 0x7f, rule));
+    }
+
+    /// The transcoding of the voice arriving on `from`, if any.
+    pub fn transcoded(&self, from: Side) -> Option<(u8, u8, Transcode)> {
+        self.transcode[from.idx()]
     }
 
     fn rule(&self, from: Side, pt: u8) -> Option<&DirectedRule> {
@@ -297,6 +314,24 @@ impl Continuity {
         (out_seq, out_ts, rebased)
     }
 
+    /// Numbers a packet of the gateway's own stream that continues at `timestamp` (a
+    /// transcoder's output): the next sequence number; relayed packets follow it.
+    fn emit(&mut self, now: Instant, timestamp: u32) -> (u16, u32) {
+        let seq = self.last.map_or_else(
+            || (self.out_ssrc.wrapping_mul(0x9e37_79b9) >> 16) as u16,
+            |l| l.seq.wrapping_add(1),
+        );
+        if let Some(source) = self.source.as_mut() {
+            source.seq_offset = source.seq_offset.wrapping_add(1);
+        }
+        self.last = Some(Emitted {
+            seq,
+            timestamp,
+            at: now,
+        });
+        (seq, timestamp)
+    }
+
     /// Numbers one packet the gateway originates in this direction's stream at `now`:
     /// the sequence number after the last one emitted (the current source's numbers move
     /// up by one, so the packets relayed after it follow it), and the stream's timestamp
@@ -341,18 +376,31 @@ pub struct Originated {
 }
 
 /// State per side, indexed by [`Side`]: `latch`/`config` describe the peer on that side,
-/// `continuity`/`stats` the direction whose packets arrive on that side.
-#[derive(Debug, Clone)]
+/// `continuity`/`stats`/`path` the direction whose packets arrive on that side.
+#[derive(Debug)]
 struct SideState {
     config: SideConfig,
     rtp_latch: Latch,
     rtcp_latch: Latch,
     continuity: Continuity,
     stats: StatsTracker,
+    /// The transcoder of this direction's voice, when the legs share no codec.
+    path: Option<Box<TranscodePath>>,
+    /// The next RTP timestamp of this direction's transcoded stream, `None` when the
+    /// next packet starts a talkspurt (it then takes the stream's clock).
+    path_ts: Option<u32>,
+}
+
+/// What became of an RTP packet.
+enum Disposition {
+    Forward(Forward),
+    /// Taken into a transcoder: its audio leaves through [`Relay::poll_transcoded`].
+    Transcoded,
+    Dropped,
 }
 
 /// A bidirectional RTP/RTCP relay between side A and side B.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Relay {
     sides: [SideState; 2],
     pt_map: PtMap,
@@ -366,13 +414,79 @@ impl Relay {
             rtcp_latch: Latch::default(),
             continuity: Continuity::new(out_ssrc),
             stats: StatsTracker::new(),
+            path: None,
+            path_ts: None,
         };
         let (a_send, b_send) = (config.a.send_ssrc, config.b.send_ssrc);
-        Relay {
+        let mut relay = Relay {
             // Packets arriving on A are sent toward B with B's send SSRC, and vice versa.
             sides: [side(config.a, b_send), side(config.b, a_send)],
-            pt_map: config.pt_map,
+            pt_map: PtMap::new(),
+        };
+        relay.set_pt_map(config.pt_map);
+        relay
+    }
+
+    /// Whether the voice arriving on `side` is transcoded.
+    pub fn transcodes(&self, side: Side) -> bool {
+        self.sides[side.idx()].path.is_some()
+    }
+
+    /// Builds or drops the transcoders `map` asks for; an unchanged rule keeps its
+    /// transcoder (and its codec state). The arrival side's RTP clock becomes the input
+    /// codec's, so its jitter is measured in the right units.
+    fn install_paths(&mut self, map: &PtMap) {
+        for side in [Side::A, Side::B] {
+            let want = map.transcoded(side).map(|(_, _, rule)| rule);
+            let s = &mut self.sides[side.idx()];
+            if s.path.as_ref().map(|p| p.rule()) == want {
+                continue;
+            }
+            s.path_ts = None;
+            s.path = want.and_then(|rule| match TranscodePath::new(rule) {
+                Ok(p) => Some(Box::new(p)),
+                Err(e) => {
+                    tracing::warn!(error = %e, ?rule, "relay: cannot transcode, voice not relayed");
+                    None
+                }
+            });
+            if let Some(rule) = want {
+                s.config.clock_rate = rule.codec_in.info().rtp_clock;
+            }
         }
+    }
+
+    /// The next transcoded packet toward the other side of `arrived_on`, written into
+    /// `buf` (RTP header and payload) with the numbers of the stream emitted there;
+    /// `None` when none is ready. Call after each packet taken in, until `None`.
+    pub fn poll_transcoded(
+        &mut self,
+        now: Instant,
+        arrived_on: Side,
+        buf: &mut [u8],
+    ) -> Option<Forward> {
+        let to = self.peer(arrived_on.other());
+        let (pt_out, s) = (
+            self.pt_map.transcoded(arrived_on).map(|r| r.1)?,
+            &mut self.sides[arrived_on.idx()],
+        );
+        let path = s.path.as_mut()?;
+        let header_len = std::mem::size_of::<RtpHeader>();
+        let (out, marker) = path.pop(buf.get_mut(header_len..)?)?;
+        let clock = path.output_info().rtp_clock;
+        let (seq, ts) = match s.path_ts.filter(|_| !marker) {
+            Some(ts) => s.continuity.emit(now, ts),
+            // A talkspurt starts on the stream's clock (RFC 3550 §5.1).
+            None => s.continuity.originate(now, clock),
+        };
+        s.path_ts = Some(ts.wrapping_add(out.rtp_ticks));
+        let header = RtpHeader::new(pt_out, marker, seq, ts, s.continuity.out_ssrc);
+        buf.get_mut(..header_len)?
+            .copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
+        Some(Forward {
+            to: to?,
+            len: header_len + out.len,
+        })
     }
 
     /// Statistics of the packets that arrived on `side`.
@@ -419,6 +533,7 @@ impl Relay {
 
     /// Replaces the payload-type map (new answer after a re-INVITE or H.245 exchange).
     pub fn set_pt_map(&mut self, pt_map: PtMap) {
+        self.install_paths(&pt_map);
         self.pt_map = pt_map;
     }
 
@@ -463,15 +578,22 @@ impl Relay {
         side: Side,
         packet: &mut [u8],
     ) -> Option<Forward> {
-        let forward = if looks_like_rtcp(packet) {
-            self.handle_rtcp(from, side, packet)
+        let disposition = if looks_like_rtcp(packet) {
+            match self.handle_rtcp(from, side, packet) {
+                Some(f) => Disposition::Forward(f),
+                None => Disposition::Dropped,
+            }
         } else {
             self.handle_rtp(now, from, side, packet)
         };
-        if forward.is_none() {
-            self.sides[side.idx()].stats.count_drop();
+        match disposition {
+            Disposition::Forward(f) => Some(f),
+            Disposition::Transcoded => None,
+            Disposition::Dropped => {
+                self.sides[side.idx()].stats.count_drop();
+                None
+            }
         }
-        forward
     }
 
     fn handle_rtp(
@@ -480,28 +602,64 @@ impl Relay {
         from: SocketAddr,
         side: Side,
         packet: &mut [u8],
-    ) -> Option<Forward> {
-        let (ssrc, seq, ts, pt, payload_len, header_len) = {
-            let p = RtpPacket::parse(packet).ok()?;
-            let h = p.header;
-            (
-                h.ssrc.get(),
-                h.sequence.get(),
-                h.timestamp.get(),
-                h.payload_type(),
-                p.payload.len(),
-                p.header_len(),
-            )
+    ) -> Disposition {
+        let Ok(p) = RtpPacket::parse(packet) else {
+            return Disposition::Dropped;
         };
+        let h = p.header;
+        let (ssrc, seq, ts, pt, payload_len, header_len) = (
+            h.ssrc.get(),
+            h.sequence.get(),
+            h.timestamp.get(),
+            h.payload_type(),
+            p.payload.len(),
+            p.header_len(),
+        );
         let to = self.peer(side.other());
         let pt_out = self.pt_map.translate(side, pt);
+        let transcoded = self.pt_map.transcoded(side).is_some_and(|r| r.0 == pt);
         let s = &mut self.sides[side.idx()];
         let cfg = &s.config;
         if !s.rtp_latch.accept(from, cfg.expected, cfg.latching) {
-            return None;
+            return Disposition::Dropped;
         }
         let rate = cfg.clock_rate;
         s.stats.record(now, ssrc, seq, ts, payload_len, rate);
+        if transcoded {
+            let Some(path) = s.path.as_mut() else {
+                return Disposition::Dropped;
+            };
+            path.push(seq, ts, h.marker(), p.payload);
+            return Disposition::Transcoded;
+        }
+        match self.forward_rtp(
+            now,
+            side,
+            packet,
+            to,
+            (ssrc, seq, ts, pt, pt_out),
+            header_len,
+            payload_len,
+        ) {
+            Some(f) => Disposition::Forward(f),
+            None => Disposition::Dropped,
+        }
+    }
+
+    /// Rewrites a relayed (not transcoded) RTP packet in place.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_rtp(
+        &mut self,
+        now: Instant,
+        side: Side,
+        packet: &mut [u8],
+        to: Option<SocketAddr>,
+        (ssrc, seq, ts, pt, pt_out): (u32, u16, u32, u8, u8),
+        header_len: usize,
+        payload_len: usize,
+    ) -> Option<Forward> {
+        let s = &mut self.sides[side.idx()];
+        let rate = s.config.clock_rate;
         let to = to?;
         let (out_seq, out_ts, rebased) = s.continuity.map(now, ssrc, seq, ts, rate);
         if let Some((from_law, to_law)) = self.pt_map.conversion(side, pt)
@@ -531,6 +689,10 @@ impl Relay {
 
     fn handle_rtcp(&mut self, from: SocketAddr, side: Side, packet: &mut [u8]) -> Option<Forward> {
         validate_rtcp(packet).ok()?;
+        // A transcoded call has a stream of ours on each side: the peers' reports about
+        // their own streams describe nothing the other peer receives (RFC 3550 §7.2:
+        // a translator that changes the encoding sends its own reports).
+        let transcoding = self.sides.iter().any(|s| s.path.is_some());
         let to = {
             let other = &self.sides[side.other().idx()];
             other.rtcp_latch.addr.or(other.config.expected_rtcp)
@@ -542,6 +704,9 @@ impl Relay {
             return None;
         }
         s.stats.count_rtcp();
+        if transcoding {
+            return None;
+        }
         let to = to?;
         let this = s.continuity;
         let mut offset = 0;

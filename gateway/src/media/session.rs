@@ -772,6 +772,9 @@ impl Engine {
             Mode::Relay => {
                 let rtcp = looks_like_rtcp(packet);
                 let Some(fwd) = self.relay.handle_packet(now, from, side, packet) else {
+                    if self.relay.transcodes(side) {
+                        self.send_transcoded(sockets, now, side);
+                    }
                     return;
                 };
                 let to_side = side.other();
@@ -800,6 +803,14 @@ impl Engine {
             Mode::Tone { .. } | Mode::Silent => {
                 self.relay.receive(now, from, side, packet);
             }
+        }
+    }
+
+    /// Sends what the transcoder of the voice arriving on `side` has ready (the buffer's
+    /// packet was taken in; the buffer is free again).
+    fn send_transcoded(&mut self, sockets: &Sockets, now: std::time::Instant, side: Side) {
+        while let Some(fwd) = self.relay.poll_transcoded(now, side, &mut self.buf) {
+            self.send(sockets, side.other(), Port::Rtp, fwd.len, fwd.to);
         }
     }
 

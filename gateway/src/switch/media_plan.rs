@@ -4,9 +4,11 @@
 //! peers are and how payload types map. No sockets here: the shell carries out the
 //! [`MediaCommand`]s.
 
+use crate::media::codec::CodecKind;
 pub use crate::media::dtmf::DtmfPolicy;
 use crate::media::g711::Law;
 use crate::media::relay::Side;
+pub use crate::media::transcode_path::Transcode;
 use mapping::model::{Codec, CodecName, Media, MediaDirection};
 use std::net::SocketAddr;
 
@@ -45,6 +47,81 @@ pub struct PtRule {
     pub pt_out: u8,
     /// (law in, law out) when the payload is converted.
     pub laws: Option<(Law, Law)>,
+    /// Decoded and re-encoded in another codec (the legs share none, issue 6).
+    pub transcode: Option<Transcode>,
+}
+
+/// The codec layer's name for `c`, when this build can decode and encode it: G.711,
+/// G.722, L16 at 8 or 16 kHz, Opus and (with the `g729` feature) G.729. Opus is run at
+/// `pcm_rate` when that is one of its rates (8 or 16 kHz here), so that it meets the
+/// other leg's codec without resampling.
+pub fn codec_kind(c: &Codec, pcm_rate: u32) -> Option<CodecKind> {
+    match (&c.name, c.clock_rate) {
+        (CodecName::Pcmu, 8000) => Some(CodecKind::Pcmu),
+        (CodecName::Pcma, 8000) => Some(CodecKind::Pcma),
+        (CodecName::G722, 8000) => Some(CodecKind::G722),
+        (CodecName::G729, 8000) if cfg!(feature = "g729") => Some(CodecKind::G729),
+        (CodecName::L16, rate @ (8000 | 16000)) if c.channels <= 1 => Some(CodecKind::L16 { rate }),
+        // RFC 7587 §7: always opus/48000/2 in SDP, whatever is sent.
+        (CodecName::Opus, 48000) => Some(CodecKind::Opus {
+            rate: if pcm_rate >= 16000 { 16000 } else { 8000 },
+        }),
+        _ => None,
+    }
+}
+
+/// Whether this build can transcode `c`.
+pub fn transcodable(c: &Codec) -> bool {
+    codec_kind(c, 8000).is_some()
+}
+
+/// The packetisation time a transcoder sends at: the stated one when the transcoder
+/// can frame it, else 20 ms (RFC 3551 §4.5's usual default).
+fn transcode_ptime(ptime: Option<u16>) -> u16 {
+    ptime
+        .filter(|p| matches!(p, 10 | 20 | 30 | 40))
+        .unwrap_or(20)
+}
+
+/// The two transcoding rules between A's codec `ca` (A sends and receives it) and B's
+/// `b_in` (what B sends) / `b_out` (what B receives); `None` when a codec is not one
+/// this build has.
+fn transcode_rules(
+    ca: &Codec,
+    a_ptime: Option<u16>,
+    b_in: &Codec,
+    b_out: &Codec,
+    b_ptime: Option<u16>,
+) -> Option<[PtRule; 2]> {
+    let rate = |c: &Codec| codec_kind(c, 8000).map_or(8000, |k| k.info().sample_rate);
+    let ka_out = codec_kind(ca, rate(b_out))?;
+    let kb_out = codec_kind(b_out, rate(ca))?;
+    let ka_in = codec_kind(ca, rate(b_in))?;
+    let kb_in = codec_kind(b_in, rate(ca))?;
+    Some([
+        PtRule {
+            from: Side::A,
+            pt_in: ca.payload_type,
+            pt_out: b_out.payload_type,
+            laws: None,
+            transcode: Some(Transcode {
+                codec_in: ka_out,
+                codec_out: kb_out,
+                ptime_ms: transcode_ptime(b_ptime),
+            }),
+        },
+        PtRule {
+            from: Side::B,
+            pt_in: b_in.payload_type,
+            pt_out: ca.payload_type,
+            laws: None,
+            transcode: Some(Transcode {
+                codec_in: kb_in,
+                codec_out: ka_in,
+                ptime_ms: transcode_ptime(a_ptime),
+            }),
+        },
+    ])
 }
 
 /// The G.711 law of a codec, if it is G.711.
@@ -63,6 +140,7 @@ fn rule(from: Side, cin: &Codec, cout: &Codec) -> Option<PtRule> {
             pt_in: cin.payload_type,
             pt_out: cout.payload_type,
             laws: None,
+            transcode: None,
         });
     }
     Some(PtRule {
@@ -70,6 +148,7 @@ fn rule(from: Side, cin: &Codec, cout: &Codec) -> Option<PtRule> {
         pt_in: cin.payload_type,
         pt_out: cout.payload_type,
         laws: Some((law_of(cin)?, law_of(cout)?)),
+        transcode: None,
     })
 }
 
@@ -257,9 +336,28 @@ pub fn answer_toward_a(
                 law_of(b_out)?;
                 offer_a.codecs.iter().find(|c| law_of(c).is_some())
             });
-        if let (Some(ca), Some(b_in)) = (ca, b_in) {
-            pairs.extend(voice_rules(ca, ca, b_in, b_out));
-            codecs.push(ca.clone());
+        match (ca, b_in) {
+            (Some(ca), Some(b_in)) => {
+                pairs.extend(voice_rules(ca, ca, b_in, b_out));
+                codecs.push(ca.clone());
+            }
+            // No codec in common: A is answered with its most preferred codec this
+            // build can transcode, and the relay transcodes both ways (issue 6).
+            (None, Some(b_in)) => {
+                let rules = offer_a
+                    .codecs
+                    .iter()
+                    .filter(|c| c.name != CodecName::TelephoneEvent)
+                    .find_map(|ca| {
+                        transcode_rules(ca, offer_a.ptime, b_in, b_out, answer_b.ptime)
+                            .map(|r| (ca, r))
+                    });
+                if let Some((ca, rules)) = rules {
+                    pairs.extend(rules);
+                    codecs.push(ca.clone());
+                }
+            }
+            _ => {}
         }
     }
     // Telephone-event and any other codec both sides have, renumbered.
@@ -280,33 +378,126 @@ pub fn answer_toward_a(
         Media {
             rtp: Some(local_a),
             rtcp: None,
+            ptime: if pairs.iter().any(|r| r.transcode.is_some()) {
+                offer_a.ptime
+            } else {
+                answer_b.ptime
+            },
             codecs,
-            ptime: answer_b.ptime,
             direction: answer_b.direction,
         },
         pairs,
     )
 }
 
+/// The model codec for a configured name, with its static payload type or `dynamic`.
+fn configured(c: crate::config::Codec, dynamic: u8) -> Codec {
+    use crate::config::Codec as C;
+    let (name, clock_rate, channels, pt, fmtp) = match c {
+        C::Pcmu => (CodecName::Pcmu, 8000, 1, 0, None),
+        C::Pcma => (CodecName::Pcma, 8000, 1, 8, None),
+        C::G722 => (CodecName::G722, 8000, 1, 9, None),
+        // RFC 4856 §2.1.9: we send no Annex B SID frames (received ones are decoded).
+        C::G729 => (CodecName::G729, 8000, 1, 18, Some("annexb=no".to_owned())),
+        C::L16 => (CodecName::L16, 16000, 1, dynamic, None),
+        // RFC 7587 §7: opus/48000/2 whatever is sent; mono is what we send.
+        C::Opus => (CodecName::Opus, 48000, 2, dynamic, None),
+        C::TelephoneEvent => (
+            CodecName::TelephoneEvent,
+            8000,
+            1,
+            dynamic,
+            Some("0-16".to_owned()),
+        ),
+    };
+    Codec {
+        name,
+        clock_rate,
+        channels,
+        payload_type: pt,
+        fmtp,
+    }
+}
+
+/// The offer toward an egress trunk that names its codecs (`trunk`): the caller's
+/// codecs the trunk allows, in the trunk's order, then the trunk's other codecs that
+/// this build can transcode to from one of the caller's, in free payload types
+/// (transcoding only when the far end picks one of those). The caller's
+/// telephone-event stays. A trunk that names none gets the caller's offer as it is.
+pub fn offer_toward(
+    offer_a: &Media,
+    trunk: Option<&[crate::config::Codec]>,
+    local: SocketAddr,
+) -> Media {
+    let mut offer = anchored(offer_a, local);
+    let Some(list) = trunk else {
+        return offer;
+    };
+    let voice = |c: &crate::config::Codec| *c != crate::config::Codec::TelephoneEvent;
+    let mut codecs: Vec<Codec> = Vec::new();
+    for want in list.iter().filter(|c| voice(c)) {
+        let w = configured(*want, 0);
+        if let Some(c) = offer_a.codecs.iter().find(|c| same_codec(c, &w)) {
+            codecs.push(c.clone());
+        }
+    }
+    let can_transcode = offer_a
+        .codecs
+        .iter()
+        .any(|c| c.name != CodecName::TelephoneEvent && transcodable(c));
+    if can_transcode {
+        let mut used: Vec<u8> = offer_a.codecs.iter().map(|c| c.payload_type).collect();
+        for want in list.iter().filter(|c| voice(c)) {
+            let Some(pt) = (96..=127).find(|pt| !used.contains(pt)) else {
+                break;
+            };
+            let w = configured(*want, pt);
+            if codecs.iter().any(|c| same_codec(c, &w)) || !transcodable(&w) {
+                continue;
+            }
+            used.push(w.payload_type);
+            codecs.push(w);
+        }
+    }
+    codecs.extend(
+        offer_a
+            .codecs
+            .iter()
+            .filter(|c| c.name == CodecName::TelephoneEvent)
+            .cloned(),
+    );
+    offer.codecs = codecs;
+    offer
+}
+
 /// The gateway's own offer (delayed-offer calls, the built-in endpoint): G.711 in the
 /// configured order and telephone-event, at `local`.
 pub fn own_offer(codecs: &[crate::config::Codec], ptime: u16, local: SocketAddr) -> Media {
-    let mut out = Vec::new();
+    let mut out: Vec<Codec> = Vec::new();
+    let mut dynamic = 96..=127u8;
     for c in codecs {
-        let (name, pt, fmtp) = match c.name() {
-            "PCMU" => (CodecName::Pcmu, 0, None),
-            "PCMA" => (CodecName::Pcma, 8, None),
-            "telephone-event" => (CodecName::TelephoneEvent, 101, Some("0-16".to_owned())),
-            // Transcoded codecs arrive with the media engine's transcoding.
-            _ => continue,
+        let codec = match c {
+            crate::config::Codec::TelephoneEvent => configured(*c, 101),
+            _ => {
+                let pt = match c {
+                    crate::config::Codec::Opus | crate::config::Codec::L16 => {
+                        match dynamic.find(|pt| *pt != 101) {
+                            Some(pt) => pt,
+                            None => continue,
+                        }
+                    }
+                    _ => 0,
+                };
+                configured(*c, pt)
+            }
         };
-        out.push(Codec {
-            name,
-            clock_rate: 8000,
-            channels: 1,
-            payload_type: pt,
-            fmtp,
-        });
+        // Only what this build can carry (G.729 needs its feature).
+        if codec.name != CodecName::TelephoneEvent && !transcodable(&codec) {
+            continue;
+        }
+        if !out.iter().any(|o| same_codec(o, &codec)) {
+            out.push(codec);
+        }
     }
     if !out
         .iter()
@@ -455,13 +646,15 @@ mod tests {
                     from: Side::A,
                     pt_in: 101,
                     pt_out: 96,
-                    laws: None
+                    laws: None,
+                    transcode: None
                 },
                 PtRule {
                     from: Side::B,
                     pt_in: 96,
                     pt_out: 101,
-                    laws: None
+                    laws: None,
+                    transcode: None
                 }
             ]
         );
@@ -477,6 +670,143 @@ mod tests {
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[0].laws, Some((Law::Pcmu, Law::Pcma)));
         assert_eq!(pairs[1].laws, Some((Law::Pcma, Law::Pcmu)));
+    }
+
+    fn codec(name: CodecName, clock_rate: u32, channels: u8, payload_type: u8) -> Codec {
+        Codec {
+            name,
+            clock_rate,
+            channels,
+            payload_type,
+            fmtp: None,
+        }
+    }
+
+    #[test]
+    fn a_trunk_with_codecs_gets_shared_ones_first_then_transcodable_ones() {
+        use crate::config::Codec as C;
+        let offer = media(
+            4000,
+            &[(CodecName::Pcmu, 0), (CodecName::TelephoneEvent, 101)],
+        );
+        let local = SocketAddr::from(([127, 0, 0, 1], 10002));
+        // No list: the caller's offer, at our address.
+        assert_eq!(offer_toward(&offer, None, local), anchored(&offer, local));
+        let b = offer_toward(&offer, Some(&[C::Opus, C::G722, C::Pcmu]), local);
+        let names: Vec<_> = b
+            .codecs
+            .iter()
+            .map(|c| (c.name.clone(), c.payload_type))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (CodecName::Pcmu, 0),
+                (CodecName::Opus, 96),
+                (CodecName::G722, 9),
+                (CodecName::TelephoneEvent, 101)
+            ]
+        );
+        let opus = &b.codecs[1];
+        assert_eq!((opus.clock_rate, opus.channels), (48000, 2), "RFC 7587 §7");
+        // Only G.722 allowed: the caller's PCMU is not offered.
+        let b = offer_toward(&offer, Some(&[C::G722]), local);
+        assert_eq!(b.codecs[0].name, CodecName::G722);
+        assert_eq!(b.codecs.len(), 2);
+        // A caller with nothing we can decode gets nothing added.
+        let odd = media(4000, &[(CodecName::Other("AMR".into()), 97)]);
+        assert!(
+            offer_toward(&odd, Some(&[C::G722]), local)
+                .codecs
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn no_shared_codec_means_transcoding_both_ways() {
+        let mut offer = media(
+            4000,
+            &[(CodecName::Pcmu, 0), (CodecName::TelephoneEvent, 101)],
+        );
+        offer.ptime = Some(20);
+        let mut answer = Media {
+            codecs: vec![codec(CodecName::Opus, 48000, 2, 96)],
+            ..media(5000, &[])
+        };
+        answer.ptime = Some(40);
+        let local = SocketAddr::from(([127, 0, 0, 1], 10000));
+        let (a, rules) = answer_toward_a(&offer, &answer, false, local);
+        assert_eq!(
+            a.codecs[0].name,
+            CodecName::Pcmu,
+            "the caller keeps its codec"
+        );
+        assert_eq!(a.ptime, Some(20));
+        let t: Vec<_> = rules
+            .iter()
+            .map(|r| (r.from, r.pt_in, r.pt_out, r.transcode))
+            .collect();
+        assert_eq!(
+            t,
+            [
+                (
+                    Side::A,
+                    0,
+                    96,
+                    Some(Transcode {
+                        codec_in: CodecKind::Pcmu,
+                        codec_out: CodecKind::Opus { rate: 8000 },
+                        ptime_ms: 40
+                    })
+                ),
+                (
+                    Side::B,
+                    96,
+                    0,
+                    Some(Transcode {
+                        codec_in: CodecKind::Opus { rate: 8000 },
+                        codec_out: CodecKind::Pcmu,
+                        ptime_ms: 20
+                    })
+                )
+            ]
+        );
+        // Opus meets G.722 at 16 kHz.
+        let offer = Media {
+            codecs: vec![codec(CodecName::G722, 8000, 1, 9)],
+            ..media(4000, &[])
+        };
+        let (_, rules) = answer_toward_a(&offer, &answer, false, local);
+        assert_eq!(
+            rules[0].transcode.map(|t| t.codec_out),
+            Some(CodecKind::Opus { rate: 16000 })
+        );
+        // Something we cannot decode: no voice rule, no voice codec toward A.
+        let answer = media(5000, &[(CodecName::Other("AMR".into()), 97)]);
+        let (a, rules) = answer_toward_a(&offer, &answer, false, local);
+        assert!(rules.is_empty() && a.codecs.is_empty());
+    }
+
+    #[test]
+    fn own_offer_lists_what_the_build_can_carry() {
+        use crate::config::Codec as C;
+        let local = SocketAddr::from(([127, 0, 0, 1], 10000));
+        let m = own_offer(&[C::G729, C::Opus, C::Pcma, C::TelephoneEvent], 20, local);
+        let names: Vec<_> = m
+            .codecs
+            .iter()
+            .map(|c| (c.name.clone(), c.payload_type))
+            .collect();
+        let mut want = vec![];
+        if cfg!(feature = "g729") {
+            want.push((CodecName::G729, 18));
+        }
+        want.extend([
+            (CodecName::Opus, 96),
+            (CodecName::Pcma, 8),
+            (CodecName::TelephoneEvent, 101),
+        ]);
+        assert_eq!(names, want);
     }
 
     #[test]

@@ -43,7 +43,8 @@ use mapping::sip::caller_id::{SipIdentityPolicy, caller_to_sip};
 use mapping::sip::number_form::NumberForm;
 use media_plan::{
     DtmfPolicy, MediaCommand, MediaMode, MediaPeer, MediaPorts, anchored, answer_toward_a,
-    local_answer, own_offer, telephone_event, with_telephone_event, without_telephone_event,
+    local_answer, offer_toward, own_offer, telephone_event, with_telephone_event,
+    without_telephone_event,
 };
 pub use record::CallRecord;
 use routing::{RoutePlan, number_text};
@@ -580,6 +581,15 @@ impl Switch {
 
     /// True when `trunk` is an H.323 trunk with `h245_tunnelling: false`.
     /// The H.323 settings of trunk `name`, when it is an H.323 trunk.
+    /// The codecs a SIP or H.323 trunk names, if it names any.
+    fn trunk_codecs(&self, name: &str) -> Option<&[crate::config::Codec]> {
+        match &self.cfg.trunk(name)?.params {
+            TrunkParams::Sip(t) => t.codecs.as_deref(),
+            TrunkParams::H323(t) => t.codecs.as_deref(),
+            _ => None,
+        }
+    }
+
     fn h323_trunk(&self, name: Option<&str>) -> Option<&crate::config::H323Trunk> {
         let name = name?;
         self.cfg.trunks.iter().find_map(|t| match &t.params {
@@ -948,9 +958,9 @@ impl Switch {
             },
         };
         let offer = match &c.media.offer_a {
-            Some(m) => anchored(m, b_local),
+            Some(m) => offer_toward(m, self.trunk_codecs(trunk), b_local),
             None => own_offer(
-                &self.cfg.media.codecs,
+                self.trunk_codecs(trunk).unwrap_or(&self.cfg.media.codecs),
                 self.cfg.media.ptime_ms as u16,
                 b_local,
             ),
@@ -1033,9 +1043,9 @@ impl Switch {
             setup.calling = plan.calling.clone();
         }
         setup.media = Some(match &c.media.offer_a {
-            Some(m) => anchored(m, b_local),
+            Some(m) => offer_toward(m, h.codecs.as_deref(), b_local),
             None => own_offer(
-                &self.cfg.media.codecs,
+                h.codecs.as_deref().unwrap_or(&self.cfg.media.codecs),
                 self.cfg.media.ptime_ms as u16,
                 b_local,
             ),
@@ -1512,6 +1522,13 @@ impl Switch {
         let c = self.calls.get_mut(&id)?;
         c.media.te_b = telephone_event(&answer_b).map(|k| k.payload_type);
         c.media.codec = answer_b.codecs.first().map(|k| mapping_codec_name(&k.name));
+        // A transcoded call names both codecs, the caller's first (CDR `codec`).
+        if pairs.iter().any(|r| r.transcode.is_some())
+            && let MediaExchange::Answer(m) = &toward_a
+            && let (Some(ka), Some(kb)) = (m.codecs.first(), c.media.codec.as_ref())
+        {
+            c.media.codec = Some(format!("{}>{kb}", mapping_codec_name(&ka.name)));
+        }
         c.media.b_voice = answer_b
             .codecs
             .iter()
