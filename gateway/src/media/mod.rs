@@ -1,6 +1,7 @@
 //! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
 //! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
-//! transcoder ([`codec`]) and in-band DTMF ([`inband_dtmf`]), not yet wired into the relay.
+//! transcoder ([`codec`]), in-band DTMF ([`inband_dtmf`]), and for transcoded paths the
+//! jitter buffer ([`jitter`]), not yet wired into the relay.
 //!
 //! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
@@ -11,6 +12,7 @@ pub mod dtmf;
 pub mod engine;
 pub mod g711;
 pub mod inband_dtmf;
+pub mod jitter;
 pub mod ports;
 pub mod relay;
 pub mod rtp;
