@@ -1,7 +1,8 @@
 //! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
 //! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
 //! transcoder ([`codec`]), in-band DTMF ([`inband_dtmf`]), and for transcoded paths the
-//! jitter buffer ([`jitter`]), not yet wired into the relay.
+//! jitter buffer ([`jitter`]) and loss concealment ([`plc`]), not yet wired into the
+//! relay.
 //!
 //! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod g711;
 pub mod inband_dtmf;
 pub mod jitter;
+pub mod plc;
 pub mod ports;
 pub mod relay;
 pub mod rtp;
