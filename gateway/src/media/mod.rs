@@ -1,14 +1,15 @@
 //! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
 //! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
 //! transcoder ([`codec`]), in-band DTMF ([`inband_dtmf`]), and for transcoded paths the
-//! jitter buffer ([`jitter`]) and loss concealment ([`plc`]), not yet wired into the
-//! relay.
+//! jitter buffer ([`jitter`]), loss concealment ([`plc`]) and comfort noise
+//! ([`comfort_noise`]), not yet wired into the relay.
 //!
 //! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
 //! owns the sockets and the clock and feeds datagrams in with their arrival time; nothing
 //! here allocates per packet.
 
 pub mod codec;
+pub mod comfort_noise;
 pub mod dtmf;
 pub mod engine;
 pub mod g711;
