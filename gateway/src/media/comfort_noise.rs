@@ -426,6 +426,28 @@ mod tests {
         assert!(pcm.iter().all(|&s| s == 0));
     }
 
+    proptest::proptest! {
+        /// Any octets: a payload or `Empty`, never a panic; what is written back is the
+        /// input up to the order kept, with the reserved bit cleared.
+        #[test]
+        fn parse_anything(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            match CnPayload::parse(&bytes) {
+                Err(CnError::Empty) => proptest::prop_assert!(bytes.is_empty()),
+                Ok(p) => {
+                    let mut out = [0u8; 1 + MAX_ORDER];
+                    let n = p.write(&mut out).expect("room for the largest");
+                    proptest::prop_assert_eq!(n, bytes.len().min(1 + MAX_ORDER));
+                    proptest::prop_assert_eq!(out[0], bytes[0] & 0x7f);
+                    proptest::prop_assert_eq!(&out[1..n], &bytes[1..n]);
+                    let mut g = NoiseGenerator::new(8000, 1);
+                    g.set_payload(&p);
+                    let mut pcm = [0i16; 160];
+                    g.fill(&mut pcm);
+                }
+            }
+        }
+    }
+
     /// The estimator recovers level and coefficients of noise the generator shaped.
     #[test]
     fn estimates_shaped_noise() {

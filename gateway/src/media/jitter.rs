@@ -167,15 +167,17 @@ pub struct JitterBuffer {
 
 impl JitterBuffer {
     /// A buffer for a stream with RTP clock `clock_rate` (8000 for G.711 and G.722, 48000
-    /// for Opus). `slots` is at least 2, `max_delay_ms` at least `min_delay_ms`.
+    /// for Opus; 1 to 384000). `slots` is at least 2, `max_delay_ms` at least
+    /// `min_delay_ms`, both at most a minute.
     pub fn new(clock_rate: u32, config: JitterConfig) -> Self {
+        let min_delay_ms = config.min_delay_ms.min(60_000);
         let config = JitterConfig {
-            min_delay_ms: config.min_delay_ms,
-            max_delay_ms: config.max_delay_ms.max(config.min_delay_ms),
+            min_delay_ms,
+            max_delay_ms: config.max_delay_ms.clamp(min_delay_ms, 60_000),
             slots: config.slots.max(2),
             max_payload: config.max_payload,
         };
-        let clock_rate = clock_rate.max(1);
+        let clock_rate = clock_rate.clamp(1, 384_000);
         JitterBuffer {
             clock_rate,
             config,
@@ -333,7 +335,7 @@ impl JitterBuffer {
     pub fn stats(&self) -> JitterStats {
         JitterStats {
             target_ms: self.ticks_to_ms(self.target_ticks()),
-            jitter_ms: self.ticks_to_ms(((self.jitter_q4 + 8) >> 4) as u32),
+            jitter_ms: self.ticks_to_ms(((self.jitter_q4 + 8) >> 4).clamp(0, 1 << 30) as u32),
             ..self.stats
         }
     }
@@ -563,11 +565,14 @@ impl JitterBuffer {
     fn ticks_since(&self, epoch: Instant, now: Instant) -> u32 {
         let d = now.saturating_duration_since(epoch);
         let rate = u64::from(self.clock_rate);
-        (d.as_secs() * rate + u64::from(d.subsec_nanos()) * rate / 1_000_000_000) as u32
+        d.as_secs()
+            .wrapping_mul(rate)
+            .wrapping_add(u64::from(d.subsec_nanos()) * rate / 1_000_000_000) as u32
     }
 
+    /// Delays are at most a minute and a second, so this stays far below 2^31.
     fn ms_to_ticks(&self, ms: u32) -> u32 {
-        (u64::from(ms) * u64::from(self.clock_rate) / 1000).min(u64::from(u32::MAX >> 2)) as u32
+        (u64::from(ms) * u64::from(self.clock_rate) / 1000) as u32
     }
 
     fn ticks_to_ms(&self, ticks: u32) -> u32 {

@@ -300,6 +300,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any sequence of good and lost frames of any size at any rate: no panic, and a
+        /// loss never outlasts 60 ms of sound.
+        #[test]
+        fn any_pattern(rate in proptest::sample::select(vec![8000u32, 16000, 48000, 11025]),
+                       frames in proptest::collection::vec((proptest::prelude::any::<bool>(), 0usize..2000, proptest::prelude::any::<i16>()), 1..40)) {
+            let mut plc = Concealer::new(rate);
+            let mut lost_for = 0usize;
+            for (lost, len, v) in frames {
+                let mut pcm: Vec<i16> = (0..len).map(|i| if i % 2 == 0 { v } else { v.wrapping_neg() }).collect();
+                if lost {
+                    plc.lost(&mut pcm);
+                    for (i, &s) in pcm.iter().enumerate() {
+                        if lost_for + i >= rate as usize * 60 / 1000 {
+                            proptest::prop_assert_eq!(s, 0);
+                        }
+                    }
+                    lost_for += len;
+                } else {
+                    plc.good(&mut pcm);
+                    lost_for = 0;
+                }
+            }
+        }
+    }
+
     /// Speech-like input with no history (silence) conceals as silence; odd frame sizes
     /// and frames longer than the history are taken.
     #[test]
