@@ -11,8 +11,14 @@
 //! ADPCM limits assume, and the receive QMF doubles the sub-band output back.
 //!
 //! RTP: one octet per pair of 16 kHz samples, RTP clock 8000 Hz (RFC 3551 §4.5.2).
+//!
+//! Loss concealment (G.722 has none in the main body) is [`Concealer`]'s waveform
+//! repetition on the 16 kHz output; the ADPCM state is not rewound, so the first frame
+//! after a loss decodes with the predictors as they were, cross-faded from the
+//! synthesis (Appendix III/IV of G.722 go further).
 
 use super::{CodecError, CodecInfo, Decoder, Encoder, room};
+use crate::media::plc::Concealer;
 
 /// G.722's formats: payload type 9, sampled at 16 kHz, RTP clock 8 kHz (RFC 3551 §4.5.2).
 pub const INFO: CodecInfo = CodecInfo {
@@ -321,6 +327,7 @@ pub struct G722Decoder {
     xs: [i32; 12],
     low: Band,
     high: Band,
+    plc: Concealer,
 }
 
 impl Default for G722Decoder {
@@ -337,6 +344,7 @@ impl G722Decoder {
             xs: [0; 12],
             low: Band::new(32),
             high: Band::new(8),
+            plc: Concealer::new(16000),
         }
     }
 
@@ -384,6 +392,13 @@ impl Decoder for G722Decoder {
         for (o, &octet) in pcm.chunks_exact_mut(2).zip(payload) {
             o.copy_from_slice(&self.decode_octet(octet));
         }
+        self.plc.good(&mut pcm[..n]);
+        Ok(n)
+    }
+
+    fn conceal(&mut self, samples: usize, pcm: &mut [i16]) -> Result<usize, CodecError> {
+        let n = samples.min(pcm.len());
+        self.plc.lost(&mut pcm[..n]);
         Ok(n)
     }
 }

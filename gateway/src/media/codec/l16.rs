@@ -1,8 +1,10 @@
 //! L16: uncompressed 16-bit signed samples in network byte order (RFC 3551 §4.5.11),
 //! mono, at 8000 or 16000 Hz (the RTP clock is the sample rate; only the 44.1 kHz
-//! variants have static payload types 10/11, so these are always dynamic).
+//! variants have static payload types 10/11, so these are always dynamic). No loss
+//! concealment of its own: the decoder conceals with [`Concealer`].
 
 use super::{CodecError, CodecInfo, Decoder, Encoder, room};
+use crate::media::plc::Concealer;
 
 /// The formats of L16 at `rate`.
 pub fn info(rate: u32) -> CodecInfo {
@@ -15,17 +17,21 @@ pub fn info(rate: u32) -> CodecInfo {
     }
 }
 
-/// An L16 channel: stateless.
-#[derive(Debug, Clone, Copy)]
+/// An L16 channel: stateless but for the decoder's loss-concealment history.
+#[derive(Debug, Clone)]
 pub struct L16 {
     rate: u32,
+    plc: Concealer,
 }
 
 impl L16 {
     /// A channel at 8000 or 16000 Hz.
     pub fn new(rate: u32) -> Result<Self, CodecError> {
         match rate {
-            8000 | 16000 => Ok(L16 { rate }),
+            8000 | 16000 => Ok(L16 {
+                rate,
+                plc: Concealer::new(rate),
+            }),
             _ => Err(CodecError::Library(-1)),
         }
     }
@@ -45,6 +51,13 @@ impl Decoder for L16 {
         for (o, b) in pcm.iter_mut().zip(payload.chunks_exact(2)) {
             *o = i16::from_be_bytes([b[0], b[1]]);
         }
+        self.plc.good(&mut pcm[..n]);
+        Ok(n)
+    }
+
+    fn conceal(&mut self, samples: usize, pcm: &mut [i16]) -> Result<usize, CodecError> {
+        let n = samples.min(pcm.len());
+        self.plc.lost(&mut pcm[..n]);
         Ok(n)
     }
 }
