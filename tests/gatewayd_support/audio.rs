@@ -61,13 +61,20 @@ fn utf8(path: &Path) -> &str {
 /// Writes an 8 kHz mono signed 16-bit WAV with a sine of `hz` at half scale lasting
 /// `seconds` (sox). Panics when sox fails.
 pub fn make_tone(path: &Path, hz: f64, seconds: f64) {
-    let (hz, secs) = (hz.to_string(), seconds.to_string());
+    make_tone_at(path, hz, seconds, 8000, 1);
+}
+
+/// [`make_tone`] at another sample rate and channel count (baresip's file source wants
+/// the codec's: 16 kHz for G.722, 48 kHz stereo for Opus), the same sine on each channel.
+pub fn make_tone_at(path: &Path, hz: f64, seconds: f64, rate: u32, channels: u8) {
+    let (hz, secs, rate) = (hz.to_string(), seconds.to_string(), rate.to_string());
+    let channels = channels.to_string();
     let args = [
         "-n",
         "-r",
-        "8000",
+        &rate,
         "-c",
-        "1",
+        &channels,
         "-b",
         "16",
         "-e",
@@ -467,4 +474,43 @@ pub fn check_tone(wav: &Path, expected_hz: f64, tolerance_hz: f64) -> Result<Ton
 /// [`check_tone`]); the message includes sox's figure.
 pub fn assert_tone(wav: &Path, expected_hz: f64, tolerance_hz: f64) -> ToneReport {
     check_tone(wav, expected_hz, tolerance_hz).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Signal-to-noise ratio of the tone at `hz` in the analysed middle of `wav`, in dB: a
+/// least-squares sine at `hz` is fitted to each 50 ms block (so that a phase step, where
+/// a jitter buffer or concealment moved the stream, costs one block, not the rest), and
+/// what the fits do not explain is the noise. `None` when silent or too short.
+pub fn tone_snr_db(wav: &Path, hz: f64) -> Option<f64> {
+    let w = read_wav(wav).ok()?;
+    let span = analysis_span(&w)?;
+    let part = &w.samples[span.analysed.0..span.analysed.1];
+    let n = usize::try_from(w.rate / 20).ok()?.max(1);
+    let (mut signal, mut noise) = (0.0, 0.0);
+    let step = 2.0 * std::f64::consts::PI * hz / f64::from(w.rate);
+    for block in part.chunks_exact(n) {
+        // Normal equations of x ≈ a·cos + b·sin (the basis is nearly orthogonal over
+        // whole blocks; solved exactly anyway).
+        let (mut cc, mut ss, mut cs, mut xc, mut xs) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (i, x) in block.iter().enumerate() {
+            let (s, c) = (step * i as f64).sin_cos();
+            cc += c * c;
+            ss += s * s;
+            cs += c * s;
+            xc += x * c;
+            xs += x * s;
+        }
+        let det = cc * ss - cs * cs;
+        if det.abs() < 1e-12 {
+            continue;
+        }
+        let a = (xc * ss - xs * cs) / det;
+        let b = (xs * cc - xc * cs) / det;
+        for (i, x) in block.iter().enumerate() {
+            let (s, c) = (step * i as f64).sin_cos();
+            let fit = a * c + b * s;
+            signal += fit * fit;
+            noise += (x - fit) * (x - fit);
+        }
+    }
+    (signal > 0.0).then(|| 10.0 * (signal / noise.max(1e-12)).log10())
 }

@@ -136,6 +136,9 @@ pub struct BaresipOptions {
     pub account_params: Vec<String>,
     /// Extra lines of baresip's `config` (e.g. `"sip_certificate\t/path"`).
     pub config_lines: Vec<String>,
+    /// Codec modules loaded next to g711 (e.g. `"g722.so"`), before the account is read
+    /// so that its `audio_codecs` can name them.
+    pub modules: Vec<String>,
 }
 
 impl BaresipOptions {
@@ -156,6 +159,7 @@ impl BaresipOptions {
             dtmf: DtmfMode::Rfc4733,
             account_params: Vec::new(),
             config_lines: Vec::new(),
+            modules: Vec::new(),
         }
     }
 
@@ -210,6 +214,12 @@ impl BaresipOptions {
     /// Appends a line to baresip's `config`.
     pub fn config_line(mut self, line: &str) -> Self {
         self.config_lines.push(line.to_owned());
+        self
+    }
+
+    /// Loads codec module `module` (`"g722.so"`, `"opus.so"`) next to g711.
+    pub fn module(mut self, module: &str) -> Self {
+        self.modules.push(module.to_owned());
         self
     }
 
@@ -472,6 +482,7 @@ impl Baresip {
              jitter_buffer_delay\t5-10\n\
              module_path\t\t{MODULE_PATH}\n\
              module\t\t\tg711.so\n\
+             {modules}\
              module\t\t\taufile.so\n\
              module\t\t\tsndfile.so\n\
              module\t\t\taubridge.so\n\
@@ -484,6 +495,11 @@ impl Baresip {
             rmin = rtp_ports.0,
             rmax = rtp_ports.1,
             snd = utf8(&snd_path),
+            modules = opts
+                .modules
+                .iter()
+                .map(|m| format!("module\t\t\t{m}\n"))
+                .collect::<String>(),
         );
         let mut config = config;
         for line in &opts.config_lines {

@@ -827,6 +827,72 @@ mod tests {
     }
 
     #[test]
+    fn transcoded_packets_leave_in_our_stream() {
+        use crate::media::codec::CodecKind;
+        let a = addr("192.0.2.1:4000");
+        let b = addr("198.51.100.1:5000");
+        let mut map = PtMap::new();
+        map.insert_transcode(
+            Side::A,
+            0,
+            9,
+            Transcode {
+                codec_in: CodecKind::Pcmu,
+                codec_out: CodecKind::G722,
+                ptime_ms: 20,
+            },
+        );
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig {
+                expected: Some(b),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map: map,
+        });
+        assert!(relay.transcodes(Side::A) && !relay.transcodes(Side::B));
+        let t0 = Instant::now();
+        let mut out = [0u8; 1500];
+        let mut sent = Vec::new();
+        for seq in 0..3u16 {
+            let mut p = packet(0, 100 + seq, u32::from(seq) * 160, 0x1234);
+            assert_eq!(
+                relay.handle_packet(t0, a, Side::A, &mut p),
+                None,
+                "taken in"
+            );
+            while let Some(f) = relay.poll_transcoded(t0, Side::A, &mut out) {
+                assert_eq!((f.to, f.len), (b, 12 + 160));
+                let h = RtpPacket::parse(&out[..f.len]).expect("valid").header;
+                sent.push((
+                    h.payload_type(),
+                    h.marker(),
+                    h.sequence.get(),
+                    h.timestamp.get(),
+                    h.ssrc.get(),
+                ));
+            }
+        }
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().all(|p| p.0 == 9 && p.4 == 0xbbbb));
+        assert_eq!(sent.iter().filter(|p| p.1).count(), 1, "one talkspurt");
+        for w in sent.windows(2) {
+            assert_eq!(w[1].2, w[0].2.wrapping_add(1));
+            assert_eq!(
+                w[1].3,
+                w[0].3.wrapping_add(160),
+                "20 ms of G.722 is 160 ticks"
+            );
+        }
+        // Nothing counted as dropped: the packets were used.
+        assert_eq!(relay.stats(Side::A).dropped, 0);
+        assert_eq!(relay.stats(Side::A).packets, 3);
+        // A PCMU packet from B is not transcoded (no rule that way): relayed.
+        let mut p = packet(0, 1, 0, 0x5678);
+        assert!(relay.handle_packet(t0, b, Side::B, &mut p).is_some());
+    }
+
+    #[test]
     fn directed_rules_convert_one_direction() {
         let mut m = PtMap::new();
         m.insert_directed(Side::A, 0, 8, Some((Law::Pcmu, Law::Pcma)))
