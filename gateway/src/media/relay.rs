@@ -91,6 +91,9 @@ pub struct PtMapFull;
 /// (arrival side, PT in, PT out, G.711 laws in and out when converted).
 type DirectedRule = (Side, u8, u8, Option<(Law, Law)>);
 
+/// RFC 3389 comfort noise, static payload type 13 (RFC 3551 Table 4).
+const COMFORT_NOISE_PT: u8 = 13;
+
 /// (PT in, PT out, what to transcode) for the voice arriving on one side.
 type TranscodeRule = (u8, u8, Transcode);
 
@@ -432,6 +435,25 @@ impl Relay {
         self.sides[side.idx()].path.is_some()
     }
 
+    /// How often the transcoders' pacing clock must tick (the shortest output
+    /// packetisation time); `None` when nothing is transcoded.
+    pub fn transcode_interval(&self) -> Option<std::time::Duration> {
+        self.sides
+            .iter()
+            .filter_map(|s| s.path.as_ref().map(|p| p.ptime()))
+            .min()
+    }
+
+    /// The transcoder counters and jitter-buffer figures of the voice arriving on
+    /// `side`, if it is transcoded.
+    pub fn transcode_stats(
+        &self,
+        side: Side,
+    ) -> Option<(super::transcode_path::PathStats, super::jitter::JitterStats)> {
+        let p = self.sides[side.idx()].path.as_ref()?;
+        Some((p.stats(), p.jitter_stats()))
+    }
+
     /// Builds or drops the transcoders `map` asks for; an unchanged rule keeps its
     /// transcoder (and its codec state). The arrival side's RTP clock becomes the input
     /// codec's, so its jitter is measured in the right units.
@@ -458,7 +480,8 @@ impl Relay {
 
     /// The next transcoded packet toward the other side of `arrived_on`, written into
     /// `buf` (RTP header and payload) with the numbers of the stream emitted there;
-    /// `None` when none is ready. Call after each packet taken in, until `None`.
+    /// `None` when none is due. The session's pacing clock calls it every
+    /// [`Relay::transcode_interval`], until `None`.
     pub fn poll_transcoded(
         &mut self,
         now: Instant,
@@ -472,7 +495,7 @@ impl Relay {
         );
         let path = s.path.as_mut()?;
         let header_len = std::mem::size_of::<RtpHeader>();
-        let (out, marker) = path.pop(buf.get_mut(header_len..)?)?;
+        let (out, marker) = path.pop(now, buf.get_mut(header_len..)?)?;
         let clock = path.output_info().rtp_clock;
         let (seq, ts) = match s.path_ts.filter(|_| !marker) {
             Some(ts) => s.continuity.emit(now, ts),
@@ -617,7 +640,11 @@ impl Relay {
         );
         let to = self.peer(side.other());
         let pt_out = self.pt_map.translate(side, pt);
-        let transcoded = self.pt_map.transcoded(side).is_some_and(|r| r.0 == pt);
+        // The voice, and RFC 3389 comfort noise (static PT 13) that stands in for it.
+        let transcoded = self
+            .pt_map
+            .transcoded(side)
+            .is_some_and(|r| r.0 == pt || pt == COMFORT_NOISE_PT);
         let s = &mut self.sides[side.idx()];
         let cfg = &s.config;
         if !s.rtp_latch.accept(from, cfg.expected, cfg.latching) {
@@ -629,7 +656,7 @@ impl Relay {
             let Some(path) = s.path.as_mut() else {
                 return Disposition::Dropped;
             };
-            path.push(seq, ts, h.marker(), p.payload);
+            path.push(now, seq, ts, h.marker(), pt, p.payload);
             return Disposition::Transcoded;
         }
         match self.forward_rtp(
@@ -851,17 +878,26 @@ mod tests {
             pt_map: map,
         });
         assert!(relay.transcodes(Side::A) && !relay.transcodes(Side::B));
+        assert_eq!(
+            relay.transcode_interval(),
+            Some(std::time::Duration::from_millis(20))
+        );
         let t0 = Instant::now();
         let mut out = [0u8; 1500];
         let mut sent = Vec::new();
-        for seq in 0..3u16 {
-            let mut p = packet(0, 100 + seq, u32::from(seq) * 160, 0x1234);
-            assert_eq!(
-                relay.handle_packet(t0, a, Side::A, &mut p),
-                None,
-                "taken in"
-            );
-            while let Some(f) = relay.poll_transcoded(t0, Side::A, &mut out) {
+        // Ten packets 20 ms apart, the pacing clock every 10 ms for 400 ms.
+        for tick in 0..40u16 {
+            let now = t0 + std::time::Duration::from_millis(u64::from(tick) * 10);
+            if tick % 2 == 0 && tick < 20 {
+                let seq = tick / 2;
+                let mut p = packet(0, 100 + seq, u32::from(seq) * 160, 0x1234);
+                assert_eq!(
+                    relay.handle_packet(now, a, Side::A, &mut p),
+                    None,
+                    "taken in"
+                );
+            }
+            while let Some(f) = relay.poll_transcoded(now, Side::A, &mut out) {
                 assert_eq!((f.to, f.len), (b, 12 + 160));
                 let h = RtpPacket::parse(&out[..f.len]).expect("valid").header;
                 sent.push((
@@ -873,7 +909,8 @@ mod tests {
                 ));
             }
         }
-        assert_eq!(sent.len(), 3);
+        // Ten, and the concealment after the stream stops (up to 100 ms).
+        assert!((10..=15).contains(&sent.len()), "{}", sent.len());
         assert!(sent.iter().all(|p| p.0 == 9 && p.4 == 0xbbbb));
         assert_eq!(sent.iter().filter(|p| p.1).count(), 1, "one talkspurt");
         for w in sent.windows(2) {
@@ -886,7 +923,10 @@ mod tests {
         }
         // Nothing counted as dropped: the packets were used.
         assert_eq!(relay.stats(Side::A).dropped, 0);
-        assert_eq!(relay.stats(Side::A).packets, 3);
+        assert_eq!(relay.stats(Side::A).packets, 10);
+        let (path, jitter) = relay.transcode_stats(Side::A).expect("transcoded");
+        assert_eq!((path.decoded, jitter.late), (10, 0));
+        assert_eq!(path.encoded, sent.len() as u64);
         // A PCMU packet from B is not transcoded (no rule that way): relayed.
         let mut p = packet(0, 1, 0, 0x5678);
         assert!(relay.handle_packet(t0, b, Side::B, &mut p).is_some());

@@ -349,7 +349,7 @@ async fn run(
                     ticker = engine.ticker();
                 }
             }
-            Event::Tick => engine.send_tone(&sockets),
+            Event::Tick => engine.on_tick(&sockets),
             Event::Deadline => engine.on_deadline(&sockets),
         }
     };
@@ -551,7 +551,11 @@ impl Engine {
     fn apply(&mut self, command: Command) -> bool {
         match command {
             Command::Repoint(side, u) => self.relay.repoint(side, u.expected, u.expected_rtcp),
-            Command::PtMap(map) => self.relay.set_pt_map(map),
+            Command::PtMap(map) => {
+                self.relay.set_pt_map(map);
+                // Transcoding may have started or stopped: its pacing clock with it.
+                return true;
+            }
             Command::Report(reply) => {
                 // The handle may have stopped waiting; nothing to do then.
                 let _ = reply.send(self.report());
@@ -613,12 +617,32 @@ impl Engine {
         };
     }
 
-    /// The pacing timer for the current mode: late ticks are delayed, never bunched.
+    /// The pacing timer for the current mode (a tone's packets, or the transcoders'
+    /// output while relaying): late ticks are delayed, never bunched.
     fn ticker(&self) -> Option<Interval> {
-        let playing = self.playing.as_ref()?;
-        let mut interval = tokio::time::interval(playing.ptime);
+        let period = match (&self.playing, self.mode) {
+            (Some(playing), _) => playing.ptime,
+            (None, Mode::Relay) => self.relay.transcode_interval()?,
+            _ => return None,
+        };
+        let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Some(interval)
+    }
+
+    /// One tick of the pacing timer.
+    fn on_tick(&mut self, sockets: &Sockets) {
+        if self.playing.is_some() {
+            return self.send_tone(sockets);
+        }
+        if self.mode == Mode::Relay {
+            let now = Instant::now().into_std();
+            for side in [Side::A, Side::B] {
+                if self.relay.transcodes(side) {
+                    self.send_transcoded(sockets, now, side);
+                }
+            }
+        }
     }
 
     fn report(&self) -> SessionReport {
@@ -806,8 +830,8 @@ impl Engine {
         }
     }
 
-    /// Sends what the transcoder of the voice arriving on `side` has ready (the buffer's
-    /// packet was taken in; the buffer is free again).
+    /// Sends what the transcoder of the voice arriving on `side` has due (the buffer is
+    /// free: any packet in it was taken in).
     fn send_transcoded(&mut self, sockets: &Sockets, now: std::time::Instant, side: Side) {
         while let Some(fwd) = self.relay.poll_transcoded(now, side, &mut self.buf) {
             self.send(sockets, side.other(), Port::Rtp, fwd.len, fwd.to);

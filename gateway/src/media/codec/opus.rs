@@ -14,6 +14,15 @@ const MAX_PACKET: usize = 1275;
 
 /// The formats of Opus decoded and encoded at `rate` (RFC 7587 §4.1, §7: "opus/48000/2"
 /// in SDP whatever is sent).
+/// RTP timestamp ticks (48 kHz, RFC 7587 §4.1) one Opus packet spans, from its TOC
+/// and frame count (RFC 6716 §3.1); `None` for a packet that does not parse.
+pub fn packet_ticks(payload: &[u8]) -> Option<u32> {
+    opus::packet::get_nb_samples(payload, 48000)
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n > 0)
+}
+
 pub fn info(rate: u32) -> CodecInfo {
     CodecInfo {
         name: "opus",

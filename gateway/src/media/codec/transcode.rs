@@ -3,9 +3,9 @@
 //! codec (issue 6). Ptime conversion (10/20/30/40 ms either side) is a PCM FIFO between
 //! the resampler and the encoder. Every buffer is allocated when the transcoder is built.
 //!
-//! Sans-IO: [`Transcoder::push`] takes a payload as it arrives (after the jitter buffer,
-//! which is not here yet), [`Transcoder::pop`] hands out each payload B is due, with the
-//! RTP timestamp ticks it spans in B's clock.
+//! Sans-IO: [`Transcoder::push`] takes a payload as the jitter buffer plays it out
+//! (`media::transcode_path`), [`Transcoder::pop`] hands out each payload B is due, with
+//! the RTP timestamp ticks it spans in B's clock.
 
 use super::{
     CodecError, CodecInfo, CodecKind, Decoder, Encoder, MAX_FRAME_SAMPLES, Resampler,
@@ -127,6 +127,19 @@ impl Transcoder {
             .conceal(samples.min(MAX_FRAME_SAMPLES), &mut self.decoded)?;
         self.feed(n);
         Ok(())
+    }
+
+    /// Takes `pcm` at the input codec's sample rate as if decoded (comfort noise
+    /// generated for an RFC 3389 CN packet); at most one longest frame per call.
+    pub fn push_pcm(&mut self, pcm: &[i16]) {
+        let n = pcm.len().min(MAX_FRAME_SAMPLES);
+        self.decoded[..n].copy_from_slice(&pcm[..n]);
+        self.feed(n);
+    }
+
+    /// Whether a whole output payload's worth of audio is waiting.
+    pub fn ready(&self) -> bool {
+        self.fifo_len >= self.out_frame
     }
 
     /// Resamples `n` decoded samples and appends them to the FIFO.
