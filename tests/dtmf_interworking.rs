@@ -7,7 +7,11 @@
 //!   out of the media and sends user input; gateway B turns user input back into
 //!   telephone-events in the stream toward B (and the other way round);
 //! - baresip A -> gatewayd (SIP, RFC 4733) -> SIP trunk with `dtmf: info` -> baresip B:
-//!   the digits arrive as SIP INFO `application/dtmf-relay`.
+//!   the digits arrive as SIP INFO `application/dtmf-relay`;
+//! - baresip A (RFC 4733) -> gatewayd -> SIP trunk with `dtmf: inband` -> baresip B: A's
+//!   digits become Q.23 tones in the audio toward B (multimon-ng, an independent
+//!   decoder, reads them from what B decoded), and tones in B's audio (a file of
+//!   digits) reach A as RFC 4733 events.
 //!
 //! baresip reports each received digit as a `CALL_DTMF_START` event over ctrl_tcp. Every
 //! wait is bounded.
@@ -17,7 +21,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::audio::make_tone;
+use support::audio::{make_dtmf, make_tone, multimon_dtmf};
 use support::baresip::{AnswerMode, Baresip, BaresipOptions, event_param, peers_available};
 use support::{Daemon, Ports, WAIT, metric};
 
@@ -63,6 +67,12 @@ fn config_info(ports: Ports, caller: SocketAddr, callee: SocketAddr) -> String {
          \x20   - {{ name: to-sip, match: {{called: {{prefix: \"9\"}}}}, rewrite: {{called: {{strip: 1}}}}, egress: [far] }}\n",
         ports.config()
     )
+}
+
+/// One gateway: SIP from `caller` (RFC 4733); `9…` goes to `callee` on a SIP trunk that
+/// carries DTMF as tones in the audio.
+fn config_inband(ports: Ports, caller: SocketAddr, callee: SocketAddr) -> String {
+    config_info(ports, caller, callee).replace("dtmf: info", "dtmf: inband")
 }
 
 /// The two user agents: A calls (manual answer), B answers by itself.
@@ -272,4 +282,78 @@ fn dtmf_sip_rfc4733_to_sip_info() {
         .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
     b.wait_event("CALL_CLOSED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
+}
+
+#[test]
+fn dtmf_sip_rfc4733_to_sip_inband() {
+    if !peers_available(
+        "dtmf_sip_rfc4733_to_sip_inband",
+        &["baresip", "sox", "multimon-ng"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    // B's microphone: 1.5 s of silence, then the digits as tones (100 ms on, 150 ms off).
+    let b_wav = dir.path().join("b-dtmf.wav");
+    make_dtmf(&b_wav, DIGITS, 100, 150, 1.5, 30.0);
+    let b = Baresip::start(
+        &dir.path().join("b"),
+        BaresipOptions::new("5000")
+            .answer(AnswerMode::Auto)
+            .codecs("PCMU")
+            .wav(&b_wav),
+    );
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMU")
+            .wav(&wav),
+    );
+    let p = Ports::free();
+    let gw = Daemon::start_with(p, &config_inband(p, a.sip_addr(), b.sip_addr()));
+    let logs = || {
+        format!(
+            "\n--- A events: {:?}\n--- B events: {:?}\n--- A log:\n{}\n--- B log:\n{}\n\
+             --- gatewayd:\n{}",
+            a.event_types(),
+            b.event_types(),
+            a.log(),
+            b.log(),
+            gw.log_text()
+        )
+    };
+    call(&a, &b, &format!("sip:95000@127.0.0.1:{}", p.sip), &logs);
+    // B's tones reach A as RFC 4733 events, each digit once, in order.
+    let mut got = String::new();
+    for _ in DIGITS.chars() {
+        match a.wait_event("CALL_DTMF_START", WAIT) {
+            Ok(ev) => got.push_str(event_param(&ev)),
+            Err(e) => panic!("after {got:?}: {e}{}", logs()),
+        }
+    }
+    assert_eq!(got, DIGITS, "{}", logs());
+    // A's events become tones toward B: B was offered no telephone-event.
+    for d in DIGITS.chars() {
+        a.send_dtmf(d)
+            .unwrap_or_else(|e| panic!("sndcode {d}: {e}{}", logs()));
+        std::thread::sleep(BETWEEN_DIGITS);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
+    b.wait_event("CALL_CLOSED", WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let (b_dec, _) = b
+        .wait_recordings(WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    let heard = multimon_dtmf(&b_dec).unwrap_or_else(|e| panic!("{e}{}", logs()));
+    assert_eq!(heard, DIGITS, "multimon-ng on B's audio{}", logs());
+    assert!(
+        !b.log().contains("telephone-event"),
+        "B negotiated no telephone-event{}",
+        logs()
+    );
 }

@@ -421,6 +421,7 @@ async fn telephone_events_are_taken_out_and_reported_once() {
         DtmfPolicy {
             telephone_event_pt: Some(101),
             extract: true,
+            inband: false,
         },
     );
     let local_a = local(&handle, Side::A);
@@ -506,6 +507,7 @@ async fn digits_are_played_as_events_in_the_stream_toward_a_side() {
         DtmfPolicy {
             telephone_event_pt: Some(96),
             extract: false,
+            inband: false,
         },
     );
     let local_a = local(&handle, Side::A);

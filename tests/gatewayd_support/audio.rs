@@ -514,3 +514,71 @@ pub fn tone_snr_db(wav: &Path, hz: f64) -> Option<f64> {
     }
     (signal > 0.0).then(|| 10.0 * (signal / noise.max(1e-12)).log10())
 }
+
+/// The (low, high) frequencies of a DTMF key (ITU-T Q.23 Figure 1).
+fn dtmf_pair(digit: char) -> (f64, f64) {
+    const LOW: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+    const HIGH: [f64; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    let keys = ["123A", "456B", "789C", "*0#D"];
+    for (r, row) in keys.iter().enumerate() {
+        if let Some(c) = row.find(digit) {
+            return (LOW[r], HIGH[c]);
+        }
+    }
+    panic!("{digit:?} is not a DTMF key");
+}
+
+/// Writes an 8 kHz mono 16-bit WAV: `lead` seconds of silence, then each of `digits` as
+/// a Q.23 tone pair (each tone at about -10 dBm0) for `on_ms` followed by `off_ms` of
+/// silence, then silence up to `total` seconds.
+pub fn make_dtmf(path: &Path, digits: &str, on_ms: u32, off_ms: u32, lead: f64, total: f64) {
+    let rate = 8000.0;
+    let mut pcm: Vec<i16> = vec![0; (lead * rate) as usize];
+    for d in digits.chars() {
+        let (lo, hi) = dtmf_pair(d);
+        let on = (f64::from(on_ms) * rate / 1000.0) as usize;
+        for i in 0..on {
+            let t = i as f64 / rate;
+            let v = 7000.0 * (std::f64::consts::TAU * lo * t).sin()
+                + 7000.0 * (std::f64::consts::TAU * hi * t).sin();
+            pcm.push(v.round() as i16);
+        }
+        pcm.extend(std::iter::repeat_n(
+            0,
+            (f64::from(off_ms) * rate / 1000.0) as usize,
+        ));
+    }
+    pcm.resize(((total * rate) as usize).max(pcm.len()), 0);
+    let data: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut wav = Vec::with_capacity(44 + data.len());
+    let len = u32::try_from(data.len()).expect("a short file");
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&16000u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&len.to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).expect("write DTMF WAV");
+}
+
+/// The DTMF digits multimon-ng (Debian package `multimon-ng`, an independent decoder)
+/// hears in `wav`, in order.
+pub fn multimon_dtmf(wav: &Path) -> Result<String, String> {
+    let out = std::process::Command::new("multimon-ng")
+        .args(["-q", "-c", "-a", "DTMF", "-t", "wav"])
+        .arg(wav)
+        .output()
+        .map_err(|e| format!("cannot run multimon-ng: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("DTMF: "))
+        .collect())
+}

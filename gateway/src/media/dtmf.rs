@@ -80,6 +80,10 @@ pub struct DtmfPolicy {
     /// Take the events arriving on this side out of the media: they are not relayed but
     /// decoded, and each digit is reported to the call core.
     pub extract: bool,
+    /// The side carries DTMF as tones in its G.711 audio (a SIP `inband` trunk): tones
+    /// arriving on it are detected and reported as digits, and digits played toward it
+    /// are tones written into the audio sent there (ITU-T Q.23/Q.24).
+    pub inband: bool,
 }
 
 /// One event block as read from a packet.

@@ -317,6 +317,21 @@ impl Continuity {
         (out_seq, out_ts, rebased)
     }
 
+    /// A packet of the current source that is not relayed (a telephone-event taken out
+    /// of the media): the source's later packets move down by one, so the stream sent
+    /// on has no gap where it was (a gap is a loss to the far end, which would conceal
+    /// it and count it lost). Only a packet newer than the last one sent moves them.
+    fn withhold(&mut self, ssrc: u32, seq: u16) {
+        let (Some(source), Some(last)) = (self.source.as_mut(), self.last) else {
+            return;
+        };
+        if source.ssrc == ssrc
+            && (seq.wrapping_add(source.seq_offset).wrapping_sub(last.seq) as i16) > 0
+        {
+            source.seq_offset = source.seq_offset.wrapping_sub(1);
+        }
+    }
+
     /// Numbers a packet of the gateway's own stream that continues at `timestamp` (a
     /// transcoder's output): the next sequence number; relayed packets follow it.
     fn emit(&mut self, now: Instant, timestamp: u32) -> (u16, u32) {
@@ -552,6 +567,12 @@ impl Relay {
             sequence,
             timestamp,
         }
+    }
+
+    /// A packet with `ssrc` and `seq` that arrived on `side` and is not relayed (see
+    /// [`Relay::receive`]): the numbers of the stream sent on close the gap it leaves.
+    pub fn withhold(&mut self, side: Side, ssrc: u32, seq: u16) {
+        self.sides[side.idx()].continuity.withhold(ssrc, seq);
     }
 
     /// Replaces the payload-type map (new answer after a re-INVITE or H.245 exchange).
@@ -930,6 +951,46 @@ mod tests {
         // A PCMU packet from B is not transcoded (no rule that way): relayed.
         let mut p = packet(0, 1, 0, 0x5678);
         assert!(relay.handle_packet(t0, b, Side::B, &mut p).is_some());
+    }
+
+    #[test]
+    fn a_withheld_packet_leaves_no_gap() {
+        let a = addr("192.0.2.1:4000");
+        let b = addr("198.51.100.1:5000");
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig {
+                expected: Some(b),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        for seq in 10u16..16 {
+            let mut p = packet(if seq % 2 == 1 { 101 } else { 0 }, seq, 0, 0x1234);
+            if seq % 2 == 1 {
+                // A telephone-event taken out of the media.
+                assert!(relay.receive(t0, a, Side::A, &p));
+                relay.withhold(Side::A, 0x1234, seq);
+                continue;
+            }
+            relay
+                .handle_packet(t0, a, Side::A, &mut p)
+                .expect("relayed");
+            out.push(RtpPacket::parse(&p).expect("valid").header.sequence.get());
+        }
+        assert_eq!(out, [10, 11, 12], "consecutive: no loss at the far end");
+        // A late withheld packet (older than the last sent) moves nothing.
+        relay.withhold(Side::A, 0x1234, 9);
+        let mut p = packet(0, 16, 0, 0x1234);
+        relay
+            .handle_packet(t0, a, Side::A, &mut p)
+            .expect("relayed");
+        assert_eq!(
+            RtpPacket::parse(&p).expect("valid").header.sequence.get(),
+            13
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ use zerocopy::FromBytes;
 
 use super::dtmf::{DtmfDetector, DtmfGenerator, DtmfPolicy, EVENT_CLOCK_RATE, Numbering};
 use super::g711::Law;
+use super::inband_dtmf::{DetectorConfig, DtmfTone, InbandDetector, InbandGenerator};
 use super::ports::BoundPair;
 use super::relay::{PtMap, Relay, RelayConfig, Side};
 use super::rtp::{RtpHeader, RtpPacket, looks_like_rtcp};
@@ -349,7 +350,11 @@ async fn run(
                     ticker = engine.ticker();
                 }
             }
-            Event::Tick => engine.on_tick(&sockets),
+            Event::Tick => {
+                if engine.on_tick(&sockets) {
+                    ticker = engine.ticker();
+                }
+            }
             Event::Deadline => engine.on_deadline(&sockets),
         }
     };
@@ -438,6 +443,41 @@ impl DigitQueue {
     }
 }
 
+/// PCM scratch for in-band DTMF: 120 ms at 8 kHz, the longest G.711 packet handled at
+/// once (longer payloads are taken in pieces).
+const INBAND_PCM: usize = 960;
+
+/// In-band DTMF on a side whose audio carries the tones (ITU-T Q.23/Q.24).
+struct Inband {
+    detector: InbandDetector,
+    generator: InbandGenerator,
+    pcm: [i16; INBAND_PCM],
+    /// The G.711 payload type of the audio sent toward the side, and when the last
+    /// packet went: while a digit plays and nothing is relayed there (an RFC 4733
+    /// sender stops its audio during an event), the task sends the tones itself.
+    audio_pt: Option<u8>,
+    last_sent: Option<Instant>,
+}
+
+/// Packetisation of the tone packets the task sends itself.
+const INBAND_PTIME: Duration = Duration::from_millis(20);
+
+impl std::fmt::Debug for Inband {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inband").finish_non_exhaustive()
+    }
+}
+
+/// The G.711 law of a static payload type (RFC 3551 Table 4): in-band DTMF is only
+/// read from and written into G.711 audio.
+fn g711_law(payload_type: u8) -> Option<Law> {
+    match payload_type {
+        0 => Some(Law::Pcmu),
+        8 => Some(Law::Pcma),
+        _ => None,
+    }
+}
+
 /// DTMF on one side: what the call core asked for, the events arriving there, the digit
 /// being played toward it and those waiting.
 #[derive(Debug)]
@@ -448,6 +488,8 @@ struct SideDtmf {
     /// When the next packet toward the side is due.
     next_at: Option<Instant>,
     waiting: DigitQueue,
+    /// Tone detection and generation when the side carries DTMF in-band.
+    inband: Option<Box<Inband>>,
     /// Digits taken out of the events arriving on the side.
     received: u64,
     /// Digits played toward the side.
@@ -462,6 +504,7 @@ impl SideDtmf {
             playing: None,
             next_at: None,
             waiting: DigitQueue::new(),
+            inband: None,
             received: 0,
             played: 0,
         }
@@ -569,11 +612,31 @@ impl Engine {
                 if d.policy.telephone_event_pt != policy.telephone_event_pt {
                     d.detector = DtmfDetector::new(EVENT_CLOCK_RATE);
                 }
+                if policy.inband && d.inband.is_none() {
+                    d.inband = Some(Box::new(Inband {
+                        detector: InbandDetector::new(DetectorConfig::default()),
+                        generator: InbandGenerator::default(),
+                        pcm: [0; INBAND_PCM],
+                        audio_pt: None,
+                        last_sent: None,
+                    }));
+                } else if !policy.inband {
+                    d.inband = None;
+                }
                 d.policy = policy;
             }
             Command::SendDtmf(side, digit, duration_ms) => {
                 let d = &mut self.dtmf[idx(side)];
-                if d.policy.telephone_event_pt.is_none() {
+                if let Some(ib) = d.inband.as_mut() {
+                    match ib.generator.queue(digit) {
+                        Ok(()) => d.played += 1,
+                        Err(e) => {
+                            tracing::warn!(?side, error = %e, "media session: in-band digit not played")
+                        }
+                    }
+                    // The pacing clock now also plays tones.
+                    return true;
+                } else if d.policy.telephone_event_pt.is_none() {
                     tracing::debug!(?side, %digit, "media session: no telephone-event payload type, digit not played");
                 } else if !d.waiting.push((digit, duration_ms)) {
                     tracing::warn!(?side, %digit, "media session: too many DTMF digits waiting, digit dropped");
@@ -622,7 +685,13 @@ impl Engine {
     fn ticker(&self) -> Option<Interval> {
         let period = match (&self.playing, self.mode) {
             (Some(playing), _) => playing.ptime,
-            (None, Mode::Relay) => self.relay.transcode_interval()?,
+            (None, Mode::Relay) => {
+                let tones = self.playing_inband().then_some(INBAND_PTIME);
+                [self.relay.transcode_interval(), tones]
+                    .into_iter()
+                    .flatten()
+                    .min()?
+            }
             _ => return None,
         };
         let mut interval = tokio::time::interval(period);
@@ -630,19 +699,62 @@ impl Engine {
         Some(interval)
     }
 
-    /// One tick of the pacing timer.
-    fn on_tick(&mut self, sockets: &Sockets) {
+    /// Whether an in-band digit is playing toward either side.
+    fn playing_inband(&self) -> bool {
+        self.dtmf
+            .iter()
+            .any(|d| d.inband.as_ref().is_some_and(|ib| !ib.generator.is_idle()))
+    }
+
+    /// One tick of the pacing timer; returns whether the timer must be rebuilt (the
+    /// last in-band digit ended).
+    fn on_tick(&mut self, sockets: &Sockets) -> bool {
         if self.playing.is_some() {
-            return self.send_tone(sockets);
+            self.send_tone(sockets);
+            return false;
         }
-        if self.mode == Mode::Relay {
-            let now = Instant::now().into_std();
-            for side in [Side::A, Side::B] {
-                if self.relay.transcodes(side) {
-                    self.send_transcoded(sockets, now, side);
-                }
+        if self.mode != Mode::Relay {
+            return false;
+        }
+        let now = Instant::now().into_std();
+        for side in [Side::A, Side::B] {
+            if self.relay.transcodes(side) {
+                self.send_transcoded(sockets, now, side);
             }
         }
+        let was_playing = self.playing_inband();
+        for side in [Side::A, Side::B] {
+            self.send_inband(sockets, Instant::now(), side);
+        }
+        was_playing && !self.playing_inband()
+    }
+
+    /// Sends a packet of the in-band digit playing toward `side` when no relayed
+    /// packet carried it during the last interval.
+    fn send_inband(&mut self, sockets: &Sockets, now: Instant, side: Side) {
+        let Some(ib) = self.dtmf[idx(side)].inband.as_mut() else {
+            return;
+        };
+        if ib.generator.is_idle()
+            // Relayed audio still flows (a little late, at most): the tones ride in it.
+            || ib
+                .last_sent
+                .is_some_and(|t| now.duration_since(t) < INBAND_PTIME * 3 / 2)
+        {
+            return;
+        }
+        let Some(to) = self.relay.peer(side) else {
+            return;
+        };
+        let pt = ib.audio_pt.unwrap_or(0);
+        let o = self.relay.originate(now.into_std(), side);
+        let header = RtpHeader::new(pt, false, o.sequence, o.timestamp, o.ssrc);
+        let header_len = std::mem::size_of::<RtpHeader>();
+        // 20 ms of 8 kHz G.711: one octet per sample.
+        let len = header_len + 160;
+        self.buf[..header_len].copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
+        self.play_inband(side, len);
+        self.send(sockets, side, Port::Rtp, len, to);
     }
 
     fn report(&self) -> SessionReport {
@@ -756,6 +868,8 @@ impl Engine {
         }
         if self.relay.receive(now, from, side, packet) {
             let h = p.header;
+            // The packets relayed after it close the gap it leaves.
+            self.relay.withhold(side, h.ssrc.get(), h.sequence.get());
             if let Err(e) = self.dtmf[idx(side)].detector.handle_packet(
                 now,
                 h.marker(),
@@ -791,6 +905,9 @@ impl Engine {
         if self.extract_dtmf(now, side, from, len) {
             return;
         }
+        if self.mode == Mode::Relay {
+            self.detect_inband(side, len);
+        }
         let packet = &mut self.buf[..len];
         match self.mode {
             Mode::Relay => {
@@ -809,6 +926,9 @@ impl Engine {
                 } else {
                     Port::Rtp
                 };
+                if !rtcp {
+                    self.play_inband(to_side, fwd.len);
+                }
                 self.send(sockets, to_side, port, fwd.len, fwd.to);
             }
             Mode::Echo => {
@@ -834,7 +954,82 @@ impl Engine {
     /// free: any packet in it was taken in).
     fn send_transcoded(&mut self, sockets: &Sockets, now: std::time::Instant, side: Side) {
         while let Some(fwd) = self.relay.poll_transcoded(now, side, &mut self.buf) {
+            self.play_inband(side.other(), fwd.len);
             self.send(sockets, side.other(), Port::Rtp, fwd.len, fwd.to);
+        }
+    }
+
+    /// Runs the in-band DTMF detector of `side` over the G.711 audio of the RTP packet
+    /// of `len` bytes in the buffer, and reports each digit when it ends (its length
+    /// known). A packet that is not G.711 RTP is left alone.
+    fn detect_inband(&mut self, side: Side, len: usize) {
+        let d = &mut self.dtmf[idx(side)];
+        let Some(ib) = d.inband.as_mut() else {
+            return;
+        };
+        let packet = &self.buf[..len];
+        if looks_like_rtcp(packet) {
+            return;
+        }
+        let Ok(p) = RtpPacket::parse(packet) else {
+            return;
+        };
+        let Some(law) = g711_law(p.header.payload_type()) else {
+            return;
+        };
+        for chunk in p.payload.chunks(INBAND_PCM) {
+            for (s, b) in ib.pcm.iter_mut().zip(chunk) {
+                *s = law.decode(*b);
+            }
+            ib.detector.process(&ib.pcm[..chunk.len()]);
+        }
+        while let Some(tone) = ib.detector.poll() {
+            let DtmfTone::End { digit, duration } = tone else {
+                continue;
+            };
+            d.received += 1;
+            // Samples at 8 kHz.
+            let duration_ms = u32::try_from(duration / 8).unwrap_or(u32::MAX);
+            tracing::debug!(?side, %digit, duration_ms, "media session: in-band DTMF digit");
+            if let Some(events) = &self.events {
+                let _ = events.tx.send(MediaEvent::Dtmf {
+                    call: events.call,
+                    side,
+                    digit,
+                    duration_ms,
+                });
+            }
+        }
+    }
+
+    /// Writes the in-band digits playing toward `toward` into the G.711 payload of the
+    /// RTP packet of `len` bytes in the buffer (tones, then the pause after each).
+    fn play_inband(&mut self, toward: Side, len: usize) {
+        let Some(ib) = self.dtmf[idx(toward)].inband.as_mut() else {
+            return;
+        };
+        let packet = &mut self.buf[..len];
+        let Ok(p) = RtpPacket::parse(packet) else {
+            return;
+        };
+        let (Some(law), start, end) = (
+            g711_law(p.header.payload_type()),
+            p.header_len(),
+            p.header_len() + p.payload.len(),
+        ) else {
+            return;
+        };
+        ib.audio_pt = Some(p.header.payload_type());
+        ib.last_sent = Some(Instant::now());
+        if ib.generator.is_idle() {
+            return;
+        }
+        for chunk in packet[start..end].chunks_mut(INBAND_PCM) {
+            let pcm = &mut ib.pcm[..chunk.len()];
+            ib.generator.fill(pcm);
+            for (b, s) in chunk.iter_mut().zip(pcm.iter()) {
+                *b = law.encode(*s);
+            }
         }
     }
 

@@ -654,6 +654,7 @@ fn extract(pt: u8) -> DtmfPolicy {
     DtmfPolicy {
         telephone_event_pt: Some(pt),
         extract: true,
+        inband: false,
     }
 }
 
@@ -661,6 +662,7 @@ fn relay(pt: u8) -> DtmfPolicy {
     DtmfPolicy {
         telephone_event_pt: Some(pt),
         extract: false,
+        inband: false,
     }
 }
 
@@ -811,18 +813,34 @@ fn dtmf_caller_without_telephone_event_gets_info() {
 }
 
 #[test]
-fn dtmf_toward_an_inband_trunk_or_the_endpoint_is_not_converted() {
+fn dtmf_toward_an_inband_trunk_becomes_tones_and_the_endpoint_takes_none() {
     let (mut h, inv, ok) = sip_call("127.0.0.2", Some(101), "5100", "127.0.0.8", None);
-    assert_eq!(te_of(&sdp_of(&inv.body)), None);
+    assert_eq!(
+        te_of(&sdp_of(&inv.body)),
+        None,
+        "the in-band side gets none"
+    );
     assert_eq!(
         te_of(&sdp_of(&ok.body)),
-        None,
-        "the caller sends tones in-band"
+        Some(101),
+        "the caller keeps its events: the gateway converts"
     );
-    assert!(policies(&h).is_empty());
+    assert_eq!(
+        policies(&h),
+        [
+            (Side::A, extract(101)),
+            (
+                Side::B,
+                DtmfPolicy {
+                    inband: true,
+                    ..DtmfPolicy::default()
+                }
+            )
+        ]
+    );
     caller_info(&mut h, "127.0.0.2", &ok, '1', 100);
     assert!(infos(&h, "127.0.0.8:5060").is_empty());
-    assert!(played(&h).is_empty());
+    assert_eq!(played(&h), [(Side::B, '1', 100)], "tones written toward B");
 
     // The built-in endpoint takes none.
     let mut h = Harness::with(DTMF_CONFIG);
