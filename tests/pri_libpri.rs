@@ -7,6 +7,9 @@
 //! - libpri (user side) calls -> gatewayd (PRI -> SIP) -> baresip answers; the same the
 //!   other way;
 //! - a refusal: libpri clears with cause 17, baresip gets 486;
+//! - DTMF both ways: the PBX's in-band digits (spandsp's generator in the peer) reach
+//!   baresip as RFC 4733 events, baresip's events reach the PBX as tones on the bearer
+//!   (spandsp's receiver);
 //! - tshark reads libpri's LAPD capture with nothing malformed.
 //!
 //! Every wait is bounded; each test has its own directory, socket paths and ports.
@@ -205,6 +208,76 @@ fn sip_call_to_libpri_with_audio_both_ways() {
         transcript.contains("<- PRI pbx I N(S)=0 CALL PROCEEDING"),
         "{transcript}"
     );
+}
+
+/// DTMF between a SIP phone (RFC 4733) and the PBX on the PRI, in-band on the bearer:
+/// the PBX's digits (spandsp's generator in the peer) reach baresip as telephone-events,
+/// and baresip's events reach the PBX as tones (spandsp's receiver in the peer).
+#[test]
+fn dtmf_crosses_between_sip_and_the_pri_bearer() {
+    if !peers_available(
+        "dtmf_crosses_between_sip_and_the_pri_bearer",
+        &["baresip", "sox", "gcc"],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    let a = Baresip::start(
+        &dir.path().join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMA,PCMU")
+            .wav(&wav),
+    );
+    let span = dir.path().join("span");
+    let pcap = dir.path().join("libpri.pcap");
+    let ports = Ports::free();
+    let gw = Daemon::start_with(ports, &config(ports, &span, a.sip_addr()));
+    let mut peer = Peer::spawn(&span, "cpe", "answer", &pcap, &[("PEER_DIGITS", "47*")]);
+    wait_link(&gw, &mut peer);
+    let logs = |peer: &Peer| {
+        format!(
+            "\n--- libpri:\n{}\n--- A log:\n{}\n--- gatewayd:\n{}",
+            peer.text(),
+            a.log(),
+            gw.log_text()
+        )
+    };
+    a.dial(&format!("sip:71000@127.0.0.1:{}", ports.sip))
+        .unwrap_or_else(|e| panic!("dial: {e}{}", logs(&peer)));
+    let ev = a
+        .wait_any(&["CALL_ESTABLISHED", "CALL_CLOSED"], WAIT)
+        .unwrap_or_else(|e| panic!("{e}{}", logs(&peer)));
+    assert_eq!(ev["type"], "CALL_ESTABLISHED", "{ev}{}", logs(&peer));
+    // The PBX dials 4, 7, * in-band a second after its answer.
+    let mut got = String::new();
+    for _ in 0..3 {
+        match a.wait_event("CALL_DTMF_START", WAIT) {
+            Ok(ev) => got.push_str(event_param(&ev)),
+            Err(e) => panic!("after {got:?}: {e}{}", logs(&peer)),
+        }
+    }
+    assert_eq!(got, "47*", "{}", logs(&peer));
+    // The phone dials 1, 5, 9, # as RFC 4733 events.
+    for d in "159#".chars() {
+        a.send_dtmf(d)
+            .unwrap_or_else(|e| panic!("sndcode {d}: {e}{}", logs(&peer)));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut heard = String::new();
+    for _ in 0..4 {
+        let line = peer
+            .wait_line("EVENT DTMF", WAIT)
+            .unwrap_or_else(|e| panic!("after {heard:?}: {e}{}", logs(&peer)));
+        heard.push_str(field(&line, "digit").unwrap_or("?"));
+    }
+    assert_eq!(heard, "159#", "{}", logs(&peer));
+    a.hangup()
+        .unwrap_or_else(|e| panic!("hangup: {e}{}", logs(&peer)));
+    let r = &gw.wait_cdrs(1)[0];
+    assert_eq!(r["cause"], 16, "{r}");
 }
 
 #[test]

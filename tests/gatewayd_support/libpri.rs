@@ -21,7 +21,7 @@ pub fn peer_binary() -> &'static Path {
             .args(["-O2", "-Wall", "-Werror", "-o"])
             .arg(&tmp)
             .arg(&src)
-            .args(["-lpri", "-lm"])
+            .args(["-lpri", "-lspandsp", "-lm"])
             .output()
             .expect("run gcc (apt-get install build-essential libpri-dev)");
         assert!(

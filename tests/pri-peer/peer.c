@@ -38,7 +38,11 @@
  * peer sends PEER_TONE Hz (default 1000) on its channel every 20 ms, and measures what
  * arrives on it: at the end of the call it prints
  *   EVENT BEARER channel=<n> blocks=<received> heard_hz=<zero-crossing estimate> rms=<level>
- * over the blocks that were not silent.
+ * over the blocks that were not silent. DTMF in the received audio is decoded by spandsp's
+ * receiver (an implementation independent of the gateway's): each digit prints
+ *   EVENT DTMF digit=<d>
+ * and PEER_DIGITS=<digits> makes the peer send those digits in-band with spandsp's DTMF
+ * generator one second after the answer (instead of its tone while they play).
  *
  * Every frame sent and received is written to out.pcap (when given) as
  * LINKTYPE_LINUX_LAPD (177): a 16-octet pseudo-header giving the direction and whether
@@ -47,6 +51,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libpri.h>
+#include <spandsp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -261,12 +266,28 @@ struct audio {
 };
 
 static struct audio audio;
+static dtmf_rx_state_t *dtmf_in;
+static dtmf_tx_state_t *dtmf_out;
+static long audio_sent;
+
+static void dtmf_heard(void *user, const char *digits, int len)
+{
+	int i;
+
+	(void)user;
+	for (i = 0; i < len; i++)
+		printf("EVENT DTMF digit=%c\n", digits[i]);
+	fflush(stdout);
+}
 
 static void audio_start(int channel)
 {
 	memset(&audio, 0, sizeof(audio));
 	audio.channel = channel;
 	audio.next_send = 0;
+	audio_sent = 0;
+	dtmf_in = dtmf_rx_init(dtmf_in, dtmf_heard, NULL);
+	dtmf_out = dtmf_tx_init(dtmf_out);
 }
 
 static void audio_stop(void)
@@ -292,9 +313,20 @@ static void audio_send(double now)
 		return;
 	audio.next_send = audio.next_send ? audio.next_send + 0.02 : now + 0.02;
 	msg[0] = (unsigned char)audio.channel;
-	for (i = 0; i < 160; i++) {
-		msg[1 + i] = alaw_of((int)(8000.0 * sin(audio.phase)));
-		audio.phase += 2 * M_PI * hz / 8000.0;
+	if (++audio_sent == 50 && getenv("PEER_DIGITS"))
+		dtmf_tx_put(dtmf_out, getenv("PEER_DIGITS"), -1);
+	{
+		int16_t tones[160];
+		int n = dtmf_tx(dtmf_out, tones, 160);
+
+		for (i = 0; i < 160; i++) {
+			if (n > 0) {
+				msg[1 + i] = alaw_of(i < n ? tones[i] : 0);
+				continue;
+			}
+			msg[1 + i] = alaw_of((int)(8000.0 * sin(audio.phase)));
+			audio.phase += 2 * M_PI * hz / 8000.0;
+		}
 	}
 	if (audio.phase > 2 * M_PI * 1000)
 		audio.phase = fmod(audio.phase, 2 * M_PI);
@@ -311,6 +343,13 @@ static void audio_receive(void)
 	if (n <= 1 || !audio.channel || msg[0] != audio.channel)
 		return;
 	audio.blocks++;
+	{
+		int16_t pcm[1024];
+
+		for (i = 1; i < n; i++)
+			pcm[i - 1] = (int16_t)linear_of_alaw(msg[i]);
+		dtmf_rx(dtmf_in, pcm, (int)(n - 1));
+	}
 	for (i = 1; i < n; i++) {
 		int x = linear_of_alaw(msg[i]);
 

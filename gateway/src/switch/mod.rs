@@ -1601,9 +1601,11 @@ impl Switch {
                     DtmfWant::Signalling
                 }
             },
-            // TDM legs carry digits in signalling (keypad, INFO) when they are wired.
+            // A TDM bearer carries DTMF as tones in its G.711 audio once the call is
+            // through (ETSI EN 300 403 leaves keypad to overlap dialling): detected and
+            // generated on the bridged RTP like a SIP `inband` trunk.
             Some(TrunkParams::Pri(_) | TrunkParams::Ss7(_) | TrunkParams::R2(_)) => {
-                DtmfWant::Signalling
+                DtmfWant::Inband
             }
             Some(TrunkParams::Local(_)) | None => DtmfWant::None,
         }
