@@ -250,9 +250,8 @@ async fn recv_into(sock: &UnixSeqpacket, buf: &mut [u8]) -> io::Result<usize> {
     sock.recv(buf).await.map(|m| m.bytes_read())
 }
 
-/// Starts the test and pseudowire span drivers of the PRI trunks in `config`; returns
-/// what the core needs of each (by trunk name). Spans with other drivers are left out
-/// (the DAHDI driver is not in this build).
+/// Starts the span drivers of the PRI trunks in `config`; returns what the core needs
+/// of each (by trunk name). A span whose driver cannot start is logged and left out.
 pub async fn start(
     config: &Config,
     core: SipHandle,
@@ -278,8 +277,8 @@ pub async fn start(
                 .filter_map(|&n| u8::try_from(n).ok())
                 .collect(),
             None => span
-                .timeslots()
-                .filter(|&n| n != span.signalling_timeslot())
+                .bearer_timeslots()
+                .into_iter()
                 .filter_map(|n| u8::try_from(n).ok())
                 .collect(),
         };
@@ -310,8 +309,34 @@ pub async fn start(
                 }
                 continue;
             }
+            #[cfg(feature = "dahdi")]
+            SpanDriver::Dahdi(d) => {
+                let started = super::dahdi::start_span(
+                    &t.name,
+                    span,
+                    d,
+                    ulaw,
+                    &channels,
+                    core.clone(),
+                    span_metrics,
+                )
+                .await;
+                match started {
+                    Ok(ports) => {
+                        info!(trunk = %t.name, dahdi_span = d.span, "DAHDI span running");
+                        out.insert(t.name.clone(), ports);
+                    }
+                    Err(e) => {
+                        warn!(trunk = %t.name, dahdi_span = d.span, error = %e, "DAHDI span not started")
+                    }
+                }
+                continue;
+            }
+            // `Config::load` refuses it in such a build; a parsed-only configuration
+            // (replay) gets here.
+            #[cfg(not(feature = "dahdi"))]
             SpanDriver::Dahdi(_) => {
-                warn!(trunk = %t.name, span = %span.name, "span driver not available in this build");
+                warn!(trunk = %t.name, span = %span.name, "this gatewayd was built without the DAHDI span driver (feature `dahdi`)");
                 continue;
             }
         };
