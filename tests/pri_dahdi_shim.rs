@@ -3,13 +3,17 @@
 //! `/dev/dahdi/channel` opens and ioctls, hands the D-channel to Debian's libpri
 //! (`tests/pri-peer/peer.c`, listening) and gives each bearer 20 ms of silence every
 //! 20 ms. libpri brings the data link up and calls the gateway's tone endpoint; the
-//! call is answered on a B-channel and cleared by libpri.
+//! call is answered on a B-channel and cleared by libpri. Events come through the
+//! shim's control socket (its read fails with ELAST, as DAHDI's does, and
+//! DAHDI_GETEVENT hands them over): alarms take the span down and up, HDLC errors
+//! are counted.
 //!
 //! What this runs of the driver: opening and `DAHDI_SPECIFY`, the span and signalling
 //! checks on `DAHDI_GET_PARAMS`, the buffer, block size and law requests,
 //! `DAHDI_SPANSTAT` at start, the tokio registration, D-channel frames with their FCS
-//! slot both ways, the bearer tasks. What it cannot: DAHDI itself (its HDLC, clock,
-//! events and alarms), which only a card exercises.
+//! slot both ways, the bearer tasks, events on the D-channel (`ELAST` then
+//! `DAHDI_GETEVENT`). What it cannot: DAHDI itself (its HDLC, clock, `POLLPRI`, when
+//! it raises which event), which only a card exercises.
 
 #![cfg(feature = "dahdi")]
 
@@ -46,19 +50,12 @@ fn shim() -> &'static Path {
     })
 }
 
-#[test]
-fn a_pri_call_runs_over_the_dahdi_driver() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sock = dir.path().join("dchan.sock");
-    let pcap = dir.path().join("peer.pcap");
-    // libpri calls the gateway's 1 kHz tone and clears 1.5 s after the answer.
-    let mut peer = Peer::listen(
-        &sock,
-        "cpe",
-        "call:1000",
-        &pcap,
-        &[("PEER_HOLD_MS", "1500")],
-    );
+/// libpri listening with `action`, then gatewayd on a DAHDI span through the shim
+/// (with its event control socket at `control`, if any).
+fn start(dir: &Path, action: &str, env: &[(&str, &str)], control: Option<&Path>) -> (Peer, Daemon) {
+    let sock = dir.join("dchan.sock");
+    let pcap = dir.join("peer.pcap");
+    let mut peer = Peer::listen(&sock, "cpe", action, &pcap, env);
     peer.wait_line("LISTENING", WAIT)
         .unwrap_or_else(|e| panic!("{e}\n{}", peer.text()));
     let ports = Ports::free();
@@ -73,25 +70,38 @@ fn a_pri_call_runs_over_the_dahdi_driver() {
     );
     let shim = shim().to_str().expect("utf-8 path").to_owned();
     let sock_text = sock.to_str().expect("utf-8 path").to_owned();
-    let gw = Daemon::start_in_env(
-        dir.path(),
-        ports,
-        &config,
-        &[
-            ("LD_PRELOAD", &shim),
-            ("DAHDI_SHIM_SOCKET", &sock_text),
-            ("DAHDI_SHIM_DCHANNEL", "16"),
-        ],
-    );
+    let mut vars = vec![
+        ("LD_PRELOAD", shim.as_str()),
+        ("DAHDI_SHIM_SOCKET", sock_text.as_str()),
+        ("DAHDI_SHIM_DCHANNEL", "16"),
+    ];
+    let control = control.map(|c| c.to_str().expect("utf-8 path").to_owned());
+    if let Some(c) = &control {
+        vars.push(("DAHDI_SHIM_CONTROL", c));
+    }
+    let gw = Daemon::start_in_env(dir, ports, &config, &vars);
+    (peer, gw)
+}
+
+/// The data link is up on both ends; the metrics at that moment.
+fn link_up(peer: &mut Peer, gw: &Daemon) -> String {
     peer.wait_line("EVENT DCHAN_UP", WAIT)
         .unwrap_or_else(|e| panic!("{e}\n{}\n{}", peer.text(), gw.log_text()));
-    let m = gw.wait_metrics("the PRI trunk up over DAHDI", |m| {
+    gw.wait_metrics("the PRI trunk up over DAHDI", |m| {
         support::metric(m, "gateway_trunk_up", &[("trunk", "pbx")]) == Some(1.0)
-    });
-    let get = |name: &str, labels: &[(&str, &str)]| support::metric(&m, name, labels);
-    assert_eq!(get("gateway_span_up", &[("span", "e1d")]), Some(1.0), "{m}");
+            && support::metric(m, "gateway_span_up", &[("span", "e1d")]) == Some(1.0)
+    })
+}
+
+#[test]
+fn a_pri_call_runs_over_the_dahdi_driver() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // libpri calls the gateway's 1 kHz tone and clears 1.5 s after the answer.
+    let (mut peer, gw) = start(dir.path(), "call:1000", &[("PEER_HOLD_MS", "1500")], None);
+    let m = link_up(&mut peer, &gw);
     for d in ["in", "out"] {
-        let frames = get(
+        let frames = support::metric(
+            &m,
             "gateway_span_dchannel_frames_total",
             &[("span", "e1d"), ("direction", d)],
         );
@@ -117,4 +127,44 @@ fn a_pri_call_runs_over_the_dahdi_driver() {
     gw.wait_metrics("the B-channel free again", |m| {
         support::metric(m, "gateway_span_bchannels_in_use", &[("span", "e1d")]) == Some(0.0)
     });
+}
+
+#[test]
+fn alarms_take_the_span_down_and_up_and_hdlc_errors_are_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let control = dir.path().join("control.sock");
+    let (mut peer, gw) = start(dir.path(), "idle", &[], Some(&control));
+    link_up(&mut peer, &gw);
+    let tell = |event: &str| {
+        std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|s| s.send_to(event.as_bytes(), &control))
+            .expect("tell the shim");
+    };
+    for e in ["BADFCS", "ABORT", "OVERRUN", "BADFCS"] {
+        tell(e);
+    }
+    gw.wait_metrics("HDLC errors counted", |m| {
+        let kind = |k: &str| {
+            support::metric(
+                m,
+                "gateway_span_hdlc_errors_total",
+                &[("span", "e1d"), ("kind", k)],
+            )
+        };
+        kind("fcs") == Some(2.0) && kind("abort") == Some(1.0) && kind("overrun") == Some(1.0)
+    });
+    tell("ALARM");
+    gw.wait_metrics("the span down in alarm", |m| {
+        support::metric(m, "gateway_span_up", &[("span", "e1d")]) == Some(0.0)
+    });
+    tell("NOALARM");
+    gw.wait_metrics("the span and the data link back up", |m| {
+        support::metric(m, "gateway_span_up", &[("span", "e1d")]) == Some(1.0)
+            && support::metric(m, "gateway_trunk_up", &[("trunk", "pbx")]) == Some(1.0)
+    });
+    assert!(
+        gw.log_text().contains("DAHDI span state"),
+        "{}",
+        gw.log_text()
+    );
 }

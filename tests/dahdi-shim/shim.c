@@ -13,12 +13,19 @@
  *   DAHDI_SPANSTAT reports no alarm, DAHDI_GETEVENT no event; the set-up requests
  *   (buffers, block size, law, flush, HDLC-FCS mode) succeed and do nothing.
  *
- * Reads and writes are the sockets' own. No events (alarms, bad FCS) are emulated.
- * Everything else goes to the real system calls.
+ * Events: with $DAHDI_SHIM_CONTROL set, a datagram socket there takes "ALARM",
+ * "NOALARM", "BADFCS", "ABORT" or "OVERRUN". The D-channel then runs through a relay
+ * thread, which queues the event and puts a 1-octet marker message in the gateway's
+ * way: its read of the marker fails with ELAST, as DAHDI's read does while an event
+ * waits, and DAHDI_GETEVENT hands the event over.
+ *
+ * Other reads and writes are the sockets' own; everything else goes to the real
+ * system calls.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,6 +39,109 @@
 #define MAX_FDS 4096
 /* 0: not ours; else the channel number + 1 once specified, -1 before. */
 static int chan_of[MAX_FDS];
+
+#define ELAST 500
+#define MARKER 0xEE
+/* The gateway's D-channel fd, -1 before. */
+static int d_fd = -1;
+/* Events waiting for DAHDI_GETEVENT. */
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static int events[64];
+static int ev_in, ev_out;
+
+static void push_event(int e)
+{
+	pthread_mutex_lock(&ev_lock);
+	if (ev_in - ev_out < 64)
+		events[ev_in++ % 64] = e;
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static int pop_event(void)
+{
+	int e = 0;
+
+	pthread_mutex_lock(&ev_lock);
+	if (ev_out < ev_in)
+		e = events[ev_out++ % 64];
+	pthread_mutex_unlock(&ev_lock);
+	return e;
+}
+
+static int event_named(const char *name)
+{
+	static const struct { const char *name; int value; } table[] = {
+		{ "ALARM", 4 }, { "NOALARM", 5 }, { "ABORT", 6 }, { "OVERRUN", 7 }, { "BADFCS", 8 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(name, table[i].name))
+			return table[i].value;
+	return 0;
+}
+
+struct relay {
+	int gw;		/* our end of the gateway's socketpair */
+	int peer;	/* the connection to libpri */
+	int ctl;	/* the control socket */
+};
+
+/* Moves messages between the gateway and libpri; control datagrams become events. */
+static void *relay(void *arg)
+{
+	struct relay *r = arg;
+	unsigned char buf[4096];
+
+	for (;;) {
+		struct pollfd p[3] = { { r->gw, POLLIN, 0 }, { r->peer, POLLIN, 0 }, { r->ctl, POLLIN, 0 } };
+		ssize_t n;
+
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			return NULL;
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			n = recv(r->gw, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return NULL;
+			send(r->peer, buf, n, 0);
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			n = recv(r->peer, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return NULL;
+			send(r->gw, buf, n, 0);
+		}
+		if (p[2].revents & POLLIN) {
+			n = recv(r->ctl, buf, sizeof(buf) - 1, 0);
+			if (n > 0) {
+				unsigned char marker = MARKER;
+				int e;
+
+				buf[n] = 0;
+				e = event_named((char *)buf);
+				if (e) {
+					push_event(e);
+					send(r->gw, &marker, 1, 0);
+				}
+			}
+		}
+	}
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+	if (fd == d_fd && d_fd >= 0) {
+		unsigned char first;
+		ssize_t n = recv(fd, &first, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+
+		if (n == 1 && first == MARKER) {
+			recv(fd, &first, 1, 0);
+			errno = ELAST;
+			return -1;
+		}
+	}
+	return syscall(SYS_read, fd, buf, count);
+}
 
 static int ours(int fd)
 {
@@ -133,6 +243,29 @@ static int specify(int fd, int chan)
 		s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			return -ENXIO;
+		if (getenv("DAHDI_SHIM_CONTROL")) {
+			static struct relay r;
+			struct sockaddr_un ca;
+			int pair[2];
+			pthread_t t;
+
+			memset(&ca, 0, sizeof(ca));
+			ca.sun_family = AF_UNIX;
+			strncpy(ca.sun_path, getenv("DAHDI_SHIM_CONTROL"), sizeof(ca.sun_path) - 1);
+			r.ctl = socket(AF_UNIX, SOCK_DGRAM, 0);
+			unlink(ca.sun_path);
+			if (r.ctl < 0 || bind(r.ctl, (struct sockaddr *)&ca, sizeof(ca)) < 0)
+				return -ENXIO;
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) < 0)
+				return -ENXIO;
+			r.gw = pair[1];
+			r.peer = s;
+			if (pthread_create(&t, NULL, relay, &r))
+				return -ENXIO;
+			pthread_detach(t);
+			s = pair[0];
+		}
+		d_fd = fd;
 	} else {
 		int pair[2];
 		pthread_t t;
@@ -188,7 +321,7 @@ int ioctl(int fd, unsigned long req, ...)
 		memset((char *)arg + 4, 0, 310);
 		return 0;
 	case 8: /* DAHDI_GETEVENT */
-		*i = 0;
+		*i = pop_event();
 		return 0;
 	case 34: /* DAHDI_CHANNO */
 		*i = chan;
