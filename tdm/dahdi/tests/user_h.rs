@@ -12,7 +12,7 @@ use std::process::Command;
 use tdm_dahdi::{Event, Sig, sys};
 
 fn headers() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TDM_DAHDI_INCLUDE") {
+    if let Some(dir) = std::env::var_os("TDM_DAHDI_INCLUDE").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
     if Path::new("/usr/include/dahdi/user.h").exists() {
