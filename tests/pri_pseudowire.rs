@@ -149,6 +149,11 @@ fn call_over(protocol: &str) {
     b.wait_event("CALL_ESTABLISHED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
     std::thread::sleep(TALK);
+    for gw in [&gw_a, &gw_b] {
+        let m = gw.metrics();
+        let in_use = support::metric(&m, "gateway_span_bchannels_in_use", &[("span", "e1pw")]);
+        assert_eq!(in_use, Some(1.0), "one B-channel in use{}", logs());
+    }
     a.hangup()
         .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
     let closed = b
@@ -194,10 +199,31 @@ fn the_data_link_comes_up_over_the_pseudowire_and_recovers_after_a_restart() {
     let mut gw_b = start(&dir.path().join("gw-b"), pb, &cfg_b);
     link_up(&gw_a, "A's PRI link up");
     link_up(&gw_b, "B's PRI link up");
+    // The span's own series: up, LAPD frames both ways, packets both ways.
+    let m = gw_a.metrics();
+    let span = |name: &str, dir: Option<&str>| {
+        let mut labels = vec![("span", "e1pw")];
+        labels.extend(dir.map(|d| ("direction", d)));
+        support::metric(&m, name, &labels).unwrap_or(-1.0)
+    };
+    assert_eq!(span("gateway_span_up", None), 1.0, "{m}");
+    for d in ["in", "out"] {
+        assert!(
+            span("gateway_span_dchannel_frames_total", Some(d)) >= 1.0,
+            "{m}"
+        );
+        assert!(
+            span("gateway_pseudowire_packets_total", Some(d)) >= 1.0,
+            "{m}"
+        );
+    }
     gw_b.signal(nix::sys::signal::Signal::SIGKILL);
     gw_b.wait_exit();
     gw_a.wait_metrics("A's PRI link down after B went away", |m| {
         support::metric(m, "gateway_trunk_up", &[("trunk", "pw")]) == Some(0.0)
+    });
+    gw_a.wait_metrics("A's span down after B went away", |m| {
+        support::metric(m, "gateway_span_up", &[("span", "e1pw")]) == Some(0.0)
     });
     assert!(
         gw_a.log_text().contains("pseudowire silent"),

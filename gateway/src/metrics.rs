@@ -145,6 +145,33 @@ pub struct Metrics {
     /// `gateway_cdr_write_failures_total`: call records the CDR files could not take
     /// (they are in the log).
     pub cdr_write_failures: IntCounter,
+    /// `gateway_span_up{span}`: 1 while the span's driver has a working line (test span:
+    /// far end connected; pseudowire: packets arriving; DAHDI: no alarm), else 0.
+    pub span_up: IntGaugeVec,
+    /// `gateway_span_dchannel_frames_total{span,direction}`: D-channel (LAPD) frames
+    /// received from and written to the span.
+    pub span_dchannel_frames: IntCounterVec,
+    /// `gateway_span_hdlc_errors_total{span,kind}`: D-channel frames lost to HDLC
+    /// errors: `fcs` (bad frame check sequence), `abort` (aborted or malformed),
+    /// `overrun` (the driver's receive buffer overflowed; DAHDI only).
+    pub span_hdlc_errors: IntCounterVec,
+    /// `gateway_span_bchannels_in_use{span}`: B-channels connected to a call's media.
+    pub span_bchannels_in_use: IntGaugeVec,
+    /// `gateway_pseudowire_packets_total{span,direction}`: pseudowire packets received
+    /// (accepted into the jitter buffer) and sent.
+    pub pseudowire_packets: IntCounterVec,
+    /// `gateway_pseudowire_packets_lost_total{span}`: packets missing at their playout
+    /// time (played as filler).
+    pub pseudowire_lost: IntCounterVec,
+    /// `gateway_pseudowire_packets_late_total{span}`: packets that came after their
+    /// playout time (dropped).
+    pub pseudowire_late: IntCounterVec,
+    /// `gateway_pseudowire_jitter_buffer_underruns_total{span}`: times the jitter buffer
+    /// ran dry and started filling again.
+    pub pseudowire_underruns: IntCounterVec,
+    /// `gateway_pseudowire_jitter_buffer_overruns_total{span}`: times a packet came too
+    /// far ahead for the jitter buffer, which started filling again from it.
+    pub pseudowire_overruns: IntCounterVec,
 }
 
 impl Metrics {
@@ -329,6 +356,78 @@ impl Metrics {
                 "Call records the CDR files could not take (written to the log instead).",
             )
             .expect(VALID),
+            span_up: IntGaugeVec::new(
+                Opts::new(
+                    "gateway_span_up",
+                    "1 while the E1/T1 span's driver has a working line, else 0.",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
+            span_dchannel_frames: IntCounterVec::new(
+                Opts::new(
+                    "gateway_span_dchannel_frames_total",
+                    "D-channel (LAPD) frames by span and direction.",
+                ),
+                &["span", "direction"],
+            )
+            .expect(VALID),
+            span_hdlc_errors: IntCounterVec::new(
+                Opts::new(
+                    "gateway_span_hdlc_errors_total",
+                    "D-channel frames lost to HDLC errors by span and kind (fcs, abort, overrun).",
+                ),
+                &["span", "kind"],
+            )
+            .expect(VALID),
+            span_bchannels_in_use: IntGaugeVec::new(
+                Opts::new(
+                    "gateway_span_bchannels_in_use",
+                    "B-channels of the span connected to a call's media.",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
+            pseudowire_packets: IntCounterVec::new(
+                Opts::new(
+                    "gateway_pseudowire_packets_total",
+                    "Pseudowire packets by span and direction (in: accepted into the jitter buffer).",
+                ),
+                &["span", "direction"],
+            )
+            .expect(VALID),
+            pseudowire_lost: IntCounterVec::new(
+                Opts::new(
+                    "gateway_pseudowire_packets_lost_total",
+                    "Pseudowire packets missing at their playout time (played as filler).",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
+            pseudowire_late: IntCounterVec::new(
+                Opts::new(
+                    "gateway_pseudowire_packets_late_total",
+                    "Pseudowire packets that came after their playout time (dropped).",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
+            pseudowire_underruns: IntCounterVec::new(
+                Opts::new(
+                    "gateway_pseudowire_jitter_buffer_underruns_total",
+                    "Times the pseudowire's jitter buffer ran dry and started filling again.",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
+            pseudowire_overruns: IntCounterVec::new(
+                Opts::new(
+                    "gateway_pseudowire_jitter_buffer_overruns_total",
+                    "Times a packet came too far ahead for the pseudowire's jitter buffer.",
+                ),
+                &["span"],
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -338,7 +437,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 26] = [
+        let all: [Box<dyn prometheus::core::Collector>; 35] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -365,6 +464,15 @@ impl Metrics {
             Box::new(self.radius_spool_depth.clone()),
             Box::new(self.cdrs_written.clone()),
             Box::new(self.cdr_write_failures.clone()),
+            Box::new(self.span_up.clone()),
+            Box::new(self.span_dchannel_frames.clone()),
+            Box::new(self.span_hdlc_errors.clone()),
+            Box::new(self.span_bchannels_in_use.clone()),
+            Box::new(self.pseudowire_packets.clone()),
+            Box::new(self.pseudowire_lost.clone()),
+            Box::new(self.pseudowire_late.clone()),
+            Box::new(self.pseudowire_underruns.clone()),
+            Box::new(self.pseudowire_overruns.clone()),
         ];
         for c in all {
             // Names are distinct constants of this file; a clash is a bug caught by the tests.
@@ -434,6 +542,36 @@ impl Metrics {
             .inc();
     }
 
+    /// The series of span `span` (created at 0): its state, D-channel and B-channels.
+    pub fn span(&self, span: &str) -> SpanMetrics {
+        let frames = |d: &str| self.span_dchannel_frames.with_label_values(&[span, d]);
+        let hdlc = |k: &str| self.span_hdlc_errors.with_label_values(&[span, k]);
+        let up = self.span_up.with_label_values(&[span]);
+        up.set(0);
+        SpanMetrics {
+            up,
+            frames_in: frames("in"),
+            frames_out: frames("out"),
+            bad_fcs: hdlc("fcs"),
+            aborts: hdlc("abort"),
+            overruns: hdlc("overrun"),
+            bchannels_in_use: self.span_bchannels_in_use.with_label_values(&[span]),
+        }
+    }
+
+    /// The pseudowire series of span `span` (created at 0).
+    pub fn pseudowire(&self, span: &str) -> PseudowireMetrics {
+        PseudowireMetrics {
+            packets_in: self.pseudowire_packets.with_label_values(&[span, "in"]),
+            packets_out: self.pseudowire_packets.with_label_values(&[span, "out"]),
+            lost: self.pseudowire_lost.with_label_values(&[span]),
+            late: self.pseudowire_late.with_label_values(&[span]),
+            underruns: self.pseudowire_underruns.with_label_values(&[span]),
+            overruns: self.pseudowire_overruns.with_label_values(&[span]),
+            seen: tdm::pseudowire::PwStats::default(),
+        }
+    }
+
     /// The Prometheus text exposition of every metric (format 0.0.4).
     pub fn encode(&self) -> String {
         self.uptime_seconds
@@ -456,6 +594,63 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+/// One span's series, labels resolved, for its driver (cheap to clone).
+#[derive(Clone)]
+pub struct SpanMetrics {
+    /// `gateway_span_up{span}`.
+    pub up: IntGauge,
+    /// `gateway_span_dchannel_frames_total{span,direction="in"}`.
+    pub frames_in: IntCounter,
+    /// `gateway_span_dchannel_frames_total{span,direction="out"}`.
+    pub frames_out: IntCounter,
+    /// `gateway_span_hdlc_errors_total{span,kind="fcs"}`.
+    pub bad_fcs: IntCounter,
+    /// `gateway_span_hdlc_errors_total{span,kind="abort"}`.
+    pub aborts: IntCounter,
+    /// `gateway_span_hdlc_errors_total{span,kind="overrun"}`.
+    pub overruns: IntCounter,
+    /// `gateway_span_bchannels_in_use{span}`.
+    pub bchannels_in_use: IntGauge,
+}
+
+impl SpanMetrics {
+    /// Series registered nowhere, for drivers started outside a daemon (tests).
+    pub fn detached() -> SpanMetrics {
+        Metrics::new().span("detached")
+    }
+}
+
+/// One pseudowire's series; the core keeps running totals
+/// ([`tdm::pseudowire::PwStats`]), [`PseudowireMetrics::update`] adds what is new.
+pub struct PseudowireMetrics {
+    packets_in: IntCounter,
+    packets_out: IntCounter,
+    lost: IntCounter,
+    late: IntCounter,
+    underruns: IntCounter,
+    overruns: IntCounter,
+    /// The totals already counted.
+    seen: tdm::pseudowire::PwStats,
+}
+
+impl PseudowireMetrics {
+    /// Counts what `now` has beyond the totals seen last time.
+    pub fn update(&mut self, now: &tdm::pseudowire::PwStats) {
+        let (old, new) = (&self.seen.rx, &now.rx);
+        self.packets_in
+            .inc_by(new.packets.saturating_sub(old.packets));
+        self.lost.inc_by(new.lost.saturating_sub(old.lost));
+        self.late.inc_by(new.late.saturating_sub(old.late));
+        self.underruns
+            .inc_by(new.underruns.saturating_sub(old.underruns));
+        self.overruns
+            .inc_by(new.overruns.saturating_sub(old.overruns));
+        self.packets_out
+            .inc_by(now.sent.saturating_sub(self.seen.sent));
+        self.seen = *now;
     }
 }
 
@@ -502,6 +697,49 @@ mod tests {
         ));
         assert!(text.contains("gateway_decode_errors_total{protocol=\"h225\"} 1"));
         assert!(text.contains("gateway_config_reloads_total{result=\"failed\"} 1"));
+    }
+
+    #[test]
+    fn span_series_exist_at_zero_and_pseudowire_counts_deltas() {
+        let m = Metrics::new();
+        let s = m.span("e1a");
+        let mut pw = m.pseudowire("e1a");
+        let text = m.encode();
+        for needle in [
+            "gateway_span_up{span=\"e1a\"} 0",
+            "gateway_span_dchannel_frames_total{direction=\"in\",span=\"e1a\"} 0",
+            "gateway_span_hdlc_errors_total{kind=\"overrun\",span=\"e1a\"} 0",
+            "gateway_span_bchannels_in_use{span=\"e1a\"} 0",
+            "gateway_pseudowire_packets_total{direction=\"out\",span=\"e1a\"} 0",
+            "gateway_pseudowire_jitter_buffer_underruns_total{span=\"e1a\"} 0",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        s.up.set(1);
+        let mut st = tdm::pseudowire::PwStats {
+            sent: 10,
+            clock_jumps: 0,
+            rx: tdm::pseudowire::RxStats {
+                packets: 7,
+                lost: 2,
+                ..Default::default()
+            },
+        };
+        pw.update(&st);
+        st.sent = 15;
+        st.rx.lost = 3;
+        st.rx.overruns = 1;
+        pw.update(&st);
+        let text = m.encode();
+        for needle in [
+            "gateway_span_up{span=\"e1a\"} 1",
+            "gateway_pseudowire_packets_total{direction=\"out\",span=\"e1a\"} 15",
+            "gateway_pseudowire_packets_total{direction=\"in\",span=\"e1a\"} 7",
+            "gateway_pseudowire_packets_lost_total{span=\"e1a\"} 3",
+            "gateway_pseudowire_jitter_buffer_overruns_total{span=\"e1a\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
     }
 
     #[test]

@@ -144,6 +144,37 @@ fn one_trunk_reports_several_errors() {
 }
 
 #[test]
+fn dahdi_channels_are_checked() {
+    let snippet = "\
+spans:
+  - { name: a, type: e1, driver: { kind: dahdi, span: 1, dchannel: 16, bearers: \"1-15,17-20\" } }
+  - { name: b, type: e1, driver: { kind: dahdi, span: 2, dchannel: 10 } }
+  - { name: c, type: e1, driver: { kind: dahdi, span: 3, dchannel: 78, bearers: \"62-70\" } }
+  - { name: h, type: e1, driver: { kind: dahdi, span: 8, dchannel: 233, bearers: \"218-233\" } }
+  - { name: d, type: e1, driver: { kind: dahdi, span: 4, bearers: \"94-100\" } }
+  - { name: e, type: e1, framing: cas, driver: { kind: dahdi, span: 5, dchannel: 140 } }
+  - { name: f, type: e1, driver: { kind: dahdi, span: 6 } }
+  - { name: g, type: t1, driver: { kind: dahdi, span: 7, dchannel: 200, bearers: \"177-199\" } }
+trunks:
+  - { name: p, kind: pri, span: a, side: network, switch: euroisdn, channels: \"1-5,21\" }
+  - { name: q, kind: pri, span: f, side: network, switch: euroisdn }
+  - { name: r, kind: pri, span: g, side: user, switch: ni2 }
+";
+    assert_errors(
+        snippet,
+        &[
+            "t.yaml:8:68: spans[1].driver.dchannel: channel 10 cannot be timeslot 16: the span's timeslot 1 would be below channel 1",
+            "t.yaml:9:81: spans[2].driver.bearers: channel 62 is not on this span (channels 63-93 with dchannel 78)",
+            "t.yaml:10:82: spans[3].driver.bearers: channel 233 is the D-channel",
+            "t.yaml:11:67: spans[4].driver.bearers: needs `dchannel`, which places the span's timeslots on DAHDI's channel numbers",
+            "t.yaml:12:82: spans[5].driver.dchannel: a span with cas framing has no D-channel (timeslot 16 carries the ABCD bits)",
+            "t.yaml:16:79: trunks[0].channels: 21 is not a B-channel of span `a` (1-15,17-20)",
+            "t.yaml:17:33: trunks[1].span: span `f` is a DAHDI span without `driver.dchannel`, which a PRI trunk needs",
+        ],
+    );
+}
+
+#[test]
 fn spans_and_timeslots_are_checked() {
     let snippet = "\
 spans:

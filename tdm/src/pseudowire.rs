@@ -332,8 +332,14 @@ pub struct RxStats {
     pub duplicates: u64,
     /// Packets missing at their playout time (played as filler).
     pub lost: u64,
-    /// Times the buffer ran dry or overflowed and started filling again.
+    /// Times the buffer ran dry or overflowed and started filling again
+    /// (`underruns` + `overruns`).
     pub resyncs: u64,
+    /// Times the buffer ran dry for as long as it is deep and started filling again.
+    pub underruns: u64,
+    /// Times a packet came too far ahead for the buffer, which started filling again
+    /// from it.
+    pub overruns: u64,
     /// SAToP: frames with a bad FAS while aligned.
     pub fas_errors: u64,
 }
@@ -536,6 +542,7 @@ impl Depacketizer {
 
     fn resync(&mut self, seq: u16) {
         self.stats.resyncs += 1;
+        self.stats.overruns += 1;
         self.clear();
         self.state = Play::Filling { next: seq };
         self.highest = seq;
@@ -617,6 +624,7 @@ impl Depacketizer {
             // Dry for as long as the buffer is deep: fill it again before playing.
             self.state = if self.lost_run >= self.depth.max(LOSS_ENTER) {
                 self.stats.resyncs += 1;
+                self.stats.underruns += 1;
                 self.clear();
                 Play::Empty
             } else {

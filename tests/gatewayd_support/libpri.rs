@@ -47,11 +47,35 @@ impl Peer {
         let mut bearer = span.as_os_str().to_owned();
         bearer.push(".bearer");
         let mut cmd = Command::new(peer_binary());
-        cmd.arg("connect")
-            .arg(span)
+        cmd.arg("connect").env("PEER_BEARER", &bearer);
+        Peer::run(cmd, span, role, action, pcap, env)
+    }
+
+    /// The peer listening for the D-channel at `span` (no bearer socket), for a
+    /// gatewayd that connects to it.
+    pub fn listen(
+        span: &Path,
+        role: &str,
+        action: &str,
+        pcap: &Path,
+        env: &[(&str, &str)],
+    ) -> Peer {
+        let mut cmd = Command::new(peer_binary());
+        cmd.arg("listen");
+        Peer::run(cmd, span, role, action, pcap, env)
+    }
+
+    fn run(
+        mut cmd: Command,
+        span: &Path,
+        role: &str,
+        action: &str,
+        pcap: &Path,
+        env: &[(&str, &str)],
+    ) -> Peer {
+        cmd.arg(span)
             .args([role, action])
             .arg(pcap)
-            .env("PEER_BEARER", &bearer)
             .env("PEER_SECONDS", "40")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

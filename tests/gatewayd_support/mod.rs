@@ -169,6 +169,11 @@ pub struct Daemon {
 impl Daemon {
     /// Spawns `gatewayd run` with `args`, logging to a file in `dir`.
     pub fn spawn(dir: &Path, metrics_port: u16, args: &[&str]) -> Daemon {
+        Daemon::spawn_env(dir, metrics_port, args, &[])
+    }
+
+    /// [`Daemon::spawn`] with environment variables `env` added.
+    pub fn spawn_env(dir: &Path, metrics_port: u16, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let log = dir.join("gatewayd.log");
         let stderr = std::fs::File::create(&log).expect("create log file");
         // Relative paths of the config (the CDR directory) land in the test's own dir.
@@ -177,6 +182,7 @@ impl Daemon {
             .arg("run")
             .args(args)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -221,6 +227,15 @@ impl Daemon {
         let mut args = vec!["--config", path.to_str().expect("utf-8 temp path")];
         args.extend_from_slice(extra);
         let mut d = Daemon::spawn(dir, ports.metrics, &args);
+        d.wait_ready();
+        d
+    }
+
+    /// [`Daemon::start_in`] with environment variables `env` added.
+    pub fn start_in_env(dir: &Path, ports: Ports, config: &str, env: &[(&str, &str)]) -> Daemon {
+        let path = write_file(dir, "gateway.yaml", config);
+        let args = ["--config", path.to_str().expect("utf-8 temp path")];
+        let mut d = Daemon::spawn_env(dir, ports.metrics, &args, env);
         d.wait_ready();
         d
     }

@@ -225,6 +225,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_dahdi_span_is_refused_on_load_by_a_build_without_the_feature() {
+        let text = "\
+listeners:
+  sip:
+    - { transport: udp, address: \"127.0.0.1:5060\" }
+metrics:
+  listen: \"127.0.0.1:9464\"
+spans:
+  - { name: a, type: e1, driver: { kind: dahdi, span: 1, dchannel: 16 } }
+";
+        assert!(
+            Config::parse("t.yaml", text).is_ok(),
+            "parsing checks the text only"
+        );
+        let loaded = Config::parse_checked("t.yaml", text, true);
+        if cfg!(feature = "dahdi") {
+            assert!(loaded.is_ok(), "{loaded:?}");
+        } else {
+            let errors: Vec<String> = loaded
+                .expect_err("no DAHDI driver in this build")
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(
+                errors,
+                [
+                    "t.yaml:7:42: spans[0].driver.kind: this gatewayd was built without the DAHDI span driver (cargo feature `dahdi`)"
+                ]
+            );
+        }
+    }
+
+    #[test]
     fn embedded_default_is_valid() {
         let c = Config::embedded_default();
         assert!(c.listeners.sip.iter().all(|l| l.address.ip().is_loopback()));

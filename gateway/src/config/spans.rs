@@ -1,5 +1,6 @@
 //! `spans:` the physical E1/T1 lines that PRI, SS7 and R2 trunks run on.
 
+use super::channels::ChannelSet;
 use super::collect::collect;
 use super::error::Problem;
 use super::path::FieldPath;
@@ -47,6 +48,22 @@ impl Span {
             SpanType::E1 => 16,
             SpanType::T1 => 24,
         }
+    }
+
+    /// The timeslots that can be B-channels: every one but the signalling timeslot;
+    /// on a DAHDI span with `bearers`, those of its bearer channels.
+    pub fn bearer_timeslots(&self) -> Vec<u16> {
+        if let SpanDriver::Dahdi(d) = &self.driver
+            && let Some(b) = &d.bearers
+        {
+            return b
+                .numbers()
+                .iter()
+                .filter_map(|&c| d.timeslot_of(self, c))
+                .collect();
+        }
+        let d = self.signalling_timeslot();
+        self.timeslots().filter(|t| *t != d).collect()
     }
 }
 
@@ -141,12 +158,50 @@ pub enum SpanDriver {
     Test(TestDriver),
 }
 
-/// A DAHDI span.
+/// A DAHDI span. DAHDI (`/etc/dahdi/system.conf`, `dahdi_cfg`) sets the card up and
+/// numbers the channels of all spans in one sequence; the gateway opens the channels
+/// named here.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DahdiDriver {
-    /// DAHDI span number (1-based, as in `/proc/dahdi/N` and `dahdi_scan`).
+    /// DAHDI span number (1-based, as in `/proc/dahdi/N` and `dahdi_scan`): its alarms
+    /// are the span's state.
     pub span: u32,
+    /// DAHDI channel number of the span's D-channel (`dchan=` or `hardhdlc=` in
+    /// system.conf; E1 timeslot 16, T1 channel 24). DAHDI numbers a span's channels
+    /// consecutively, so it also places the other timeslots: timeslot `t` is channel
+    /// `dchannel - 16 + t` on E1 (`- 24` on T1). Needed for a PRI trunk.
+    #[serde(default)]
+    pub dchannel: Option<u16>,
+    /// DAHDI channel numbers of the bearers (`bchan=` in system.conf), e.g.
+    /// `"1-15,17-31"`; default every timeslot of the span but the D-channel's.
+    #[serde(default)]
+    pub bearers: Option<ChannelSet>,
+}
+
+impl DahdiDriver {
+    /// The DAHDI channel number of `span`'s timeslot 1, placed by `dchannel`; `None`
+    /// without `dchannel` or when it would be below channel 1.
+    pub fn first_channel(&self, span: &Span) -> Option<u16> {
+        let d = self.dchannel?;
+        d.checked_sub(span.signalling_timeslot() - 1)
+            .filter(|&f| f >= 1)
+    }
+
+    /// The DAHDI channel number of `span`'s timeslot `timeslot`.
+    pub fn channel_of(&self, span: &Span, timeslot: u16) -> Option<u16> {
+        let first = self.first_channel(span)?;
+        span.timeslots()
+            .contains(&timeslot)
+            .then(|| first + timeslot - 1)
+    }
+
+    /// The timeslot of `span` that DAHDI channel `channel` is, if it is on the span.
+    pub fn timeslot_of(&self, span: &Span, channel: u16) -> Option<u16> {
+        let first = self.first_channel(span)?;
+        let t = channel.checked_sub(first)? + 1;
+        span.timeslots().contains(&t).then_some(t)
+    }
 }
 
 /// A TDM-over-IP pseudowire.
@@ -248,4 +303,63 @@ pub(crate) fn load(mut value: Value, path: &FieldPath, report: &mut Report) -> O
         clock: f.clock,
         driver: driver?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dahdi_span(line: SpanType, dchannel: Option<u16>, bearers: Option<&str>) -> Span {
+        Span {
+            name: "s".into(),
+            line,
+            framing: Framing::Ccs,
+            line_code: LineCode::Ami,
+            clock: ClockSource::Line,
+            driver: SpanDriver::Dahdi(DahdiDriver {
+                span: 2,
+                dchannel,
+                bearers: bearers.map(|b| ChannelSet::parse(b).expect("channel set")),
+            }),
+        }
+    }
+
+    fn driver(s: &Span) -> &DahdiDriver {
+        match &s.driver {
+            SpanDriver::Dahdi(d) => d,
+            _ => unreachable!("a DAHDI span"),
+        }
+    }
+
+    #[test]
+    fn dahdi_channels_are_placed_by_the_dchannel() {
+        // The second E1 of a card: channels 32-62, D-channel 47.
+        let s = dahdi_span(SpanType::E1, Some(47), None);
+        let d = driver(&s);
+        assert_eq!(d.first_channel(&s), Some(32));
+        assert_eq!(d.channel_of(&s, 1), Some(32));
+        assert_eq!(d.channel_of(&s, 16), Some(47));
+        assert_eq!(d.channel_of(&s, 31), Some(62));
+        assert_eq!(d.channel_of(&s, 32), None);
+        assert_eq!(d.timeslot_of(&s, 48), Some(17));
+        assert_eq!(d.timeslot_of(&s, 31), None);
+        assert_eq!(d.timeslot_of(&s, 63), None);
+        // A T1 whose D-channel is channel 24.
+        let s = dahdi_span(SpanType::T1, Some(24), None);
+        assert_eq!(driver(&s).channel_of(&s, 1), Some(1));
+        // Channel 10 cannot be timeslot 16.
+        let s = dahdi_span(SpanType::E1, Some(10), None);
+        assert_eq!(driver(&s).first_channel(&s), None);
+        let s = dahdi_span(SpanType::E1, None, None);
+        assert_eq!(driver(&s).channel_of(&s, 1), None);
+    }
+
+    #[test]
+    fn bearer_timeslots_follow_the_dahdi_bearers() {
+        let s = dahdi_span(SpanType::E1, Some(47), Some("32-36,48"));
+        assert_eq!(s.bearer_timeslots(), vec![1, 2, 3, 4, 5, 17]);
+        let s = dahdi_span(SpanType::E1, Some(47), None);
+        assert_eq!(s.bearer_timeslots().len(), 30);
+        assert!(!s.bearer_timeslots().contains(&16));
+    }
 }

@@ -4,6 +4,8 @@
 //! stand-in until the H.323 leg lands: it frames and counts TPKTs. Framing is sans-IO
 //! ([`sip_framing`], [`tpkt`]); the tasks only move bytes.
 
+#[cfg(feature = "dahdi")]
+pub mod dahdi;
 pub mod h225;
 pub mod h245;
 pub mod pseudowire;

@@ -20,6 +20,7 @@
 use super::sip::SipHandle;
 use super::span::{Bearer, SpanPorts};
 use crate::config::{PseudowireDriver, PseudowireProtocol, SpanType};
+use crate::metrics::{PseudowireMetrics, SpanMetrics};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ const MAX_DATAGRAM: usize = 2048;
 
 /// Starts the pseudowire of PRI trunk `trunk`: B-channels `channels` (each in the
 /// timeslot of its number), the D-channel in timeslot `dslot`.
+#[allow(clippy::too_many_arguments)] // one call site, each argument named there
 pub(super) async fn start_span(
     trunk: &str,
     driver: &PseudowireDriver,
@@ -46,6 +48,7 @@ pub(super) async fn start_span(
     channels: &[u8],
     dslot: u8,
     core: SipHandle,
+    metrics: (SpanMetrics, PseudowireMetrics),
 ) -> io::Result<SpanPorts> {
     let protocol = match driver.protocol {
         PseudowireProtocol::Cesopsn => Protocol::Cesopsn,
@@ -80,7 +83,7 @@ pub(super) async fn start_span(
         )
     })?;
     let socket = UdpSocket::bind(driver.local).await?;
-    let bearer = Bearer::with_timeslots(ulaw, channels).await?;
+    let bearer = Bearer::with_timeslots(ulaw, channels, metrics.0.bchannels_in_use.clone()).await?;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
     let port = Port {
         bearer: bearer.clone(),
@@ -109,6 +112,7 @@ pub(super) async fn start_span(
         port,
         rx,
         core,
+        metrics,
     ));
     Ok(SpanPorts {
         dchannel: tx,
@@ -183,6 +187,7 @@ impl TdmPort for Port {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one call site, each argument named there
 async fn run(
     trunk: String,
     socket: UdpSocket,
@@ -191,7 +196,9 @@ async fn run(
     mut port: Port,
     mut from_core: mpsc::Receiver<Vec<u8>>,
     core: SipHandle,
+    (span, mut pwm): (SpanMetrics, PseudowireMetrics),
 ) {
+    let mut hdlc_seen = tdm::hdlc::DeframeStats::default();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut up = false;
     let mut last_rx: Option<Instant> = None;
@@ -209,6 +216,7 @@ async fn run(
                             last_rx = Some(now);
                             if !up {
                                 up = true;
+                                span.up.set(1);
                                 info!(%trunk, %remote, "pseudowire receiving: span up");
                                 if !core.span_state(&trunk, true).await {
                                     return;
@@ -230,6 +238,7 @@ async fn run(
             frame = from_core.recv() => {
                 let Some(frame) = frame else { return };
                 port.dchannel.push_frame(&frame);
+                span.frames_out.inc();
             }
             _ = tokio::time::sleep_until(deadline.into()) => {
                 let now = Instant::now();
@@ -242,13 +251,20 @@ async fn run(
                         debug!(%trunk, error = %e, "pseudowire send failed");
                     }
                 }
+                pwm.update(&pw.stats());
+                let h = port.dchannel.stats();
+                span.bad_fcs.inc_by(h.bad_fcs.saturating_sub(hdlc_seen.bad_fcs));
+                span.aborts.inc_by(h.invalid.saturating_sub(hdlc_seen.invalid));
+                hdlc_seen = h;
                 for f in port.frames.drain(..) {
+                    span.frames_in.inc();
                     if !core.span_frame(&trunk, f).await {
                         return;
                     }
                 }
                 if up && last_rx.is_none_or(|t| now.duration_since(t) > SILENCE_DOWN) {
                     up = false;
+                    span.up.set(0);
                     let st = pw.stats().rx;
                     warn!(
                         %trunk, %remote, received = st.packets, lost = st.lost, late = st.late,

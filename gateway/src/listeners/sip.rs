@@ -483,7 +483,7 @@ async fn core(
     let mut closing = tokio::task::JoinSet::new();
     let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
     // The PRI trunks' spans, then their stacks (which ask for the data links).
-    let spans = super::span::start(&config, switch_handle.clone()).await;
+    let spans = super::span::start(&config, switch_handle.clone(), &metrics).await;
     if !spans.is_empty() {
         switch.start_spans(Instant::now(), SystemTime::now());
     }

@@ -23,6 +23,8 @@
 
 use super::sip::SipHandle;
 use crate::config::{Config, SpanDriver, TrunkParams};
+use crate::metrics::{Metrics, SpanMetrics};
+use prometheus::IntGauge;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -52,15 +54,17 @@ pub struct Bearer {
     channels: HashMap<u8, Channel>,
     /// Where the B-channels' audio goes and comes from.
     far: Far,
+    /// `gateway_span_bchannels_in_use{span}`.
+    in_use: IntGauge,
 }
 
 /// The far end of a bearer bridge.
 enum Far {
     /// The test span's bearer connection (one at a time).
     Seqpacket(Mutex<Option<Arc<UnixSeqpacket>>>),
-    /// Timeslots a span driver reads and writes octet by octet (the pseudowire): RTP
-    /// payloads go into each channel's [`Fifo`], audio from the span comes through
-    /// [`Bearer::send_audio`].
+    /// Timeslots a span driver reads and writes itself (the pseudowire octet by octet,
+    /// DAHDI a block at a time): RTP payloads go into each channel's [`Fifo`], taken by
+    /// [`Bearer::take_block`]; audio from the span comes through [`Bearer::send_audio`].
     Timeslots,
 }
 
@@ -131,6 +135,12 @@ impl Bearer {
         {
             s.relay = relay;
         }
+        let in_use = self
+            .channels
+            .values()
+            .filter(|c| c.state.lock().is_ok_and(|s| s.relay.is_some()))
+            .count();
+        self.in_use.set(in_use as i64);
     }
 
     /// The loopback RTP address of each B-channel.
@@ -143,11 +153,16 @@ impl Bearer {
 
     /// A bridge for `channels` whose far end is timeslot buffers (see [`Far`]); its RTP
     /// receiving tasks are running.
-    pub(super) async fn with_timeslots(ulaw: bool, channels: &[u8]) -> io::Result<Arc<Bearer>> {
+    pub(super) async fn with_timeslots(
+        ulaw: bool,
+        channels: &[u8],
+        in_use: IntGauge,
+    ) -> io::Result<Arc<Bearer>> {
         let bearer = Arc::new(Bearer {
             payload_type: if ulaw { 0 } else { 8 },
             channels: bind_channels(channels).await?,
             far: Far::Timeslots,
+            in_use,
         });
         spawn_rtp_receivers(&bearer);
         Ok(bearer)
@@ -235,10 +250,13 @@ async fn recv_into(sock: &UnixSeqpacket, buf: &mut [u8]) -> io::Result<usize> {
     sock.recv(buf).await.map(|m| m.bytes_read())
 }
 
-/// Starts the test and pseudowire span drivers of the PRI trunks in `config`; returns
-/// what the core needs of each (by trunk name). Spans with other drivers are left out
-/// (the DAHDI driver is not in this build).
-pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPorts> {
+/// Starts the span drivers of the PRI trunks in `config`; returns what the core needs
+/// of each (by trunk name). A span whose driver cannot start is logged and left out.
+pub async fn start(
+    config: &Config,
+    core: SipHandle,
+    metrics: &Metrics,
+) -> HashMap<String, SpanPorts> {
     let mut out = HashMap::new();
     for t in &config.trunks {
         let TrunkParams::Pri(p) = &t.params else {
@@ -259,11 +277,12 @@ pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPort
                 .filter_map(|&n| u8::try_from(n).ok())
                 .collect(),
             None => span
-                .timeslots()
-                .filter(|&n| n != span.signalling_timeslot())
+                .bearer_timeslots()
+                .into_iter()
                 .filter_map(|n| u8::try_from(n).ok())
                 .collect(),
         };
+        let span_metrics = metrics.span(&span.name);
         let driver = match &span.driver {
             SpanDriver::Test(d) => d,
             SpanDriver::Pseudowire(pw) => {
@@ -276,6 +295,7 @@ pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPort
                     &channels,
                     dslot,
                     core.clone(),
+                    (span_metrics, metrics.pseudowire(&span.name)),
                 )
                 .await;
                 match started {
@@ -289,12 +309,47 @@ pub async fn start(config: &Config, core: SipHandle) -> HashMap<String, SpanPort
                 }
                 continue;
             }
+            #[cfg(feature = "dahdi")]
+            SpanDriver::Dahdi(d) => {
+                let started = super::dahdi::start_span(
+                    &t.name,
+                    span,
+                    d,
+                    ulaw,
+                    &channels,
+                    core.clone(),
+                    span_metrics,
+                )
+                .await;
+                match started {
+                    Ok(ports) => {
+                        info!(trunk = %t.name, dahdi_span = d.span, "DAHDI span running");
+                        out.insert(t.name.clone(), ports);
+                    }
+                    Err(e) => {
+                        warn!(trunk = %t.name, dahdi_span = d.span, error = %e, "DAHDI span not started")
+                    }
+                }
+                continue;
+            }
+            // `Config::load` refuses it in such a build; a parsed-only configuration
+            // (replay) gets here.
+            #[cfg(not(feature = "dahdi"))]
             SpanDriver::Dahdi(_) => {
-                warn!(trunk = %t.name, span = %span.name, "span driver not available in this build");
+                warn!(trunk = %t.name, span = %span.name, "this gatewayd was built without the DAHDI span driver (feature `dahdi`)");
                 continue;
             }
         };
-        match start_span(&t.name, &driver.socket, ulaw, &channels, core.clone()).await {
+        let started = start_span(
+            &t.name,
+            &driver.socket,
+            ulaw,
+            &channels,
+            core.clone(),
+            span_metrics,
+        )
+        .await;
+        match started {
             Ok(ports) => {
                 info!(trunk = %t.name, socket = %driver.socket.display(), "test span listening");
                 out.insert(t.name.clone(), ports);
@@ -313,6 +368,7 @@ async fn start_span(
     ulaw: bool,
     channels: &[u8],
     core: SipHandle,
+    metrics: SpanMetrics,
 ) -> io::Result<SpanPorts> {
     let dlistener = seqpacket_listener(path)?;
     let mut bpath = PathBuf::from(path);
@@ -322,9 +378,16 @@ async fn start_span(
         payload_type: if ulaw { 0 } else { 8 },
         channels: bind_channels(channels).await?,
         far: Far::Seqpacket(Mutex::new(None)),
+        in_use: metrics.bchannels_in_use.clone(),
     });
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
-    tokio::spawn(dchannel(trunk.to_owned(), dlistener, rx, core.clone()));
+    tokio::spawn(dchannel(
+        trunk.to_owned(),
+        dlistener,
+        rx,
+        core.clone(),
+        metrics,
+    ));
     tokio::spawn(bearer_far_end(blistener, bearer.clone()));
     spawn_rtp_receivers(&bearer);
     Ok(SpanPorts {
@@ -340,6 +403,7 @@ async fn dchannel(
     mut listener: UnixSeqpacketListener,
     mut from_core: mpsc::Receiver<Vec<u8>>,
     core: SipHandle,
+    metrics: SpanMetrics,
 ) {
     let mut far: Option<UnixSeqpacket> = None;
     let mut buf = vec![0u8; tdm::test_span::MAX_MESSAGE + 16];
@@ -350,6 +414,7 @@ async fn dchannel(
                 Ok(s) => {
                     info!(%trunk, "test span D-channel far end connected");
                     far = Some(s);
+                    metrics.up.set(1);
                     if !core.span_state(&trunk, true).await {
                         return;
                     }
@@ -364,9 +429,12 @@ async fn dchannel(
                 if let Some(s) = &far {
                     msg.clear();
                     tdm::test_span::encode_dchannel(&frame, &mut msg);
-                    if let Err(e) = s.send(&msg).await {
-                        debug!(%trunk, error = %e, "D-channel send failed");
-                        far = None;
+                    match s.send(&msg).await {
+                        Ok(_) => metrics.frames_out.inc(),
+                        Err(e) => {
+                            debug!(%trunk, error = %e, "D-channel send failed");
+                            far = None;
+                        }
                     }
                 }
             }
@@ -374,12 +442,14 @@ async fn dchannel(
                 Ok(0) | Err(_) => {
                     info!(%trunk, "test span D-channel far end gone");
                     far = None;
+                    metrics.up.set(0);
                     if !core.span_state(&trunk, false).await {
                         return;
                     }
                 }
                 Ok(n) => match tdm::test_span::decode_dchannel(&buf[..n]) {
                     Ok(frame) => {
+                        metrics.frames_in.inc();
                         if !core.span_frame(&trunk, frame.to_vec()).await {
                             return;
                         }

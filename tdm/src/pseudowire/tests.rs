@@ -128,6 +128,26 @@ fn far_end_flags_and_l_bit_filler() {
 }
 
 #[test]
+fn underruns_and_overruns_are_told_apart() {
+    // A depth of one packet: each plays at the next tick.
+    let c = cfg(Protocol::Cesopsn, &[1, 2], 1, 0);
+    let mut d = Depacketizer::new(&c);
+    let mut rx = [[0u8; TIMESLOTS]; 1];
+    assert!(d.receive(&[0, 6, 0, 10, 1, 1]).unwrap().stored);
+    // A packet far beyond the buffer: it starts filling again from there.
+    assert!(d.receive(&[0, 6, 0, 200, 1, 1]).unwrap().stored);
+    assert_eq!((d.stats().overruns, d.stats().underruns), (1, 0));
+    d.play(&mut rx);
+    // Nothing more arrives: the buffer runs dry and starts filling again.
+    for _ in 0..8 {
+        d.play(&mut rx);
+    }
+    let st = d.stats();
+    assert_eq!((st.overruns, st.underruns), (1, 1), "{st:?}");
+    assert_eq!(st.resyncs, st.overruns + st.underruns);
+}
+
+#[test]
 fn loss_state_sets_r_until_packets_play() {
     let c = cfg(Protocol::Cesopsn, &[1], 8, 2);
     let t0 = Instant::now();

@@ -5,7 +5,7 @@ use crate::config::load::Loaded;
 use crate::config::names::check_name;
 use crate::config::path::FieldPath;
 use crate::config::report::Report;
-use crate::config::spans::{LineCode, PseudowireProtocol, SpanDriver, SpanType};
+use crate::config::spans::{DahdiDriver, LineCode, PseudowireProtocol, Span, SpanDriver, SpanType};
 
 pub(super) fn check(l: &Loaded, report: &mut Report) {
     let base = FieldPath::root().key("spans");
@@ -49,6 +49,14 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
         let dp = path.key("driver");
         match &s.driver {
             SpanDriver::Dahdi(d) => {
+                // `check-config`, `run` and reloads check the build too.
+                if report.check_files && !cfg!(feature = "dahdi") {
+                    report.value(
+                        &dp.key("kind"),
+                        "this gatewayd was built without the DAHDI span driver (cargo feature `dahdi`)",
+                    );
+                }
+                check_dahdi_channels(s, d, &dp, report);
                 if d.span == 0 {
                     report.value(&dp.key("span"), "DAHDI spans are numbered from 1");
                 } else if let Some((_, first)) = dahdi.iter().find(|(n, _)| *n == d.span) {
@@ -82,6 +90,58 @@ pub(super) fn check(l: &Loaded, report: &mut Report) {
                 }
             }
         }
+    }
+}
+
+/// `dchannel` must place the span on channels from 1 up; `bearers` must be other
+/// timeslots of the span than the D-channel's.
+fn check_dahdi_channels(s: &Span, d: &DahdiDriver, dp: &FieldPath, report: &mut Report) {
+    let ts = s.signalling_timeslot();
+    let Some(dchannel) = d.dchannel else {
+        if d.bearers.is_some() {
+            report.value(
+                &dp.key("bearers"),
+                "needs `dchannel`, which places the span's timeslots on DAHDI's channel numbers",
+            );
+        }
+        return;
+    };
+    if s.framing.is_cas() {
+        report.value(
+            &dp.key("dchannel"),
+            format!(
+                "a span with {} framing has no D-channel (timeslot {ts} carries the ABCD bits)",
+                s.framing.name()
+            ),
+        );
+        return;
+    }
+    if d.first_channel(s).is_none() {
+        report.value(
+            &dp.key("dchannel"),
+            format!(
+                "channel {dchannel} cannot be timeslot {ts}: the span's timeslot 1 would be below channel 1"
+            ),
+        );
+        return;
+    }
+    let Some(bearers) = &d.bearers else {
+        return;
+    };
+    let (lo, hi) = (
+        d.channel_of(s, *s.timeslots().start()).unwrap_or(0),
+        d.channel_of(s, *s.timeslots().end()).unwrap_or(0),
+    );
+    for &c in bearers.numbers() {
+        let problem = match d.timeslot_of(s, c) {
+            None => format!(
+                "channel {c} is not on this span (channels {lo}-{hi} with dchannel {dchannel})"
+            ),
+            Some(t) if t == ts => format!("channel {c} is the D-channel"),
+            Some(_) => continue,
+        };
+        report.value(&dp.key("bearers"), problem);
+        break;
     }
 }
 

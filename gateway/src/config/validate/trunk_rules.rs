@@ -7,7 +7,7 @@ use crate::config::load::Loaded;
 use crate::config::names::check_name;
 use crate::config::path::FieldPath;
 use crate::config::report::Report;
-use crate::config::spans::{Span, SpanType};
+use crate::config::spans::{Span, SpanDriver, SpanType};
 use crate::config::trunk::{
     H323Trunk, LocalTrunk, PriTrunk, R2Trunk, SipTrunk, Ss7Trunk, TrunkParams,
 };
@@ -191,7 +191,18 @@ impl<'a> Ctx<'a> {
             );
             return;
         }
-        let bearers = bearer_channels(span);
+        if let SpanDriver::Dahdi(d) = &span.driver
+            && d.dchannel.is_none()
+        {
+            self.report.value(
+                &span_path,
+                format!(
+                    "span `{}` is a DAHDI span without `driver.dchannel`, which a PRI trunk needs",
+                    span.name
+                ),
+            );
+        }
+        let bearers = span.bearer_timeslots();
         let channels = self.channels(p.channels.as_ref(), &bearers, span, "B-channel");
         self.claim(span, &[span.signalling_timeslot()], &span_path);
         let at = if p.channels.is_some() {
