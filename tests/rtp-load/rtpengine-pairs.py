@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--calls", type=int, required=True)
     ap.add_argument("--base-port", type=int, default=46000,
                     help="the tool's sockets: caller at base+4i, callee at base+4i+2")
+    ap.add_argument("--shared", action="store_true",
+                    help="every caller at base, every callee at base+2 (rtp-load shares them)")
     ap.add_argument("--delete", action="store_true")
     a = ap.parse_args()
     ng = Ng(a.ng)
@@ -117,7 +119,7 @@ def main():
         if a.delete:
             ng.call(command="delete", **{"call-id": cid, "from-tag": ftag})
             continue
-        a_local = a.base_port + 4 * i
+        a_local = a.base_port + (0 if a.shared else 4 * i)
         b_local = a_local + 2
         offer = ng.call(command="offer", sdp=sdp(a_local, i), **{"call-id": cid, "from-tag": ftag})
         answer = ng.call(command="answer", sdp=sdp(b_local, i),

@@ -118,6 +118,8 @@ pub struct SipAgent {
     by_call_id: HashMap<String, usize>,
     branch_seq: u64,
     buf: Vec<u8>,
+    /// Caller and callee sockets shared by every call (`share_media_sockets`).
+    shared: Option<(UdpSocket, UdpSocket)>,
     /// Figures so far.
     pub figures: SipFigures,
 }
@@ -154,8 +156,33 @@ impl SipAgent {
             by_call_id: HashMap::new(),
             branch_seq: 0,
             buf: vec![0; 65_536],
+            shared: None,
             figures: SipFigures::default(),
         })
+    }
+
+    /// From now on every call's caller uses one socket and every callee another (both
+    /// named in every SDP): the relay still has its own sockets per call, the tool reads
+    /// two sockets instead of two per call (cheaper, so the tool's own cost does not cap
+    /// the load). Calls are told apart by the stream id in the payload.
+    pub fn share_media_sockets(&mut self) -> io::Result<()> {
+        let a = crate::media::bind_big(SocketAddr::new(self.media_ip, 0))?;
+        let b = crate::media::bind_big(SocketAddr::new(self.media_ip, 0))?;
+        self.shared = Some((a, b));
+        Ok(())
+    }
+
+    fn media_socket(&self, callee: bool) -> io::Result<UdpSocket> {
+        match &self.shared {
+            Some((a, b)) => {
+                if callee {
+                    b.try_clone()
+                } else {
+                    a.try_clone()
+                }
+            }
+            None => UdpSocket::bind(SocketAddr::new(self.media_ip, 0)),
+        }
     }
 
     /// The UAC's address (the gateway's ingress trunk names it).
@@ -279,7 +306,7 @@ impl SipAgent {
     }
 
     fn invite(&mut self, i: usize) -> io::Result<()> {
-        let sock = UdpSocket::bind(SocketAddr::new(self.media_ip, 0))?;
+        let sock = self.media_socket(false)?;
         let rtp = sock.local_addr()?;
         let body = sip::sdp(i as u64 + 1, rtp);
         let branch = self.branch();
@@ -656,7 +683,7 @@ impl SipAgent {
             self.uas.send_to(r.as_bytes(), from)?;
             return Ok(());
         };
-        let sock = UdpSocket::bind(SocketAddr::new(self.media_ip, 0))?;
+        let sock = self.media_socket(true)?;
         let rtp = sock.local_addr()?;
         let tag = format!("u{:x}{index}", self.run_id);
         let body = sip::sdp(1_000_000 + index as u64, rtp);

@@ -106,14 +106,16 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "  both: loss {:.4} %; added latency ms p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; send errors {}, foreign datagrams {}",
+            "  both: loss {:.4} %; added latency ms p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; send errors {}, foreign datagrams {}; sender lag max {:.1} ms ({} slots > 2 ms late)",
             m.loss_pct(),
             ms(m.latency.quantile(0.5)),
             ms(m.latency.quantile(0.99)),
             ms(m.latency.quantile(0.999)),
             ms(m.latency.max()),
             m.send_errors,
-            m.foreign
+            m.foreign,
+            m.sender_max_lag.as_secs_f64() * 1e3,
+            m.sender_late_slots
         )?;
         write!(f, "throughput: {:.0} packets/s relayed", m.pps())?;
         if let Some(cpu) = m.relay_cpu_s {
@@ -145,7 +147,7 @@ impl fmt::Display for Report {
         )?;
         write!(
             f,
-            "RESULT calls={} loss_pct={:.5} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} pps={:.0} relay_cpu_s={:.2} pps_per_core={:.0} kib_per_call={:.1} tool_cpu_s={:.2}",
+            "RESULT calls={} loss_pct={:.5} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} pps={:.0} relay_cpu_s={:.2} pps_per_core={:.0} kib_per_call={:.1} tool_cpu_s={:.2} sender_lag_ms={:.1}",
             self.calls,
             m.loss_pct(),
             ms(m.latency.quantile(0.5)),
@@ -156,7 +158,8 @@ impl fmt::Display for Report {
             m.relay_cpu_s.unwrap_or(0.0),
             m.pps_per_core().unwrap_or(0.0),
             self.kib_per_call().unwrap_or(0.0),
-            m.tool_cpu_s
+            m.tool_cpu_s,
+            m.sender_max_lag.as_secs_f64() * 1e3
         )
     }
 }
@@ -261,7 +264,8 @@ pub fn run_gatewayd(
 
 /// Reads a pairs file: per line `A_ADDR B_ADDR` (where side A's and side B's endpoints
 /// send), optionally followed by `A_LOCAL B_LOCAL` (the addresses to send from, when the
-/// relay was told them); `#` starts a comment.
+/// relay was told them; lines naming the same one share its socket); `#` starts a
+/// comment.
 pub fn read_pairs(text: &str, bind_ip: IpAddr) -> io::Result<Vec<Pair>> {
     let bad = |line: usize, what: &str| {
         io::Error::new(
@@ -270,6 +274,19 @@ pub fn read_pairs(text: &str, bind_ip: IpAddr) -> io::Result<Vec<Pair>> {
         )
     };
     let mut out = Vec::new();
+    // Lines naming the same local address share one socket.
+    let mut bound: std::collections::HashMap<SocketAddr, UdpSocket> = Default::default();
+    let mut socket = |addr: SocketAddr| -> io::Result<UdpSocket> {
+        if addr.port() == 0 {
+            return UdpSocket::bind(addr);
+        }
+        if let Some(s) = bound.get(&addr) {
+            return s.try_clone();
+        }
+        let s = media::bind_big(addr)?;
+        bound.insert(addr, s.try_clone()?);
+        Ok(s)
+    };
     for (k, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or_default().trim();
         if line.is_empty() {
@@ -292,8 +309,8 @@ pub fn read_pairs(text: &str, bind_ip: IpAddr) -> io::Result<Vec<Pair>> {
         out.push(Pair {
             a_dst,
             b_dst,
-            a_sock: UdpSocket::bind(a_local)?,
-            b_sock: UdpSocket::bind(b_local)?,
+            a_sock: socket(a_local)?,
+            b_sock: socket(b_local)?,
         });
     }
     Ok(out)

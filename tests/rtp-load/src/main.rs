@@ -61,6 +61,10 @@ struct Args {
     /// Send as fast as possible on every stream instead of every 20 ms.
     #[arg(long)]
     flood: bool,
+    /// One socket for every caller and one for every callee (gatewayd and direct modes):
+    /// the relay still has its own per call; the tool costs much less per packet.
+    #[arg(long)]
+    shared_sockets: bool,
     /// The relay's process id: its CPU seconds and RSS are read from /proc.
     #[arg(long)]
     pid: Option<u32>,
@@ -98,6 +102,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         SipAgent::bind(args.uac, args.uas, gw, &args.prefix).and_then(|mut agent| {
+            if args.shared_sockets {
+                agent.share_media_sockets()?;
+            }
             let setup = SetupParams {
                 calls: args.calls,
                 cps: args.cps,
@@ -110,7 +117,8 @@ fn main() -> ExitCode {
             .and_then(|text| rtp_load::read_pairs(&text, args.bind))
             .and_then(|pairs| rtp_load::run_pairs(pairs, &media))
     } else if let Some(n) = args.direct {
-        rtp_load::media::direct_pairs(args.bind, n).and_then(|p| rtp_load::run_pairs(p, &media))
+        rtp_load::media::direct_pairs(args.bind, n, args.shared_sockets)
+            .and_then(|p| rtp_load::run_pairs(p, &media))
     } else {
         eprintln!("rtp-load: give --gatewayd ADDR, --pairs FILE or --direct N (see --help)");
         return ExitCode::from(2);

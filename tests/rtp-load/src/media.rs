@@ -27,6 +27,9 @@ pub const PACKET_LEN: usize = 12 + 160;
 const MAGIC: u8 = 0x5a;
 /// Phase slots per packet interval.
 const SLOTS: u32 = 40;
+/// Up to this many receiving sockets (shared ones) get a blocking thread each instead
+/// of a task in the receiver's runtime.
+const BLOCKING_READERS: usize = 4;
 
 /// One call's relay addresses and our sockets on its two sides.
 #[derive(Debug)]
@@ -113,6 +116,10 @@ pub struct MediaReport {
     pub latency: Histogram,
     /// Send calls that failed (full buffer, ICMP unreachable).
     pub send_errors: u64,
+    /// How late the paced sender was at worst (it could not keep pace: the tool, not
+    /// the relay, is the limit), and slots sent more than 2 ms late.
+    pub sender_max_lag: Duration,
+    pub sender_late_slots: u64,
     /// Datagrams that were not ours (wrong size or marker).
     pub foreign: u64,
     /// The relay's CPU seconds over the window (user + system).
@@ -220,9 +227,14 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
         tx.push((p.a_sock.try_clone()?, p.a_dst));
         tx.push((p.b_sock.try_clone()?, p.b_dst));
     }
+    // A socket shared by several calls is read once.
+    let mut seen = std::collections::HashSet::new();
     for p in pairs {
-        rx_socks.push(p.a_sock);
-        rx_socks.push(p.b_sock);
+        for s in [p.a_sock, p.b_sock] {
+            if seen.insert(s.local_addr()?) {
+                rx_socks.push(s);
+            }
+        }
     }
     let params_s = params.clone();
     let sender = std::thread::Builder::new()
@@ -231,7 +243,13 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
     let recv_until = window_end + params.drain;
     let receiver = std::thread::Builder::new()
         .name("rtp-load-recv".into())
-        .spawn(move || receive(rx_socks, streams, epoch, window, recv_until))?;
+        .spawn(move || {
+            if rx_socks.len() <= BLOCKING_READERS {
+                receive_blocking(rx_socks, streams, epoch, window, recv_until)
+            } else {
+                receive(rx_socks, streams, epoch, window, recv_until)
+            }
+        })?;
 
     // Window start: sample the relay and ourselves.
     sleep_until(window_start);
@@ -240,7 +258,7 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
     sleep_until(window_end);
     let relay1 = params.relay_pid.map(crate::procfs::figures);
     let tool1 = crate::procfs::self_cpu();
-    let (sent, send_errors) = sender
+    let (sent, send_errors, lag, late) = sender
         .join()
         .map_err(|_| io::Error::other("sender thread panicked"))?;
     let rx = receiver
@@ -258,6 +276,8 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
         b_to_a: ba,
         latency,
         send_errors,
+        sender_max_lag: lag,
+        sender_late_slots: late,
         foreign: rx.foreign,
         relay_cpu_s: relay0.zip(relay1).map(|(a, b)| b.cpu_s - a.cpu_s),
         relay_rss_kib: relay0.zip(relay1).map(|(a, b)| (a.rss_kib, b.rss_kib)),
@@ -290,8 +310,8 @@ fn packet(buf: &mut [u8; PACKET_LEN], stream: u32, number: u32, sent_ns: u64) {
     buf[20..28].copy_from_slice(&sent_ns.to_be_bytes());
 }
 
-/// The sender thread: returns packets sent inside the window per direction and the
-/// failed sends.
+/// The sender thread: returns packets sent inside the window per direction, the
+/// failed sends, and the worst lag behind the schedule with the slots over 2 ms late.
 fn send(
     tx: Vec<(UdpSocket, SocketAddr)>,
     params: &MediaParams,
@@ -299,7 +319,7 @@ fn send(
     start: Instant,
     window: (u64, u64),
     end: Instant,
-) -> ([u64; 2], u64) {
+) -> ([u64; 2], u64, Duration, u64) {
     let mut buf = [0xffu8; PACKET_LEN];
     let mut numbers = vec![0u32; tx.len()];
     let mut sent = [0u64; 2];
@@ -329,7 +349,7 @@ fn send(
                 break 'flood;
             }
         }
-        return (sent, errors);
+        return (sent, errors, Duration::ZERO, 0);
     }
     // Phase slots: call i's A -> B stream in slot (i * SLOTS / calls), its B -> A stream
     // half an interval later.
@@ -342,6 +362,7 @@ fn send(
     }
     let slot_len = params.ptime / SLOTS;
     let mut period = 0u32;
+    let (mut max_lag, mut late) = (Duration::ZERO, 0u64);
     'paced: loop {
         let base = start + params.ptime * period;
         for (s, streams) in slots.iter().enumerate() {
@@ -353,18 +374,73 @@ fn send(
                 continue;
             }
             sleep_until(due);
+            let lag = Instant::now().saturating_duration_since(due);
+            if lag > Duration::from_millis(2) {
+                late += 1;
+            }
+            max_lag = max_lag.max(lag);
             for &j in streams {
                 send_one(j, &mut numbers, &mut buf);
             }
         }
         period += 1;
     }
-    (sent, errors)
+    (sent, errors, max_lag, late)
 }
 
 struct RxOut {
     dirs: [Direction; 2],
     foreign: u64,
+}
+
+/// The receiver for a few shared sockets: a blocking thread per socket, merged at the end.
+fn receive_blocking(
+    socks: Vec<UdpSocket>,
+    streams: usize,
+    epoch: Instant,
+    window: (u64, u64),
+    until: Instant,
+) -> io::Result<RxOut> {
+    let threads: Vec<_> = socks
+        .into_iter()
+        .map(|sock| {
+            std::thread::spawn(move || {
+                let mut st = RxState {
+                    window,
+                    streams: vec![StreamRx::default(); streams],
+                    dirs: [Direction::default(), Direction::default()],
+                    foreign: 0,
+                };
+                let _ = sock.set_nonblocking(false);
+                let _ = sock.set_read_timeout(Some(Duration::from_millis(50)));
+                let mut buf = [0u8; 2048];
+                while Instant::now() < until {
+                    if let Ok((len, _)) = sock.recv_from(&mut buf) {
+                        let now_ns = Instant::now().duration_since(epoch).as_nanos() as u64;
+                        st.record(&buf[..len], now_ns);
+                    }
+                }
+                st
+            })
+        })
+        .collect();
+    let mut out = RxOut {
+        dirs: [Direction::default(), Direction::default()],
+        foreign: 0,
+    };
+    for t in threads {
+        let st = t
+            .join()
+            .map_err(|_| io::Error::other("receiver thread panicked"))?;
+        for (o, d) in out.dirs.iter_mut().zip(st.dirs) {
+            o.received += d.received;
+            o.duplicates += d.duplicates;
+            o.reordered += d.reordered;
+            o.latency.merge(&d.latency);
+        }
+        out.foreign += st.foreign;
+    }
+    Ok(out)
 }
 
 /// The receiver thread.
@@ -429,13 +505,37 @@ fn receive(
     })
 }
 
+/// A UDP socket with 4 MiB receive and send buffers (the kernel caps them at
+/// net.core.rmem_max / wmem_max): a socket shared by many streams takes bursts.
+pub fn bind_big(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let s = UdpSocket::bind(addr)?;
+    let r = socket2::SockRef::from(&s);
+    r.set_recv_buffer_size(4 << 20)?;
+    r.set_send_buffer_size(4 << 20)?;
+    Ok(s)
+}
+
 /// `n` call pairs that skip any relay: each side sends straight to the other's socket.
 /// The tool's own floor (loopback and its own scheduling) for the latency figures.
-pub fn direct_pairs(ip: std::net::IpAddr, n: usize) -> io::Result<Vec<Pair>> {
+/// With `shared`, every caller uses one socket and every callee another.
+pub fn direct_pairs(ip: std::net::IpAddr, n: usize, shared: bool) -> io::Result<Vec<Pair>> {
+    let one = if shared {
+        Some((
+            bind_big(SocketAddr::new(ip, 0))?,
+            bind_big(SocketAddr::new(ip, 0))?,
+        ))
+    } else {
+        None
+    };
     (0..n)
         .map(|_| {
-            let a = UdpSocket::bind(SocketAddr::new(ip, 0))?;
-            let b = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+            let (a, b) = match &one {
+                Some((a, b)) => (a.try_clone()?, b.try_clone()?),
+                None => (
+                    UdpSocket::bind(SocketAddr::new(ip, 0))?,
+                    UdpSocket::bind(SocketAddr::new(ip, 0))?,
+                ),
+            };
             Ok(Pair {
                 a_dst: b.local_addr()?,
                 b_dst: a.local_addr()?,

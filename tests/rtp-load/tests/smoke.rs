@@ -76,7 +76,7 @@ fn two_calls_through_a_forwarder() {
 
 #[test]
 fn direct_pairs_need_no_relay() {
-    let pairs = rtp_load::media::direct_pairs("127.0.0.1".parse().unwrap(), 1).unwrap();
+    let pairs = rtp_load::media::direct_pairs("127.0.0.1".parse().unwrap(), 3, true).unwrap();
     let params = MediaParams {
         warmup: Duration::from_millis(100),
         duration: Duration::from_millis(500),
