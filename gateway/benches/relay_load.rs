@@ -23,8 +23,8 @@
 //! every call, the tool's cheap mode), RELAY_DIRECT=1 (also
 //! run the tool with no relay at the first step, its own latency floor),
 //! RELAY_WRAPPER="perf stat -e ..." (runs gatewayd under a wrapper; CPU figures are then
-//! the wrapper's), RELAY_HOLD=1 (print gatewayd's pid and wait 5 s in every window, for
-//! attaching strace/perf by hand).
+//! the wrapper's), RELAY_SHOW_PID=1 (print each gatewayd's pid, to attach `perf stat -p`
+//! during the window as in BENCHMARKS.md).
 //!
 //! Without `--bench` (`cargo test --all-targets`): one step of 2 calls for 1 s through a
 //! debug gatewayd, checking that the calls are set up and ended and that media comes
@@ -157,7 +157,7 @@ fn step(calls: usize, media: &MediaParams, cps: f64) -> Option<Report> {
     }
     let gw = start_gateway(agent.uac_addr(), agent.uas_addr(), sip);
     let pid = gatewayd_pid(&gw);
-    if env_str("RELAY_HOLD").is_some() {
+    if env_str("RELAY_SHOW_PID").is_some() {
         println!("gatewayd pid {pid}");
     }
     let media = MediaParams {
