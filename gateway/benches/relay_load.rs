@@ -20,7 +20,8 @@
 //!
 //! Also: RELAY_CPS (setup rate, 200), RELAY_WARMUP (seconds, 2), RELAY_SHARED=0 (a
 //! caller and a callee socket per call in the tool too; default: one of each shared by
-//! every call, the tool's cheap mode), RELAY_DIRECT=1 (also
+//! every call, the tool's cheap mode), RELAY_SENDERS (the tool's sender threads, 1: on
+//! two cores more only take CPU from the relay), RELAY_DIRECT=1 (also
 //! run the tool with no relay at the first step, its own latency floor),
 //! RELAY_WRAPPER="perf stat -e ..." (runs gatewayd under a wrapper; CPU figures are then
 //! the wrapper's), RELAY_SHOW_PID=1 (print each gatewayd's pid, to attach `perf stat -p`
@@ -212,6 +213,7 @@ fn main() {
     let media = MediaParams {
         warmup: Duration::from_secs_f64(warmup),
         duration: Duration::from_secs_f64(seconds),
+        senders: env_f64("RELAY_SENDERS", 1.0) as usize,
         ..MediaParams::default()
     };
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

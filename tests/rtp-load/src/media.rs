@@ -1,11 +1,13 @@
 //! The media side: paced (or flooding) G.711 streams both ways through a relay, and what
 //! came out at the far end.
 //!
-//! Two threads. The sender owns clones of every socket and sends each stream's 20 ms
+//! Few threads. The sender (one by default, `MediaParams::senders` to split the phase
+//! slots between more) holds clones of every socket and sends each stream's 20 ms
 //! packets from its own phase slot (the calls' start phases are spread over the 20 ms,
 //! in 0.5 ms slots, so the relay sees an even load rather than bursts). The receiver is
-//! a current-thread tokio runtime with one task per socket; each task drains its socket
-//! on every wake-up and records what arrived.
+//! a current-thread tokio runtime with one task per socket, each draining its socket on
+//! every wake-up; with a few shared sockets (callers share one, callees another), a
+//! blocking thread per socket instead.
 //!
 //! Every packet is RTP (V=2, PT 0, 160 octets of payload, per-stream SSRC, sequence
 //! number and timestamp) whose payload starts with the stream id (u32), the packet's
@@ -18,6 +20,7 @@ use std::cell::RefCell;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::histogram::Histogram;
@@ -57,6 +60,8 @@ pub struct MediaParams {
     pub ptime: Duration,
     /// Send as fast as possible instead of at pace.
     pub flood: bool,
+    /// Sender threads (the phase slots, or the flood's streams, split between them).
+    pub senders: usize,
     /// Where the window's start and end are sampled (relay CPU/RSS): called on the main
     /// thread at those instants.
     pub relay_pid: Option<u32>,
@@ -70,6 +75,7 @@ impl Default for MediaParams {
             drain: Duration::from_millis(500),
             ptime: Duration::from_millis(20),
             flood: false,
+            senders: 1,
             relay_pid: None,
         }
     }
@@ -236,10 +242,26 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
             }
         }
     }
-    let params_s = params.clone();
-    let sender = std::thread::Builder::new()
-        .name("rtp-load-send".into())
-        .spawn(move || send(tx, &params_s, epoch, send_start, window, window_end))?;
+    let tx = Arc::new(tx);
+    let threads = params.senders.max(1);
+    let senders = (0..threads)
+        .map(|t| {
+            let (tx, params) = (tx.clone(), params.clone());
+            std::thread::Builder::new()
+                .name(format!("rtp-load-send{t}"))
+                .spawn(move || {
+                    send(
+                        &tx,
+                        (t, threads),
+                        &params,
+                        epoch,
+                        send_start,
+                        window,
+                        window_end,
+                    )
+                })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     let recv_until = window_end + params.drain;
     let receiver = std::thread::Builder::new()
         .name("rtp-load-recv".into())
@@ -258,9 +280,17 @@ pub fn run(pairs: Vec<Pair>, params: &MediaParams) -> io::Result<MediaReport> {
     sleep_until(window_end);
     let relay1 = params.relay_pid.map(crate::procfs::figures);
     let tool1 = crate::procfs::self_cpu();
-    let (sent, send_errors, lag, late) = sender
-        .join()
-        .map_err(|_| io::Error::other("sender thread panicked"))?;
+    let (mut sent, mut send_errors, mut lag, mut late) = ([0u64; 2], 0, Duration::ZERO, 0);
+    for t in senders {
+        let (s, e, l, n) = t
+            .join()
+            .map_err(|_| io::Error::other("sender thread panicked"))?;
+        sent[0] += s[0];
+        sent[1] += s[1];
+        send_errors += e;
+        lag = lag.max(l);
+        late += n;
+    }
     let rx = receiver
         .join()
         .map_err(|_| io::Error::other("receiver thread panicked"))??;
@@ -310,10 +340,13 @@ fn packet(buf: &mut [u8; PACKET_LEN], stream: u32, number: u32, sent_ns: u64) {
     buf[20..28].copy_from_slice(&sent_ns.to_be_bytes());
 }
 
-/// The sender thread: returns packets sent inside the window per direction, the
-/// failed sends, and the worst lag behind the schedule with the slots over 2 ms late.
+/// Sender thread `me` of `threads`: sends the phase slots (or, flooding, the streams)
+/// whose index is `me` modulo `threads`. Returns packets sent inside the window per
+/// direction, the failed sends, and the worst lag behind the schedule with the slots
+/// over 2 ms late.
 fn send(
-    tx: Vec<(UdpSocket, SocketAddr)>,
+    tx: &[(UdpSocket, SocketAddr)],
+    (me, threads): (usize, usize),
     params: &MediaParams,
     epoch: Instant,
     start: Instant,
@@ -342,7 +375,7 @@ fn send(
     if params.flood {
         let streams = numbers.len();
         'flood: loop {
-            for j in 0..streams {
+            for j in (me..streams).step_by(threads) {
                 send_one(j, &mut numbers, &mut buf);
             }
             if Instant::now() >= end {
@@ -370,7 +403,7 @@ fn send(
             if due >= end {
                 break 'paced;
             }
-            if streams.is_empty() {
+            if streams.is_empty() || s % threads != me {
                 continue;
             }
             sleep_until(due);

@@ -75,14 +75,16 @@ fn two_calls_through_a_forwarder() {
 }
 
 #[test]
-fn direct_pairs_need_no_relay() {
+fn direct_pairs_with_two_senders_need_no_relay() {
     let pairs = rtp_load::media::direct_pairs("127.0.0.1".parse().unwrap(), 3, true).unwrap();
     let params = MediaParams {
         warmup: Duration::from_millis(100),
         duration: Duration::from_millis(500),
         drain: Duration::from_millis(100),
+        senders: 2,
         ..MediaParams::default()
     };
     let report = rtp_load::run_pairs(pairs, &params).unwrap();
     assert!(report.media.a_to_b.received > 0 && report.media.b_to_a.received > 0);
+    assert_eq!(report.media.foreign, 0);
 }
