@@ -7,10 +7,11 @@
 //! ```
 //!
 //! Per codec: encode and decode time per 20 ms frame (one thread, a voice-like test
-//! signal). Per pair: the time one transcoded call costs per 20 ms, both directions
-//! (PCMU -> X and X -> PCMU through `Transcoder`, 20 ms in and out), and so the
-//! transcoded calls one core can carry in real time (20 ms / that time), measured in the
-//! same run as the raw codec figures. Results go in BENCHMARKS.md.
+//! signal). Per pair, through `Transcoder` (20 ms in and out): the time per 20 ms frame
+//! of PCMU -> X alone, X -> PCMU alone, and both (one full-duplex transcoded call), the
+//! channels one core carries in real time (20 ms / that time), and beside them the sum
+//! of the raw decode + encode costs of the same run (what the transcoder adds on top is
+//! resampling and its FIFO). Results go in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -79,6 +80,7 @@ fn main() {
         codecs.push(("G.729", CodecKind::G729));
     }
 
+    let mut raw: Vec<(&str, f64, f64)> = Vec::new();
     println!("codec cost per 20 ms frame (one core, {seconds} s per figure)");
     println!(
         "{:<12} {:>12} {:>12} {:>10}",
@@ -114,6 +116,7 @@ fn main() {
             j += 1;
         });
         let mean_len = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
+        raw.push((name, us(t_enc), us(t_dec)));
         println!(
             "{name:<12} {:>12.2} {:>12.2} {:>10.1}",
             us(t_enc),
@@ -123,21 +126,45 @@ fn main() {
     }
 
     let mut pairs = vec![
-        ("PCMU<->L16/16000", CodecKind::L16 { rate: 16000 }),
-        ("PCMU<->G.722", CodecKind::G722),
-        ("PCMU<->Opus/48000", CodecKind::Opus { rate: 48000 }),
-        ("PCMU<->Opus/8000", CodecKind::Opus { rate: 8000 }),
+        (
+            "PCMU<->L16/16000",
+            "L16/16000",
+            CodecKind::L16 { rate: 16000 },
+        ),
+        ("PCMU<->G.722", "G.722", CodecKind::G722),
+        (
+            "PCMU<->Opus/48000",
+            "Opus/48000",
+            CodecKind::Opus { rate: 48000 },
+        ),
+        (
+            "PCMU<->Opus/8000",
+            "Opus/8000",
+            CodecKind::Opus { rate: 8000 },
+        ),
     ];
     if cfg!(feature = "g729") {
-        pairs.push(("PCMU<->G.729", CodecKind::G729));
+        pairs.push(("PCMU<->G.729", "G.729", CodecKind::G729));
     }
+    let raw_of = |name: &str| {
+        raw.iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or((0.0, 0.0), |&(_, e, d)| (e, d))
+    };
     println!();
-    println!("transcoded calls: both directions, 20 ms in and out");
+    println!("transcoding through Transcoder, 20 ms in and out: one direction each, then both");
     println!(
-        "{:<20} {:>14} {:>16}",
-        "pair", "us per 20 ms", "calls per core"
+        "{:<18} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12} {:>22}",
+        "pair",
+        "->X us",
+        "X-> us",
+        "both us",
+        "->X ch/core",
+        "X-> ch/core",
+        "calls/core",
+        "raw: u-dec+X-enc/X-dec+u-enc"
     );
-    for (name, other) in &pairs {
+    for (name, other_name, other) in &pairs {
         // Payload streams to feed: PCMU frames, and the other codec's frames.
         let pcmu_frames = encoded(CodecKind::Pcmu);
         let other_frames = encoded(*other);
@@ -146,21 +173,49 @@ fn main() {
         let mut out_ab = vec![0u8; ab.max_payload()];
         let mut out_ba = vec![0u8; ba.max_payload()];
         let mut i = 0;
+        let t_ab = time(budget, || {
+            ab.push(&pcmu_frames[i % pcmu_frames.len()]).expect("push");
+            while let Some(o) = ab.pop(&mut out_ab).expect("pop") {
+                black_box(o);
+            }
+            i += 1;
+        });
+        let mut j = 0;
+        let t_ba = time(budget, || {
+            ba.push(&other_frames[j % other_frames.len()])
+                .expect("push");
+            while let Some(o) = ba.pop(&mut out_ba).expect("pop") {
+                black_box(o);
+            }
+            j += 1;
+        });
         let t = time(budget, || {
             let k = i % pcmu_frames.len();
             ab.push(&pcmu_frames[k]).expect("push");
             while let Some(o) = ab.pop(&mut out_ab).expect("pop") {
                 black_box(o);
             }
-            ba.push(&other_frames[k % other_frames.len()])
+            ba.push(&other_frames[j % other_frames.len()])
                 .expect("push");
             while let Some(o) = ba.pop(&mut out_ba).expect("pop") {
                 black_box(o);
             }
             i += 1;
+            j += 1;
         });
-        let per_core = 20_000.0 / us(t);
-        println!("{name:<20} {:>14.2} {:>16.0}", us(t), per_core);
+        let (u_enc, u_dec) = raw_of("PCMU");
+        let (x_enc, x_dec) = raw_of(other_name);
+        println!(
+            "{name:<18} {:>10.2} {:>10.2} {:>10.2} {:>12.0} {:>12.0} {:>12.0} {:>10.2} /{:>10.2}",
+            us(t_ab),
+            us(t_ba),
+            us(t),
+            20_000.0 / us(t_ab),
+            20_000.0 / us(t_ba),
+            20_000.0 / us(t),
+            u_dec + x_enc,
+            x_dec + u_enc
+        );
     }
 }
 
