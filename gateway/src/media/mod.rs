@@ -1,5 +1,5 @@
-//! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
-//! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
+//! Media: RTP/RTCP packet views, RTCP reports and a call-quality estimate ([`rtcp`],
+//! [`quality`]), the relay between two legs, G.711 and a tone source (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
 //! transcoder ([`codec`]) and in-band DTMF ([`inband_dtmf`]), not yet wired into the relay.
 //!
 //! Sans-IO like the protocol cores: the shell ([`session`], with sockets from [`ports`])
@@ -12,7 +12,9 @@ pub mod engine;
 pub mod g711;
 pub mod inband_dtmf;
 pub mod ports;
+pub mod quality;
 pub mod relay;
+pub mod rtcp;
 pub mod rtp;
 pub mod session;
 pub mod stats;
