@@ -30,9 +30,12 @@ const DELAY_MS: u32 = 40;
 const JITTER_MS: u32 = 10;
 const LOSS_PCT: u32 = 5;
 
-/// How long audio flows once the call is up (a bounded wait, not synchronisation): long
-/// enough for each baresip to send two RTCP reports (about every 5 s).
-const TALK: Duration = Duration::from_secs(12);
+/// How long audio flows once the call is up (a bounded wait, not synchronisation).
+/// baresip reports every 5 s, so a leg's round trip needs an SR relayed to it and its
+/// next report coming back, each crossing the lossy link (a 10 % chance that a given pair
+/// fails); 21 s gives A three such pairs, so the round trip is missing about once in a
+/// thousand runs.
+const TALK: Duration = Duration::from_secs(21);
 
 /// Call set-up crosses the lossy link (SIP retransmits after 500 ms): a longer bound.
 const SETUP_WAIT: Duration = Duration::from_secs(20);
@@ -311,10 +314,12 @@ fn impaired_leg_shows_in_rtcp_figures_cdr_and_metrics() {
     if let Some(rtt) = r["callee_rtt_ms"].as_f64() {
         assert!(rtt < 30.0, "callee_rtt_ms {rtt}: {r}");
     }
-    // E-model: A's audio (5 % loss) rates clearly below B's (only what A's leg adds).
-    let (mos_a, mos_b) = (number(r, "caller_mos"), number(r, "callee_mos"));
-    assert!((2.5..4.2).contains(&mos_a), "caller_mos {mos_a}: {r}");
-    assert!(mos_b > mos_a || mos_b >= 4.0, "callee_mos {mos_b}: {r}");
+    // E-model: both directions cross the lossy link (A's on its way in, B's on its way
+    // out to A), so both rate well below a clean call's 4.41.
+    for key in ["caller_mos", "callee_mos"] {
+        let mos = number(r, key);
+        assert!((2.5..4.25).contains(&mos), "{key} {mos}: {r}");
+    }
     // The same record in the CSV file.
     assert_eq!(gw.cdr_lines("csv").len(), 1);
 

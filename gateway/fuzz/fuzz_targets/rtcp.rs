@@ -24,7 +24,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let t0 = Instant::now();
     let mut reporter = RtcpReporter::new(1, 7);
-    reporter.handle_rtcp(t0, data);
+    reporter.handle_rtcp(t0, data, 50);
     let _ = reporter.figures(8000);
 
     let a: SocketAddr = "192.0.2.10:4000".parse().expect("literal");

@@ -499,11 +499,13 @@ impl Relay {
     /// the stream we emit toward `side` feed its leg's figures (or its own reporter); an SR
     /// relayed onward (`forwarded`) is remembered toward the other side for its round trip.
     fn observe_rtcp(&mut self, now: Instant, side: Side, packet: &[u8], forwarded: bool) {
+        // The stream toward `side` is the direction arriving on the other side.
+        let toward = self.sides[side.other().idx()].continuity;
+        let (ours, sent) = (toward.out_ssrc, toward.packets);
         if let Some(r) = self.sides[side.idx()].reporter.as_mut() {
-            r.handle_rtcp(now, packet);
+            r.handle_rtcp(now, packet, sent);
             return;
         }
-        let ours = self.sides[side.other().idx()].continuity.out_ssrc;
         let mut sr = None;
         for item in Compound::new(packet) {
             let Ok(p) = item else { break };
@@ -516,7 +518,7 @@ impl Relay {
                 _ => continue,
             };
             for b in blocks.filter(|b| b.ssrc == ours) {
-                self.sides[side.idx()].quality.block_received(now, &b);
+                self.sides[side.idx()].quality.block_received(now, &b, sent);
             }
         }
         // The relay leaves the NTP timestamp as it is: what we saw is what the peer gets.
@@ -1069,6 +1071,7 @@ mod tests {
         );
         let remote = leg.remote.expect("A reported");
         assert_eq!(remote.cumulative_lost, 7);
+        assert_eq!(remote.loss_pct, 100.0, "7 of the 1 packet we sent: capped");
         assert_eq!(remote.fraction_lost_pct, 25.0);
         assert_eq!(remote.jitter_ms, 10.0);
         // Nothing about B's leg yet: no SR went toward B.

@@ -396,6 +396,9 @@ pub struct RemoteFigures {
     pub max_fraction_lost_pct: f64,
     /// Cumulative packets lost.
     pub cumulative_lost: i64,
+    /// That loss in percent of the packets we had sent the peer when the report came
+    /// (0-100; a few packets in flight make it a slight underestimate).
+    pub loss_pct: f64,
     /// Interarrival jitter, in milliseconds.
     pub jitter_ms: f64,
     /// Report blocks about our stream received.
@@ -425,6 +428,8 @@ pub struct LegQuality {
     rtt_max: Duration,
     rtt_samples: u32,
     remote: Option<ReportBlock>,
+    /// RTP packets we had sent the peer when `remote` arrived.
+    sent_then: u32,
     max_fraction_lost: u8,
     reports: u32,
 }
@@ -439,6 +444,7 @@ impl Default for LegQuality {
             rtt_max: Duration::ZERO,
             rtt_samples: 0,
             remote: None,
+            sent_then: 0,
             max_fraction_lost: 0,
             reports: 0,
         }
@@ -456,10 +462,17 @@ impl LegQuality {
         self.next = (self.next + 1) % SR_MEMORY;
     }
 
-    /// A report block from the peer about the stream we emit toward it, arrived at `at`.
-    /// Returns the round trip when its LSR names a remembered SR.
-    pub fn block_received(&mut self, at: Instant, block: &ReportBlock) -> Option<Duration> {
+    /// A report block from the peer about the stream we emit toward it, arrived at `at`
+    /// when we had sent it `sent` RTP packets. Returns the round trip when its LSR names
+    /// a remembered SR.
+    pub fn block_received(
+        &mut self,
+        at: Instant,
+        block: &ReportBlock,
+        sent: u32,
+    ) -> Option<Duration> {
         self.remote = Some(*block);
+        self.sent_then = sent;
         self.max_fraction_lost = self.max_fraction_lost.max(block.fraction_lost);
         self.reports = self.reports.saturating_add(1);
         if block.lsr == 0 {
@@ -500,6 +513,9 @@ impl LegQuality {
             fraction_lost_pct: pct(b.fraction_lost),
             max_fraction_lost_pct: pct(self.max_fraction_lost),
             cumulative_lost: i64::from(b.cumulative_lost),
+            loss_pct: (f64::from(b.cumulative_lost.max(0)) * 100.0
+                / f64::from(self.sent_then.max(1)))
+            .min(100.0),
             jitter_ms: f64::from(b.jitter) * 1000.0 / f64::from(clock_rate.max(1)),
             reports: self.reports,
         });
@@ -604,9 +620,10 @@ impl RtcpReporter {
         base.mul_f64((0.5 + u) / COMPENSATION)
     }
 
-    /// Takes in a compound packet that arrived from the side at `now`: an SR is kept for
-    /// our next report's LSR/DLSR, blocks about our stream feed the leg's figures.
-    pub fn handle_rtcp(&mut self, now: Instant, packet: &[u8]) {
+    /// Takes in a compound packet that arrived from the side at `now`, when we had sent
+    /// it `sent` RTP packets: an SR is kept for our next report's LSR/DLSR, blocks about
+    /// our stream feed the leg's figures.
+    pub fn handle_rtcp(&mut self, now: Instant, packet: &[u8], sent: u32) {
         for item in Compound::new(packet) {
             let Ok(p) = item else { return };
             let blocks = match p {
@@ -618,7 +635,7 @@ impl RtcpReporter {
                 _ => continue,
             };
             for block in blocks.filter(|b| b.ssrc == self.ssrc) {
-                self.quality.block_received(now, &block);
+                self.quality.block_received(now, &block, sent);
             }
         }
     }
@@ -852,11 +869,11 @@ mod tests {
         // after we sent the SR: 80 ms round trip.
         let at = t0 + Duration::from_millis(5330);
         let rtt = q
-            .block_received(at, &block(9, 0x1116_0000, 0x4000))
+            .block_received(at, &block(9, 0x1116_0000, 0x4000), 100)
             .unwrap();
         assert_eq!(rtt, Duration::from_millis(80));
         assert_eq!(
-            q.block_received(at, &block(9, 0x2222_0000, 0)),
+            q.block_received(at, &block(9, 0x2222_0000, 0), 100),
             None,
             "unknown LSR"
         );
@@ -866,6 +883,7 @@ mod tests {
         let remote = f.remote.unwrap();
         assert_eq!(remote.reports, 2);
         assert_eq!(remote.cumulative_lost, -3);
+        assert_eq!(remote.loss_pct, 0.0, "duplicates are no loss");
         assert!((remote.jitter_ms - 5.0).abs() < 1e-9);
         assert!((remote.fraction_lost_pct - 12.0 * 100.0 / 256.0).abs() < 1e-9);
     }
@@ -877,8 +895,8 @@ mod tests {
         for i in 0..=SR_MEMORY as u32 {
             q.sr_sent(t0, i + 1);
         }
-        assert_eq!(q.block_received(t0, &block(1, 1, 0)), None);
-        assert!(q.block_received(t0, &block(1, 2, 0)).is_some());
+        assert_eq!(q.block_received(t0, &block(1, 1, 0), 0), None);
+        assert!(q.block_received(t0, &block(1, 2, 0), 0).is_some());
     }
 
     #[test]
@@ -958,7 +976,7 @@ mod tests {
             },
         )
         .unwrap();
-        r.handle_rtcp(due + Duration::from_millis(90), &rr[..n]);
+        r.handle_rtcp(due + Duration::from_millis(90), &rr[..n], 50);
         let rtt = r.figures(8000).rtt.unwrap();
         assert!(
             rtt.last.abs_diff(Duration::from_millis(80)) < Duration::from_micros(20),
@@ -991,7 +1009,7 @@ mod tests {
             },
         )
         .unwrap();
-        r.handle_rtcp(t0, &sr[..n]);
+        r.handle_rtcp(t0, &sr[..n], 0);
         r.start(t0);
         let due = r.poll_timeout().unwrap();
         let mut buf = [0u8; 128];

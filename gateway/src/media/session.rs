@@ -161,8 +161,7 @@ impl SessionReport {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         let d = Direction {
             loss_in_pct: stats.lost.max(0) as f64 * 100.0 / expected,
-            // What we relayed toward the peer is about what arrived here.
-            loss_out_pct: remote.cumulative_lost.max(0) as f64 * 100.0 / expected,
+            loss_out_pct: remote.loss_pct,
             rtt_in_ms: leg_in.rtt.map(|r| ms(r.avg)),
             rtt_out_ms: leg_out.rtt.map(|r| ms(r.avg)),
             jitter_ms: stats.jitter * 1000.0 / REPORT_CLOCK_HZ + remote.jitter_ms,
