@@ -125,6 +125,15 @@ fn call(
         .unwrap_or_else(|e| panic!("hangup: {e}{}", logs()));
     b.wait_event("CALL_CLOSED", WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));
+    // A transcoded call's RTCP is the gateway's own (RFC 3550 §7.2: the peers' reports
+    // are not relayed across it): both baresips got reports (baresip's CALL_RTCP).
+    for (who, ua) in [("A", &a), ("B", &b)] {
+        assert!(
+            ua.event_types().iter().any(|t| t == "CALL_RTCP"),
+            "{who} got no RTCP{}",
+            logs()
+        );
+    }
     let (a_dec, _) = a
         .wait_recordings(WAIT)
         .unwrap_or_else(|e| panic!("{e}{}", logs()));

@@ -77,6 +77,21 @@ const CALL_SETUP_BUCKETS: [f64; 12] = [
     0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0,
 ];
 
+/// The parties of a call (`side` label of the media quality metrics): `caller` is what
+/// arrived from the caller (and its leg), `callee` what arrived from the callee.
+pub const SIDES: [&str; 2] = ["caller", "callee"];
+
+/// Buckets of `gateway_call_mos`: the MOS scale (G.107 Annex B) finer where calls are.
+const MOS_BUCKETS: [f64; 12] = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.1, 4.2, 4.3, 4.4];
+
+/// Buckets of `gateway_call_rtt_seconds`.
+const RTT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.02, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0,
+];
+
+/// Buckets of `gateway_call_jitter_seconds`.
+const JITTER_BUCKETS: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5];
+
 /// The gateway's metrics and the one registry that holds them.
 #[derive(Clone)]
 pub struct Metrics {
@@ -145,6 +160,16 @@ pub struct Metrics {
     /// `gateway_cdr_write_failures_total`: call records the CDR files could not take
     /// (they are in the log).
     pub cdr_write_failures: IntCounter,
+    /// `gateway_call_mos{side}`: estimated MOS of each party's audio per call (E-model).
+    pub call_mos: HistogramVec,
+    /// `gateway_call_rtt_seconds{side}`: mean RTCP round trip of each party's leg per call.
+    pub call_rtt_seconds: HistogramVec,
+    /// `gateway_call_jitter_seconds{side}`: interarrival jitter of what arrived from each
+    /// party, at the end of each call.
+    pub call_jitter_seconds: HistogramVec,
+    /// `gateway_rtp_packets_lost_total{side}`: RTP packets lost on the way in from each
+    /// party (counted when calls end).
+    pub rtp_packets_lost: IntCounterVec,
     /// `gateway_span_up{span}`: 1 while the span's driver has a working line (test span:
     /// far end connected; pseudowire: packets arriving; DAHDI: no alarm), else 0.
     pub span_up: IntGaugeVec,
@@ -428,6 +453,41 @@ impl Metrics {
                 &["span"],
             )
             .expect(VALID),
+            call_mos: HistogramVec::new(
+                HistogramOpts::new(
+                    "gateway_call_mos",
+                    "Estimated MOS (ITU-T G.107 E-model, simplified) of each party's audio, one sample per call.",
+                )
+                .buckets(MOS_BUCKETS.to_vec()),
+                &["side"],
+            )
+            .expect(VALID),
+            call_rtt_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "gateway_call_rtt_seconds",
+                    "Mean RTCP round trip between the gateway and each party, one sample per call that measured one.",
+                )
+                .buckets(RTT_BUCKETS.to_vec()),
+                &["side"],
+            )
+            .expect(VALID),
+            call_jitter_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "gateway_call_jitter_seconds",
+                    "Interarrival jitter (RFC 3550) of the RTP from each party at the end of each call.",
+                )
+                .buckets(JITTER_BUCKETS.to_vec()),
+                &["side"],
+            )
+            .expect(VALID),
+            rtp_packets_lost: IntCounterVec::new(
+                Opts::new(
+                    "gateway_rtp_packets_lost_total",
+                    "RTP packets lost on the way in from each party (RFC 3550 cumulative loss, counted at call end).",
+                ),
+                &["side"],
+            )
+            .expect(VALID),
             registry,
         };
         m.register_all();
@@ -437,7 +497,7 @@ impl Metrics {
 
     /// The one place that registers the metrics above.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 35] = [
+        let all: [Box<dyn prometheus::core::Collector>; 39] = [
             Box::new(self.build_info.clone()),
             Box::new(self.uptime_seconds.clone()),
             Box::new(self.config_reloads.clone()),
@@ -464,6 +524,10 @@ impl Metrics {
             Box::new(self.radius_spool_depth.clone()),
             Box::new(self.cdrs_written.clone()),
             Box::new(self.cdr_write_failures.clone()),
+            Box::new(self.call_mos.clone()),
+            Box::new(self.call_rtt_seconds.clone()),
+            Box::new(self.call_jitter_seconds.clone()),
+            Box::new(self.rtp_packets_lost.clone()),
             Box::new(self.span_up.clone()),
             Box::new(self.span_dchannel_frames.clone()),
             Box::new(self.span_hdlc_errors.clone()),
@@ -520,6 +584,35 @@ impl Metrics {
         }
         for timer in ["T101", "T103", "T106", "connect"] {
             self.h245_timeouts.with_label_values(&[timer]);
+        }
+        for side in SIDES {
+            self.call_mos.with_label_values(&[side]);
+            self.call_rtt_seconds.with_label_values(&[side]);
+            self.call_jitter_seconds.with_label_values(&[side]);
+            self.rtp_packets_lost.with_label_values(&[side]);
+        }
+    }
+
+    /// Observes a finished call's media figures (quality histograms, lost packets).
+    pub fn call_media(&self, media: &crate::switch::record::MediaFigures) {
+        for (side, d) in SIDES.iter().zip([media.from_caller, media.from_callee]) {
+            if d.packets == 0 {
+                continue;
+            }
+            self.call_jitter_seconds
+                .with_label_values(&[side])
+                .observe(f64::from(d.jitter_ms) / 1000.0);
+            self.rtp_packets_lost
+                .with_label_values(&[side])
+                .inc_by(u64::try_from(d.lost).unwrap_or(0));
+            if let Some(mos) = d.mos {
+                self.call_mos.with_label_values(&[side]).observe(mos);
+            }
+            if let Some(rtt) = d.rtt_ms {
+                self.call_rtt_seconds
+                    .with_label_values(&[side])
+                    .observe(f64::from(rtt) / 1000.0);
+            }
         }
     }
 
@@ -680,6 +773,10 @@ mod tests {
             "gateway_messages_total{direction=\"in\",protocol=\"h225\",type=\"setup\"} 0",
             "gateway_decode_errors_total{protocol=\"sip\"} 0",
             "gateway_draining 0",
+            "gateway_call_mos_count{side=\"caller\"} 0",
+            "gateway_call_rtt_seconds_bucket{side=\"callee\",le=\"0.1\"} 0",
+            "gateway_call_jitter_seconds_count{side=\"callee\"} 0",
+            "gateway_rtp_packets_lost_total{side=\"caller\"} 0",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
@@ -737,6 +834,36 @@ mod tests {
             "gateway_pseudowire_packets_total{direction=\"in\",span=\"e1a\"} 7",
             "gateway_pseudowire_packets_lost_total{span=\"e1a\"} 3",
             "gateway_pseudowire_jitter_buffer_overruns_total{span=\"e1a\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn call_media_observed() {
+        use crate::switch::record::{DirectionStats, MediaFigures};
+        let m = Metrics::new();
+        m.call_media(&MediaFigures {
+            from_caller: DirectionStats {
+                packets: 300,
+                lost: 15,
+                jitter_ms: 9,
+                rtt_ms: Some(81),
+                mos: Some(3.9),
+                ..DirectionStats::default()
+            },
+            // Nothing arrived: nothing observed.
+            from_callee: DirectionStats::default(),
+        });
+        let text = m.encode();
+        for needle in [
+            "gateway_call_mos_bucket{side=\"caller\",le=\"4\"} 1",
+            "gateway_call_mos_bucket{side=\"caller\",le=\"3.8\"} 0",
+            "gateway_call_rtt_seconds_bucket{side=\"caller\",le=\"0.1\"} 1",
+            "gateway_call_rtt_seconds_bucket{side=\"caller\",le=\"0.075\"} 0",
+            "gateway_call_jitter_seconds_count{side=\"caller\"} 1",
+            "gateway_call_jitter_seconds_count{side=\"callee\"} 0",
+            "gateway_rtp_packets_lost_total{side=\"caller\"} 15",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

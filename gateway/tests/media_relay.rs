@@ -147,6 +147,7 @@ fn latching_only_from_expected_address_when_disabled() {
             latching: false,
             clock_rate: 8000,
             send_ssrc: 1,
+            own_rtcp: false,
         },
         b: SideConfig {
             expected: Some(addr(B_PEER)),

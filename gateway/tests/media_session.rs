@@ -1,7 +1,8 @@
 //! The media task on real loopback sockets: relay with SSRC/sequence/PT rewriting and
 //! RTCP from the RTCP port, a tone whose spectrum peaks where it should, echo, switching
 //! modes, repointing, the report `close` returns, and DTMF: RFC 4733 events taken out of
-//! a side and reported once per digit, digits played as events toward a side.
+//! a side and reported once per digit, digits played as events toward a side; the own RTCP
+//! reports of a side marked `own_rtcp` and the round trip its answer gives.
 //!
 //! Every wait is bounded by a timeout; nothing asserts timing or packet rates.
 
@@ -592,4 +593,106 @@ async fn digits_are_played_as_events_in_the_stream_toward_a_side() {
     handle.send_dtmf(Side::A, '1', 100);
     let report = handle.close().await;
     assert_eq!((report.dtmf_out_a, report.sent_a), (0, 0));
+}
+
+/// A side marked `own_rtcp` gets the session's own SR + SDES from our RTCP port (the
+/// first within 2.5 s × 1.5 / (e − 1.5) ≈ 3.1 s), RTCP from it stays in the gateway, and
+/// its report naming our SR gives the leg's round trip in the session's report.
+#[tokio::test]
+async fn own_rtcp_reports_go_out_and_the_answer_gives_the_round_trip() {
+    use gateway::media::rtcp::{
+        Compound, Report, ReportBlock, RtcpPacket, first_cname, write_compound,
+    };
+    let (peer_a, peer_a_addr) = peer().await;
+    let (peer_a_rtcp, peer_a_rtcp_addr) = peer().await;
+    let (peer_b, peer_b_addr) = peer().await;
+    let a = SideConfig {
+        expected: Some(peer_a_addr),
+        expected_rtcp: Some(peer_a_rtcp_addr),
+        own_rtcp: true,
+        ..SideConfig::latching(A_SSRC)
+    };
+    let b = SideConfig {
+        expected: Some(peer_b_addr),
+        ..SideConfig::latching(B_SSRC)
+    };
+    let handle = MediaSession::spawn(
+        reserve(),
+        Some(reserve()),
+        RelayConfig {
+            a,
+            b,
+            pt_map: PtMap::new(),
+        },
+        Mode::Relay,
+    );
+    let (local_a, local_b) = (local(&handle, Side::A), local(&handle, Side::B));
+    // RTP still crosses both ways.
+    for seq in 0..5u16 {
+        let p = rtp(0, 100 + seq, u32::from(seq) * 160, 0x3333, &[0xd5; 160]);
+        peer_b.send_to(&p, local_b).await.expect("send");
+        recv(&peer_a).await;
+        let p = rtp(0, seq, u32::from(seq) * 160, 0x1111, &[0xd5; 160]);
+        peer_a.send_to(&p, local_a).await.expect("send");
+        recv(&peer_b).await;
+    }
+    let (report, from) = recv(&peer_a_rtcp).await;
+    assert_eq!(from, rtcp_port(local_a));
+    let items: Vec<_> = Compound::new(&report)
+        .map(|p| p.expect("valid RTCP"))
+        .collect();
+    let RtcpPacket::Sr {
+        ssrc,
+        info,
+        mut blocks,
+    } = items[0]
+    else {
+        panic!("an SR first: {items:?}")
+    };
+    assert_eq!((ssrc, info.packets, info.octets), (A_SSRC, 5, 800));
+    let block = blocks.next().expect("a block about A's source");
+    assert_eq!(
+        (block.ssrc, block.highest_seq, block.cumulative_lost),
+        (0x1111, 4, 0)
+    );
+    let RtcpPacket::Sdes { chunks, .. } = items[1] else {
+        panic!("SDES second: {items:?}")
+    };
+    let (cname_ssrc, cname) = first_cname(chunks).expect("a CNAME");
+    assert_eq!((cname_ssrc, cname.len()), (A_SSRC, 16));
+
+    // A's RR about our stream, naming our SR: not relayed to B, it measures A's leg.
+    let answer = ReportBlock {
+        ssrc: A_SSRC,
+        lsr: info.ntp.middle(),
+        ..ReportBlock::default()
+    };
+    let rr = Report {
+        ssrc: 0x1111,
+        sender: None,
+        blocks: &[answer],
+        cname: b"a",
+    };
+    let mut buf = [0u8; 128];
+    let len = write_compound(&mut buf, &rr).expect("room");
+    peer_a_rtcp
+        .send_to(&buf[..len], rtcp_port(local_a))
+        .await
+        .expect("send");
+    let measured = timeout(WAIT, async {
+        loop {
+            let r = handle.report().await;
+            if let Some(rtt) = r.leg_a.rtt {
+                break rtt;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the round trip within the wait");
+    assert!(measured.last < WAIT, "{measured:?}");
+    let report = handle.close().await;
+    assert_eq!(report.a.rtcp_packets, 1);
+    assert_eq!(report.sent_b, 5, "RTP only: A's RTCP stayed in the gateway");
+    assert!(report.leg_b.rtt.is_none());
 }

@@ -139,6 +139,10 @@ pub struct BaresipOptions {
     /// Codec modules loaded next to g711 (e.g. `"g722.so"`), before the account is read
     /// so that its `audio_codecs` can name them.
     pub modules: Vec<String>,
+    /// Run inside this network namespace (`ip netns exec NAME baresip …`); `ip` must then
+    /// be an address of that namespace. Ports are not probed there (the namespace is the
+    /// test's own): SIP 5060, ctrl_tcp 4444 and RTP 30000-30019 unless set.
+    pub netns: Option<String>,
 }
 
 impl BaresipOptions {
@@ -160,7 +164,15 @@ impl BaresipOptions {
             account_params: Vec::new(),
             config_lines: Vec::new(),
             modules: Vec::new(),
+            netns: None,
         }
+    }
+
+    /// Runs the instance inside network namespace `name`, listening on `ip` there.
+    pub fn netns(mut self, name: &str, ip: Ipv4Addr) -> Self {
+        self.netns = Some(name.to_owned());
+        self.ip = Some(ip);
+        self
     }
 
     /// Sets the answer mode.
@@ -427,7 +439,8 @@ impl Baresip {
             match Baresip::try_start(dir, &opts, ip, &source, attempt) {
                 Ok(b) => return b,
                 Err(e) => {
-                    let retriable = opts.sip_port.is_none() && opts.rtp_ports.is_none();
+                    let retriable =
+                        opts.sip_port.is_none() && opts.rtp_ports.is_none() && opts.netns.is_none();
                     failures.push(format!("attempt {attempt}: {e}"));
                     if !retriable {
                         break;
@@ -449,14 +462,26 @@ impl Baresip {
         source: &Path,
         attempt: u32,
     ) -> Result<Baresip, String> {
-        let sip_port = opts.sip_port.unwrap_or_else(|| free_sip_port(ip));
+        let in_netns = opts.netns.is_some();
+        let sip_port = match opts.sip_port {
+            Some(p) => p,
+            None if in_netns => 5060,
+            None => free_sip_port(ip),
+        };
         let ctrl_port = loop {
+            if in_netns {
+                break 4444;
+            }
             let p = free_tcp_port(ip);
             if p != sip_port && p != sip_port + 1 {
                 break p;
             }
         };
-        let rtp_ports = opts.rtp_ports.unwrap_or_else(free_rtp_range);
+        let rtp_ports = match opts.rtp_ports {
+            Some(r) => r,
+            None if in_netns => (30000, 30019),
+            None => free_rtp_range(),
+        };
         let snd_path = dir.join("rec");
         std::fs::create_dir_all(&snd_path).expect("create recordings dir");
         let utf8 = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
@@ -528,7 +553,16 @@ impl Baresip {
 
         let log_path = dir.join(format!("baresip-{attempt}.log"));
         let log = std::fs::File::create(&log_path).expect("create baresip log");
-        let child = Command::new("baresip")
+        let mut command = match &opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                // `ip netns exec` execs baresip: the child's pid is baresip's.
+                c.args(["netns", "exec", ns, "baresip"]);
+                c
+            }
+            None => Command::new("baresip"),
+        };
+        let child = command
             .arg("-f")
             .arg(dir)
             .current_dir(dir)

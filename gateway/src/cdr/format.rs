@@ -79,6 +79,34 @@ pub const COLUMNS: &[Column] = &[
     ("callee_jitter_ms", |r| {
         num(stats(r, false).map(|s| s.jitter_ms))
     }),
+    // RTCP and the E-model (media::rtcp, media::quality): per party, the round trip of its
+    // leg, what it reports about the stream we send it, and the MOS estimate of its audio.
+    ("caller_rtt_ms", |r| {
+        num(stats(r, true).and_then(|s| s.rtt_ms))
+    }),
+    ("caller_rtt_max_ms", |r| {
+        num(stats(r, true).and_then(|s| s.rtt_max_ms))
+    }),
+    ("caller_remote_lost", |r| {
+        num(stats(r, true).and_then(|s| s.remote_lost))
+    }),
+    ("caller_remote_jitter_ms", |r| {
+        num(stats(r, true).and_then(|s| s.remote_jitter_ms))
+    }),
+    ("caller_mos", |r| num(stats(r, true).and_then(|s| s.mos))),
+    ("callee_rtt_ms", |r| {
+        num(stats(r, false).and_then(|s| s.rtt_ms))
+    }),
+    ("callee_rtt_max_ms", |r| {
+        num(stats(r, false).and_then(|s| s.rtt_max_ms))
+    }),
+    ("callee_remote_lost", |r| {
+        num(stats(r, false).and_then(|s| s.remote_lost))
+    }),
+    ("callee_remote_jitter_ms", |r| {
+        num(stats(r, false).and_then(|s| s.remote_jitter_ms))
+    }),
+    ("callee_mos", |r| num(stats(r, false).and_then(|s| s.mos))),
 ];
 
 /// The CSV header line (with CRLF, RFC 4180 §2).
@@ -158,6 +186,11 @@ pub(crate) mod tests {
                     octets: 480_000,
                     lost: 2,
                     jitter_ms: 1,
+                    rtt_ms: Some(82),
+                    rtt_max_ms: Some(95),
+                    remote_lost: Some(-1),
+                    remote_jitter_ms: Some(3),
+                    mos: Some(4.38),
                 },
                 from_callee: DirectionStats::default(),
             }),
@@ -186,6 +219,15 @@ pub(crate) mod tests {
         assert_eq!(col("initiator"), "callee");
         assert_eq!(col("sip_status"), "", "no SIP status");
         assert_eq!((col("attempt"), col("failed_over")), ("1", "false"));
+        assert_eq!(
+            (col("caller_rtt_ms"), col("caller_rtt_max_ms")),
+            ("82", "95")
+        );
+        assert_eq!(
+            (col("caller_remote_lost"), col("caller_mos")),
+            ("-1", "4.38")
+        );
+        assert_eq!((col("callee_rtt_ms"), col("callee_mos")), ("", ""));
     }
 
     #[test]
@@ -195,6 +237,9 @@ pub(crate) mod tests {
         let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["cause"], 16);
         assert_eq!(v["caller_packets"], 3000);
+        assert_eq!(v["caller_mos"], 4.38);
+        assert_eq!(v["caller_remote_jitter_ms"], 3);
+        assert!(v.get("callee_rtt_ms").is_none(), "no round trip measured");
         assert!(v.get("egress_call_id").is_none());
         assert_eq!(v["answer"], "2026-09-21T14:13:22.623Z");
     }

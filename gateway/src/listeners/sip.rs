@@ -777,7 +777,9 @@ async fn core(
                     closing.spawn(async move {
                         let mut record = *record;
                         if let Some(s) = session {
-                            record.media = Some(figures(&s.close().await));
+                            let m = figures(&s.close().await, record.codec.as_deref());
+                            metrics.call_media(&m);
+                            record.media = Some(m);
                         }
                         finished(&metrics, &record);
                         if let Some(r) = radius {
@@ -942,6 +944,8 @@ fn finished(metrics: &Metrics, r: &CallRecord) {
         billable_seconds = r.billable_seconds(),
         packets_from_caller = r.media.map_or(0, |m| m.from_caller.packets),
         packets_from_callee = r.media.map_or(0, |m| m.from_callee.packets),
+        mos_caller = r.media.and_then(|m| m.from_caller.mos),
+        mos_callee = r.media.and_then(|m| m.from_callee.mos),
         "call record"
     );
 }

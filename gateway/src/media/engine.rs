@@ -4,7 +4,8 @@
 //! digits taken out of the media) to whoever [`MediaEngine::subscribe`]d.
 
 use super::ports::{BoundPair, PortPool};
-use super::relay::{PtMap, RelayConfig, SideConfig};
+use super::quality::CodecImpairment;
+use super::relay::{PtMap, RelayConfig, Side, SideConfig};
 use super::session::{
     EventSink, MediaEvent, MediaSession, Mode, SessionHandle, SessionReport, SideUpdate,
 };
@@ -85,17 +86,34 @@ fn pt_map(rules: &[PtRule]) -> PtMap {
     map
 }
 
-/// A call's figures from the session's counters (side A = from the caller).
-pub fn figures(report: &SessionReport) -> MediaFigures {
-    let dir = |s: &super::StreamStats| DirectionStats {
-        packets: s.packets,
-        octets: s.octets,
-        lost: s.lost,
-        jitter_ms: (s.jitter / 8.0).round() as u32,
+/// A call's figures from the session's counters (side A = from the caller); `codec` (the
+/// caller side's, by SDP name) picks the E-model's codec impairment.
+pub fn figures(report: &SessionReport, codec: Option<&str>) -> MediaFigures {
+    let impairment = CodecImpairment::for_codec(codec.unwrap_or("PCMA"));
+    let ms = |d: std::time::Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+    let dir = |side: Side| {
+        let (s, leg) = match side {
+            Side::A => (&report.a, &report.leg_a),
+            Side::B => (&report.b, &report.leg_b),
+        };
+        DirectionStats {
+            packets: s.packets,
+            octets: s.octets,
+            lost: s.lost,
+            jitter_ms: (s.jitter / 8.0).round() as u32,
+            rtt_ms: leg.rtt.map(|r| ms(r.avg)),
+            rtt_max_ms: leg.rtt.map(|r| ms(r.max)),
+            remote_lost: leg.remote.map(|r| r.cumulative_lost),
+            remote_jitter_ms: leg.remote.map(|r| r.jitter_ms.round() as u32),
+            // Two decimals are all an estimate is worth.
+            mos: report
+                .quality(side, impairment)
+                .map(|(_, mos)| (mos * 100.0).round() / 100.0),
+        }
     };
     MediaFigures {
-        from_caller: dir(&report.a),
-        from_callee: dir(&report.b),
+        from_caller: dir(Side::A),
+        from_callee: dir(Side::B),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Media: RTP/RTCP packet views, the relay between two legs, G.711 and a tone source
-//! (DESIGN.md "Media"), and the per-call tokio task that drives them; the codec layer and
+//! Media: RTP/RTCP packet views, RTCP reports and a call-quality estimate ([`rtcp`],
+//! [`quality`]), the relay between two legs, G.711 and a tone source (DESIGN.md
+//! "Media"), and the per-call tokio task that drives them; the codec layer and
 //! transcoder ([`codec`], run inside the relay by [`transcode_path`] behind a jitter
 //! buffer ([`jitter`]) with loss concealment ([`plc`]) and comfort noise
 //! ([`comfort_noise`])), and in-band DTMF ([`inband_dtmf`]).
@@ -17,7 +18,9 @@ pub mod inband_dtmf;
 pub mod jitter;
 pub mod plc;
 pub mod ports;
+pub mod quality;
 pub mod relay;
+pub mod rtcp;
 pub mod rtp;
 pub mod session;
 pub mod stats;

@@ -14,14 +14,23 @@
 //! report-block SSRCs that name our emitted SSRC are turned back into the source's SSRC.
 //! Other RTCP packets (SDES, BYE, APP) and the report-block sequence/jitter fields pass
 //! through unchanged.
+//!
+//! Passing RTCP through, the relay also measures each leg without sending reports of its
+//! own ([`LegQuality`]): it remembers the SRs it forwards toward a side, and a report block
+//! from that side about the stream we emit there whose LSR names one of them gives the
+//! leg's round trip (RFC 3550 §6.4.1); the block's loss and jitter are the far peer's view
+//! of what we send it. A side with [`SideConfig::own_rtcp`] (the gateway is the RTP source
+//! there) instead gets the gateway's own reports ([`RtcpReporter`], sent through
+//! [`Relay::poll_rtcp`]), and RTCP neither arrives from it nor reaches it through the relay.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use zerocopy::FromBytes;
 use zerocopy::byteorder::{BigEndian, U32};
 
 use super::g711::Law;
+use super::rtcp::{Compound, LegFigures, LegQuality, RtcpPacket, RtcpReporter, Sending};
 use super::rtp::{
     REPORT_BLOCK_LEN, RtcpHeader, RtcpType, RtpHeader, RtpPacket, SENDER_INFO_LEN, looks_like_rtcp,
     validate_rtcp,
@@ -68,6 +77,10 @@ pub struct SideConfig {
     pub clock_rate: u32,
     /// The SSRC the relay emits toward this side, whatever sources feed it.
     pub send_ssrc: u32,
+    /// The gateway is the RTP source toward this side (a transcoded or generated stream):
+    /// RTCP from and toward this side is not relayed; the gateway sends its own reports
+    /// there ([`Relay::poll_rtcp`]) and reads the side's reports itself.
+    pub own_rtcp: bool,
 }
 
 impl SideConfig {
@@ -79,6 +92,7 @@ impl SideConfig {
             latching: true,
             clock_rate: 8000,
             send_ssrc,
+            own_rtcp: false,
         }
     }
 }
@@ -253,6 +267,9 @@ struct Continuity {
     out_ssrc: u32,
     source: Option<Source>,
     last: Option<Emitted>,
+    /// RTP packets and payload octets emitted (an SR's sender counts; wrap like them).
+    packets: u32,
+    octets: u32,
 }
 
 impl Continuity {
@@ -261,7 +278,26 @@ impl Continuity {
             out_ssrc,
             source: None,
             last: None,
+            packets: 0,
+            octets: 0,
         }
+    }
+
+    fn count(&mut self, payload_len: usize) {
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(payload_len as u32);
+    }
+
+    /// What an SR toward the far side says about this stream at `now`.
+    fn sending(&self, now: Instant, clock_rate: u32) -> Option<Sending> {
+        let last = self.last?;
+        let elapsed = now.saturating_duration_since(last.at);
+        let ticks = (elapsed.as_nanos() * u128::from(clock_rate) / 1_000_000_000) as u32;
+        Some(Sending {
+            packets: self.packets,
+            octets: self.octets,
+            rtp_timestamp: last.timestamp.wrapping_add(ticks),
+        })
     }
 
     /// Maps one packet's numbers; returns (seq, timestamp, re-based onto an earlier source?).
@@ -393,8 +429,9 @@ pub struct Originated {
     pub timestamp: u32,
 }
 
-/// State per side, indexed by [`Side`]: `latch`/`config` describe the peer on that side,
-/// `continuity`/`stats`/`path` the direction whose packets arrive on that side.
+/// State per side, indexed by [`Side`]: `latch`/`config`/`quality`/`reporter` describe the
+/// peer on that side and our reports to it, `continuity`/`stats`/`path` the direction
+/// whose packets arrive on that side.
 #[derive(Debug)]
 struct SideState {
     config: SideConfig,
@@ -402,6 +439,8 @@ struct SideState {
     rtcp_latch: Latch,
     continuity: Continuity,
     stats: StatsTracker,
+    quality: LegQuality,
+    reporter: Option<RtcpReporter>,
     /// The transcoder of this direction's voice, when the legs share no codec.
     path: Option<Box<TranscodePath>>,
     /// The next RTP timestamp of this direction's transcoded stream, `None` when the
@@ -427,6 +466,9 @@ pub struct Relay {
 impl Relay {
     pub fn new(config: RelayConfig) -> Self {
         let side = |config: SideConfig, out_ssrc: u32| SideState {
+            reporter: config
+                .own_rtcp
+                .then(|| RtcpReporter::new(config.send_ssrc, out_ssrc ^ 0x5bd1_e995)),
             config,
             rtp_latch: Latch::default(),
             rtcp_latch: Latch::default(),
@@ -434,6 +476,7 @@ impl Relay {
             stats: StatsTracker::new(),
             path: None,
             path_ts: None,
+            quality: LegQuality::new(),
         };
         let (a_send, b_send) = (config.a.send_ssrc, config.b.send_ssrc);
         let mut relay = Relay {
@@ -491,6 +534,21 @@ impl Relay {
                 s.config.clock_rate = rule.codec_in.info().rtp_clock;
             }
         }
+        // A transcoded call has a stream of ours on each side: the peers' reports about
+        // their own streams describe nothing the other peer receives, so each side gets
+        // our reports instead (RFC 3550 §7.2: a translator that changes the encoding
+        // reports for itself).
+        if map.transcoded(Side::A).is_some() || map.transcoded(Side::B).is_some() {
+            for s in &mut self.sides {
+                s.config.own_rtcp = true;
+                if s.reporter.is_none() {
+                    s.reporter = Some(RtcpReporter::new(
+                        s.config.send_ssrc,
+                        s.continuity.out_ssrc ^ 0x5bd1_e995,
+                    ));
+                }
+            }
+        }
     }
 
     /// The next transcoded packet toward the other side of `arrived_on`, written into
@@ -518,6 +576,7 @@ impl Relay {
             None => s.continuity.originate(now, clock),
         };
         s.path_ts = Some(ts.wrapping_add(out.rtp_ticks));
+        s.continuity.count(out.len);
         let header = RtpHeader::new(pt_out, marker, seq, ts, s.continuity.out_ssrc);
         buf.get_mut(..header_len)?
             .copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
@@ -530,6 +589,110 @@ impl Relay {
     /// Statistics of the packets that arrived on `side`.
     pub fn stats(&self, side: Side) -> &StreamStats {
         self.sides[side.idx()].stats.stats()
+    }
+
+    /// The quality of `side`'s leg as RTCP showed it: round trip, and what its peer
+    /// reports about the stream we send it.
+    pub fn leg_figures(&self, side: Side) -> LegFigures {
+        let s = &self.sides[side.idx()];
+        // The stream toward `side` runs on the clock of the packets from the other side.
+        let clock = self.sides[side.other().idx()].config.clock_rate;
+        match &s.reporter {
+            Some(r) => r.figures(clock),
+            None => s.quality.figures(clock),
+        }
+    }
+
+    /// Counts a packet of `payload_len` octets the gateway itself sent toward `toward` in
+    /// the stream the relay emits there ([`Relay::originate`]), for our SR's sender counts.
+    pub fn count_sent(&mut self, toward: Side, payload_len: usize) {
+        self.sides[toward.other().idx()]
+            .continuity
+            .count(payload_len);
+    }
+
+    /// When the next own report is due ([`SideConfig::own_rtcp`]), if any.
+    pub fn rtcp_timeout(&self) -> Option<Instant> {
+        self.sides
+            .iter()
+            .filter_map(|s| s.reporter.as_ref()?.poll_timeout())
+            .min()
+    }
+
+    /// Writes the next own report that is due at `now` (`wall`: the same instant on the
+    /// wall clock) into `buf`: the side it goes to and where. Call until `None`. A report
+    /// due toward a side with no known RTCP address is skipped.
+    pub fn poll_rtcp(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        buf: &mut [u8],
+    ) -> Option<(Side, Forward)> {
+        for side in [Side::A, Side::B] {
+            let back = &self.sides[side.other().idx()];
+            let sending = back.continuity.sending(now, back.config.clock_rate);
+            let s = &mut self.sides[side.idx()];
+            let reception = s.stats.reception();
+            let to = s.rtcp_latch.addr.or(s.config.expected_rtcp);
+            let Some(reporter) = s.reporter.as_mut() else {
+                continue;
+            };
+            if reporter.poll_timeout().is_none_or(|t| t > now) {
+                continue;
+            }
+            let len = reporter.poll_report(now, wall, sending, reception, buf);
+            if let (Some(len), Some(to)) = (len, to) {
+                return Some((side, Forward { to, len }));
+            }
+        }
+        None
+    }
+
+    /// Own reporters start their schedule with the first packet of the call.
+    fn start_reporters(&mut self, now: Instant) {
+        for s in &mut self.sides {
+            if let Some(r) = s.reporter.as_mut() {
+                r.start(now);
+            }
+        }
+    }
+
+    /// Whether RTCP stays in the gateway: with a side that has its own reports, any RTCP
+    /// arrives from it or would go toward it.
+    fn keeps_rtcp(&self) -> bool {
+        self.sides.iter().any(|s| s.config.own_rtcp)
+    }
+
+    /// Reads the reports in an accepted compound packet from `side` at `now`: blocks about
+    /// the stream we emit toward `side` feed its leg's figures (or its own reporter); an SR
+    /// relayed onward (`forwarded`) is remembered toward the other side for its round trip.
+    fn observe_rtcp(&mut self, now: Instant, side: Side, packet: &[u8], forwarded: bool) {
+        // The stream toward `side` is the direction arriving on the other side.
+        let toward = self.sides[side.other().idx()].continuity;
+        let (ours, sent) = (toward.out_ssrc, toward.packets);
+        if let Some(r) = self.sides[side.idx()].reporter.as_mut() {
+            r.handle_rtcp(now, packet, sent);
+            return;
+        }
+        let mut sr = None;
+        for item in Compound::new(packet) {
+            let Ok(p) = item else { break };
+            let blocks = match p {
+                RtcpPacket::Sr { info, blocks, .. } => {
+                    sr = Some(info.ntp.middle());
+                    blocks
+                }
+                RtcpPacket::Rr { blocks, .. } => blocks,
+                _ => continue,
+            };
+            for b in blocks.filter(|b| b.ssrc == ours) {
+                self.sides[side.idx()].quality.block_received(now, &b, sent);
+            }
+        }
+        // The relay leaves the NTP timestamp as it is: what we saw is what the peer gets.
+        if forwarded && let Some(mid) = sr {
+            self.sides[side.other().idx()].quality.sr_sent(now, mid);
+        }
     }
 
     /// The address RTP toward `side` goes to: the latched one, else the expected one.
@@ -586,9 +749,11 @@ impl Relay {
     /// and counted like in [`Relay::handle_packet`], and `packet` is left as it was.
     /// Returns whether it was accepted (valid RTP/RTCP from that side's peer).
     pub fn receive(&mut self, now: Instant, from: SocketAddr, side: Side, packet: &[u8]) -> bool {
+        self.start_reporters(now);
+        let rtcp = looks_like_rtcp(packet);
         let s = &mut self.sides[side.idx()];
         let cfg = &s.config;
-        let accepted = if looks_like_rtcp(packet) {
+        let accepted = if rtcp {
             let ok = validate_rtcp(packet).is_ok()
                 && s.rtcp_latch.accept(from, cfg.expected_rtcp, cfg.latching);
             if ok {
@@ -609,6 +774,8 @@ impl Relay {
         };
         if !accepted {
             s.stats.count_drop();
+        } else if rtcp {
+            self.observe_rtcp(now, side, packet, false);
         }
         accepted
     }
@@ -622,8 +789,14 @@ impl Relay {
         side: Side,
         packet: &mut [u8],
     ) -> Option<Forward> {
+        self.start_reporters(now);
         let disposition = if looks_like_rtcp(packet) {
-            match self.handle_rtcp(from, side, packet) {
+            if self.keeps_rtcp() {
+                // Taken in (latched, counted, read), never relayed; `receive` counts a drop.
+                self.receive(now, from, side, packet);
+                return None;
+            }
+            match self.handle_rtcp(now, from, side, packet) {
                 Some(f) => Disposition::Forward(f),
                 None => Disposition::Dropped,
             }
@@ -710,6 +883,7 @@ impl Relay {
         let rate = s.config.clock_rate;
         let to = to?;
         let (out_seq, out_ts, rebased) = s.continuity.map(now, ssrc, seq, ts, rate);
+        s.continuity.count(payload_len);
         if let Some((from_law, to_law)) = self.pt_map.conversion(side, pt)
             && let Some(payload) = packet.get_mut(header_len..header_len + payload_len)
         {
@@ -735,12 +909,14 @@ impl Relay {
         })
     }
 
-    fn handle_rtcp(&mut self, from: SocketAddr, side: Side, packet: &mut [u8]) -> Option<Forward> {
+    fn handle_rtcp(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        side: Side,
+        packet: &mut [u8],
+    ) -> Option<Forward> {
         validate_rtcp(packet).ok()?;
-        // A transcoded call has a stream of ours on each side: the peers' reports about
-        // their own streams describe nothing the other peer receives (RFC 3550 §7.2:
-        // a translator that changes the encoding sends its own reports).
-        let transcoding = self.sides.iter().any(|s| s.path.is_some());
         let to = {
             let other = &self.sides[side.other().idx()];
             other.rtcp_latch.addr.or(other.config.expected_rtcp)
@@ -752,11 +928,10 @@ impl Relay {
             return None;
         }
         s.stats.count_rtcp();
-        if transcoding {
-            return None;
-        }
-        let to = to?;
         let this = s.continuity;
+        // Read before the rewrite: the blocks still name our SSRC.
+        self.observe_rtcp(now, side, packet, to.is_some());
+        let to = to?;
         let mut offset = 0;
         while offset < packet.len() {
             let (header, _) = RtcpHeader::ref_from_prefix(&packet[offset..]).ok()?;
@@ -809,6 +984,7 @@ fn word_mut(buf: &mut [u8], offset: usize) -> Option<&mut U32<BigEndian>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::rtcp::{NtpTime, Report, ReportBlock, SenderInfo, write_compound};
     use zerocopy::IntoBytes;
 
     fn addr(s: &str) -> SocketAddr {
@@ -1020,6 +1196,7 @@ mod tests {
             latching: true,
             clock_rate: 8000,
             send_ssrc: ssrc,
+            own_rtcp: false,
         };
         let mut r = Relay::new(RelayConfig {
             a: cfg(1),
@@ -1157,5 +1334,164 @@ mod tests {
             &0x5555u32.to_be_bytes(),
             "block names B's source"
         );
+    }
+
+    fn report(ssrc: u32, sender: Option<SenderInfo>, blocks: &[ReportBlock]) -> Vec<u8> {
+        let r = Report {
+            ssrc,
+            sender,
+            blocks,
+            cname: b"peer",
+        };
+        let mut buf = vec![0; r.len()];
+        write_compound(&mut buf, &r).expect("sized");
+        buf
+    }
+
+    #[test]
+    fn relayed_sr_and_the_answering_rr_give_the_leg_round_trip() {
+        let a = addr("192.0.2.1:4000");
+        let a_rtcp = addr("192.0.2.1:4001");
+        let b = addr("198.51.100.1:5000");
+        let b_rtcp = addr("198.51.100.1:5001");
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig {
+                expected_rtcp: Some(a_rtcp),
+                ..SideConfig::latching(0xaaaa)
+            },
+            b: SideConfig {
+                expected_rtcp: Some(b_rtcp),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map: PtMap::new(),
+        });
+        let t0 = Instant::now();
+        let mut p = packet(0, 1, 0, 0x1234);
+        relay.handle_packet(t0, a, Side::A, &mut p);
+        let mut p = packet(0, 1, 0, 0x5555);
+        relay.handle_packet(t0, b, Side::B, &mut p);
+        // B's SR goes to A as it is (NTP untouched).
+        let ntp = NtpTime(0x0000_1234_5678_0000);
+        let info = SenderInfo {
+            ntp,
+            ..SenderInfo::default()
+        };
+        let mut sr = report(0x5555, Some(info), &[]);
+        let fwd = relay
+            .handle_packet(t0, b_rtcp, Side::B, &mut sr)
+            .expect("relayed");
+        assert_eq!(fwd.to, a_rtcp);
+        // A answers 90 ms later about the stream it gets from us (0xaaaa), having held
+        // the SR 10 ms: the leg between us and A takes 80 ms there and back.
+        let block = ReportBlock {
+            ssrc: 0xaaaa,
+            fraction_lost: 64,
+            cumulative_lost: 7,
+            jitter: 80,
+            lsr: ntp.middle(),
+            dlsr: 655, // 9.99 ms
+            ..ReportBlock::default()
+        };
+        let mut rr = report(0x1234, None, &[block]);
+        let at = t0 + std::time::Duration::from_millis(90);
+        let fwd = relay
+            .handle_packet(at, a_rtcp, Side::A, &mut rr)
+            .expect("relayed");
+        assert_eq!(fwd.to, b_rtcp);
+        assert_eq!(
+            &rr[8..12],
+            &0x5555u32.to_be_bytes(),
+            "block names B's source"
+        );
+        let leg = relay.leg_figures(Side::A);
+        let rtt = leg.rtt.expect("measured").last;
+        assert!(
+            rtt.abs_diff(std::time::Duration::from_millis(80))
+                < std::time::Duration::from_micros(50),
+            "{rtt:?}"
+        );
+        let remote = leg.remote.expect("A reported");
+        assert_eq!(remote.cumulative_lost, 7);
+        assert_eq!(remote.loss_pct, 100.0, "7 of the 1 packet we sent: capped");
+        assert_eq!(remote.fraction_lost_pct, 25.0);
+        assert_eq!(remote.jitter_ms, 10.0);
+        // Nothing about B's leg yet: no SR went toward B.
+        assert_eq!(relay.leg_figures(Side::B).rtt, None);
+    }
+
+    #[test]
+    fn own_rtcp_side_gets_our_reports_not_the_relayed_ones() {
+        let a = addr("192.0.2.1:4000");
+        let a_rtcp = addr("192.0.2.1:4001");
+        let b = addr("198.51.100.1:5000");
+        let mut relay = Relay::new(RelayConfig {
+            a: SideConfig {
+                expected: Some(a),
+                expected_rtcp: Some(a_rtcp),
+                own_rtcp: true,
+                ..SideConfig::latching(0xaaaa)
+            },
+            b: SideConfig::latching(0xbbbb),
+            pt_map: PtMap::new(),
+        });
+        assert_eq!(
+            relay.rtcp_timeout(),
+            None,
+            "no schedule before the first packet"
+        );
+        let t0 = Instant::now();
+        for seq in 1..=10u16 {
+            let mut p = packet(0, seq, u32::from(seq) * 160, 0x5555);
+            relay
+                .handle_packet(t0, b, Side::B, &mut p)
+                .expect("RTP still relayed");
+        }
+        let mut p = packet(0, 1, 0, 0x1234);
+        relay.handle_packet(t0, a, Side::A, &mut p);
+        // RTCP either way stays here, and is not a drop.
+        let mut rr = report(0x1234, None, &[]);
+        assert_eq!(relay.handle_packet(t0, a_rtcp, Side::A, &mut rr), None);
+        let mut sr = report(0x5555, Some(SenderInfo::default()), &[]);
+        assert_eq!(relay.handle_packet(t0, b, Side::B, &mut sr), None);
+        assert_eq!(relay.stats(Side::A).dropped, 0);
+        assert_eq!(relay.stats(Side::A).rtcp_packets, 1);
+
+        let due = relay.rtcp_timeout().expect("scheduled");
+        let mut buf = [0u8; 256];
+        assert_eq!(
+            relay.poll_rtcp(t0, SystemTime::now(), &mut buf),
+            None,
+            "not yet"
+        );
+        let (side, fwd) = relay
+            .poll_rtcp(due, SystemTime::now(), &mut buf)
+            .expect("due");
+        assert_eq!((side, fwd.to), (Side::A, a_rtcp));
+        assert_eq!(relay.poll_rtcp(due, SystemTime::now(), &mut buf[..0]), None);
+        let Some(Ok(RtcpPacket::Sr {
+            ssrc,
+            info,
+            mut blocks,
+        })) = Compound::new(&buf[..fwd.len]).next()
+        else {
+            panic!("an SR first")
+        };
+        assert_eq!((ssrc, info.packets, info.octets), (0xaaaa, 10, 1600));
+        let b1 = blocks.next().expect("about A's source");
+        assert_eq!(
+            (b1.ssrc, b1.highest_seq, b1.cumulative_lost),
+            (0x1234, 1, 0)
+        );
+        // A's answer gives the round trip.
+        let block = ReportBlock {
+            ssrc: 0xaaaa,
+            lsr: info.ntp.middle(),
+            ..ReportBlock::default()
+        };
+        let mut rr = report(0x1234, None, &[block]);
+        let back = due + std::time::Duration::from_millis(30);
+        assert_eq!(relay.handle_packet(back, a_rtcp, Side::A, &mut rr), None);
+        let rtt = relay.leg_figures(Side::A).rtt.expect("measured").last;
+        assert_eq!(rtt, std::time::Duration::from_millis(30));
     }
 }

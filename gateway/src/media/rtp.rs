@@ -207,6 +207,8 @@ impl RtcpType {
     pub const SDES: RtcpType = RtcpType(202);
     pub const BYE: RtcpType = RtcpType(203);
     pub const APP: RtcpType = RtcpType(204);
+    /// Extended reports (RFC 3611).
+    pub const XR: RtcpType = RtcpType(207);
 }
 
 /// The common RTCP header (RFC 3550 §6.4.1): for SR and RR the sender's SSRC follows it;
@@ -228,6 +230,9 @@ impl RtcpHeader {
 
     pub fn version(&self) -> u8 {
         self.vprc >> 6
+    }
+    pub fn padding(&self) -> bool {
+        self.vprc & 0x20 != 0
     }
     pub fn count(&self) -> u8 {
         self.vprc & 0x1f

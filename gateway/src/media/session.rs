@@ -29,7 +29,9 @@ use super::dtmf::{DtmfDetector, DtmfGenerator, DtmfPolicy, EVENT_CLOCK_RATE, Num
 use super::g711::Law;
 use super::inband_dtmf::{DetectorConfig, DtmfTone, InbandDetector, InbandGenerator};
 use super::ports::BoundPair;
+use super::quality::{CodecImpairment, Direction};
 use super::relay::{PtMap, Relay, RelayConfig, Side};
+use super::rtcp::LegFigures;
 use super::rtp::{RtpHeader, RtpPacket, looks_like_rtcp};
 use super::stats::StreamStats;
 use super::tone::{RtpSender, SAMPLE_RATE, ToneGenerator};
@@ -126,6 +128,47 @@ pub struct SessionReport {
     pub dtmf_out_a: u64,
     /// DTMF digits played toward side B's peer as RFC 4733 events.
     pub dtmf_out_b: u64,
+    /// Side A's leg as RTCP showed it: round trip, the peer's reports on what we send it.
+    pub leg_a: LegFigures,
+    /// Side B's leg, the same way.
+    pub leg_b: LegFigures,
+}
+
+/// RTP clock the report's jitter figures are read with (G.711, G.722 and G.729 run at
+/// 8 kHz; the counters carry no clock of their own).
+const REPORT_CLOCK_HZ: f64 = 8000.0;
+
+impl SessionReport {
+    /// Packets received on `side` and the leg figures of `side`.
+    fn side(&self, side: Side) -> (&StreamStats, &LegFigures) {
+        match side {
+            Side::A => (&self.a, &self.leg_a),
+            Side::B => (&self.b, &self.leg_b),
+        }
+    }
+
+    /// The E-model estimate (R, MOS) of the audio arriving on `from` as heard by the other
+    /// side's peer (see [`super::quality::estimate`]): our loss and jitter on arrival, the
+    /// far peer's reported loss and jitter, both legs' round trips. `None` when nothing
+    /// arrived on `from`.
+    pub fn quality(&self, from: Side, codec: CodecImpairment) -> Option<(f64, f64)> {
+        let (stats, leg_in) = self.side(from);
+        let (_, leg_out) = self.side(from.other());
+        if stats.packets == 0 {
+            return None;
+        }
+        let expected = stats.packets as f64 + stats.lost.max(0) as f64;
+        let remote = leg_out.remote.unwrap_or_default();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let d = Direction {
+            loss_in_pct: stats.lost.max(0) as f64 * 100.0 / expected,
+            loss_out_pct: remote.loss_pct,
+            rtt_in_ms: leg_in.rtt.map(|r| ms(r.avg)),
+            rtt_out_ms: leg_out.rtt.map(|r| ms(r.avg)),
+            jitter_ms: stats.jitter * 1000.0 / REPORT_CLOCK_HZ + remote.jitter_ms,
+        };
+        Some(super::quality::estimate(codec, &d))
+    }
 }
 
 /// Starts media tasks. See [`MediaSession::spawn`].
@@ -768,14 +811,18 @@ impl Engine {
             dtmf_in_b: self.dtmf[1].received,
             dtmf_out_a: self.dtmf[0].played,
             dtmf_out_b: self.dtmf[1].played,
+            leg_a: self.relay.leg_figures(Side::A),
+            leg_b: self.relay.leg_figures(Side::B),
         }
     }
 
-    /// The earliest DTMF deadline: a packet to play, or a received event to end.
+    /// The earliest DTMF deadline (a packet to play, or a received event to end) or own
+    /// RTCP report due.
     fn deadline(&self) -> Option<Instant> {
         self.dtmf
             .iter()
             .flat_map(|d| [d.next_at, d.detector.poll_timeout().map(Instant::from_std)])
+            .chain([self.relay.rtcp_timeout().map(Instant::from_std)])
             .flatten()
             .min()
     }
@@ -789,6 +836,22 @@ impl Engine {
             while self.dtmf[idx(side)].next_at.is_some_and(|t| t <= now) {
                 self.play_dtmf(sockets, side, now);
             }
+        }
+        self.send_own_rtcp(sockets, now);
+    }
+
+    /// Sends the gateway's own RTCP reports that are due ([`super::SideConfig::own_rtcp`]):
+    /// from the side's RTCP socket, or its RTP socket when the peer multiplexes
+    /// (RFC 5761 §4: its RTCP address is its RTP address).
+    fn send_own_rtcp(&mut self, sockets: &Sockets, now: Instant) {
+        let wall = std::time::SystemTime::now();
+        while let Some((side, fwd)) = self.relay.poll_rtcp(now.into_std(), wall, &mut self.buf) {
+            let port = if Some(fwd.to) == self.relay.peer(side) {
+                Port::Rtp
+            } else {
+                Port::Rtcp
+            };
+            self.send(sockets, side, port, fwd.len, fwd.to);
         }
     }
 
@@ -821,6 +884,8 @@ impl Engine {
             d.next_at = Some(next);
         }
         if let (Some(p), Some(to)) = (written, self.relay.peer(side)) {
+            self.relay
+                .count_sent(side, p.len.saturating_sub(RtpHeader::LEN));
             self.send(sockets, side, Port::Rtp, p.len, to);
         }
     }

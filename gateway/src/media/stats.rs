@@ -117,6 +117,20 @@ impl StatsTracker {
         &self.stats
     }
 
+    /// What a report block about the current source needs (RFC 3550 A.3, A.8); `None`
+    /// before the first packet.
+    pub fn reception(&self) -> Option<super::rtcp::Reception> {
+        let (ssrc, seq) = (self.ssrc?, self.seq?);
+        Some(super::rtcp::Reception {
+            ssrc,
+            // The extended maximum is 32 bits on the wire (cycles count in the top 16).
+            extended_max: seq.extended_max() as u32,
+            expected: seq.expected(),
+            received: seq.received,
+            jitter: self.stats.jitter as u32,
+        })
+    }
+
     pub(crate) fn count_drop(&mut self) {
         self.stats.dropped += 1;
     }
@@ -204,5 +218,20 @@ mod tests {
         s.update(101);
         assert_eq!(s.lost(), 0);
         assert_eq!(s.max_seq, 102);
+    }
+
+    #[test]
+    fn reception_for_a_report_block() {
+        let mut t = StatsTracker::new();
+        assert_eq!(t.reception(), None);
+        let now = Instant::now();
+        for seq in [65534u16, 65535, 1] {
+            t.record(now, 9, seq, u32::from(seq) * 160, 160, 8000);
+        }
+        let r = t.reception().unwrap();
+        assert_eq!(
+            (r.ssrc, r.extended_max, r.expected, r.received),
+            (9, 0x1_0001, 4, 3)
+        );
     }
 }

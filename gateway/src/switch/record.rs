@@ -5,8 +5,9 @@ use mapping::cause::Cause;
 use mapping::model::Initiator;
 use std::time::SystemTime;
 
-/// RTP figures of one direction, from the relay's RFC 3550 statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// RTP figures of one direction (what arrived from one party), from the relay's RFC 3550
+/// statistics, and of that party's leg, from RTCP.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DirectionStats {
     /// Packets received.
     pub packets: u64,
@@ -16,10 +17,22 @@ pub struct DirectionStats {
     pub lost: i64,
     /// Interarrival jitter in milliseconds.
     pub jitter_ms: u32,
+    /// Round trip between the gateway and this party, mean over the call (RFC 3550
+    /// §6.4.1, from its reports on the SRs we relayed or sent); `None` without one.
+    pub rtt_ms: Option<u32>,
+    /// The largest round trip measured.
+    pub rtt_max_ms: Option<u32>,
+    /// Packets this party reports lost of the stream we send it (its newest report).
+    pub remote_lost: Option<i64>,
+    /// Interarrival jitter this party reports on the stream we send it, in milliseconds.
+    pub remote_jitter_ms: Option<u32>,
+    /// Estimated MOS of this party's audio as the other party hears it (ITU-T G.107
+    /// E-model, simplified: `media::quality`).
+    pub mos: Option<f64>,
 }
 
 /// Media figures of a call: side A is the caller's, side B the callee's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MediaFigures {
     /// What arrived from the caller.
     pub from_caller: DirectionStats,
