@@ -100,7 +100,8 @@ pub fn figures(report: &SessionReport, codec: Option<&str>) -> MediaFigures {
             packets: s.packets,
             octets: s.octets,
             lost: s.lost,
-            jitter_ms: (s.jitter / 8.0).round() as u32,
+            // Timestamp units to ms at the stream's own clock (8 kHz G.711, 48 kHz Opus).
+            jitter_ms: (s.jitter * 1000.0 / f64::from(s.clock_rate.max(1000))).round() as u32,
             rtt_ms: leg.rtt.map(|r| ms(r.avg)),
             rtt_max_ms: leg.rtt.map(|r| ms(r.max)),
             remote_lost: leg.remote.map(|r| r.cumulative_lost),

@@ -134,10 +134,6 @@ pub struct SessionReport {
     pub leg_b: LegFigures,
 }
 
-/// RTP clock the report's jitter figures are read with (G.711, G.722 and G.729 run at
-/// 8 kHz; the counters carry no clock of their own).
-const REPORT_CLOCK_HZ: f64 = 8000.0;
-
 impl SessionReport {
     /// Packets received on `side` and the leg figures of `side`.
     fn side(&self, side: Side) -> (&StreamStats, &LegFigures) {
@@ -165,7 +161,8 @@ impl SessionReport {
             loss_out_pct: remote.loss_pct,
             rtt_in_ms: leg_in.rtt.map(|r| ms(r.avg)),
             rtt_out_ms: leg_out.rtt.map(|r| ms(r.avg)),
-            jitter_ms: stats.jitter * 1000.0 / REPORT_CLOCK_HZ + remote.jitter_ms,
+            jitter_ms: stats.jitter * 1000.0 / f64::from(stats.clock_rate.max(1000))
+                + remote.jitter_ms,
         };
         Some(super::quality::estimate(codec, &d))
     }

@@ -22,6 +22,9 @@ pub struct StreamStats {
     pub lost: i64,
     /// Interarrival jitter in timestamp units of the current source (RFC 3550 A.8).
     pub jitter: f64,
+    /// The RTP clock those units tick at (8000 for G.711, 48000 for Opus); 0 before
+    /// the first packet.
+    pub clock_rate: u32,
     /// Largest wall-clock gap between two consecutive packets.
     pub max_delta: Duration,
     /// Source (SSRC) changes seen.
@@ -151,6 +154,7 @@ impl StatsTracker {
     ) {
         self.stats.packets += 1;
         self.stats.octets += payload_len as u64;
+        self.stats.clock_rate = clock_rate;
         if let Some(last) = self.last_arrival {
             self.stats.max_delta = self
                 .stats

@@ -470,8 +470,9 @@ pub fn offer_toward(
     offer
 }
 
-/// The gateway's own offer (delayed-offer calls, the built-in endpoint): G.711 in the
-/// configured order and telephone-event, at `local`.
+/// The gateway's own offer (delayed-offer calls, the built-in endpoint): the configured
+/// codecs this build can carry, in their order, and telephone-event, at `local` (a
+/// G.711 codec first when none is configured).
 pub fn own_offer(codecs: &[crate::config::Codec], ptime: u16, local: SocketAddr) -> Media {
     let mut out: Vec<Codec> = Vec::new();
     let mut dynamic = 96..=127u8;
