@@ -82,6 +82,19 @@ fn check_pcap(pcap: &Path) {
     );
 }
 
+/// The SIP phone that calls the PBX: user 2000, answers by hand, sends 440 Hz.
+fn phone(dir: &Path) -> Baresip {
+    let wav = dir.join("tone440.wav");
+    make_tone(&wav, 440.0, 30.0);
+    Baresip::start(
+        &dir.join("a"),
+        BaresipOptions::new("2000")
+            .answer(AnswerMode::Manual)
+            .codecs("PCMA,PCMU")
+            .wav(&wav),
+    )
+}
+
 #[test]
 fn sip_call_to_libpri_with_audio_both_ways() {
     if !peers_available(
@@ -91,15 +104,7 @@ fn sip_call_to_libpri_with_audio_both_ways() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let wav = dir.path().join("tone440.wav");
-    make_tone(&wav, 440.0, 30.0);
-    let a = Baresip::start(
-        &dir.path().join("a"),
-        BaresipOptions::new("2000")
-            .answer(AnswerMode::Manual)
-            .codecs("PCMA,PCMU")
-            .wav(&wav),
-    );
+    let a = phone(dir.path());
     let span = dir.path().join("span");
     let pcap = dir.path().join("libpri.pcap");
     let ports = Ports::free();
@@ -222,15 +227,7 @@ fn dtmf_crosses_between_sip_and_the_pri_bearer() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let wav = dir.path().join("tone440.wav");
-    make_tone(&wav, 440.0, 30.0);
-    let a = Baresip::start(
-        &dir.path().join("a"),
-        BaresipOptions::new("2000")
-            .answer(AnswerMode::Manual)
-            .codecs("PCMA,PCMU")
-            .wav(&wav),
-    );
+    let a = phone(dir.path());
     let span = dir.path().join("span");
     let pcap = dir.path().join("libpri.pcap");
     let ports = Ports::free();

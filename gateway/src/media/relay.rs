@@ -853,35 +853,9 @@ impl Relay {
             path.push(now, seq, ts, h.marker(), pt, p.payload);
             return Disposition::Transcoded;
         }
-        match self.forward_rtp(
-            now,
-            side,
-            packet,
-            to,
-            (ssrc, seq, ts, pt, pt_out),
-            header_len,
-            payload_len,
-        ) {
-            Some(f) => Disposition::Forward(f),
-            None => Disposition::Dropped,
-        }
-    }
-
-    /// Rewrites a relayed (not transcoded) RTP packet in place.
-    #[allow(clippy::too_many_arguments)]
-    fn forward_rtp(
-        &mut self,
-        now: Instant,
-        side: Side,
-        packet: &mut [u8],
-        to: Option<SocketAddr>,
-        (ssrc, seq, ts, pt, pt_out): (u32, u16, u32, u8, u8),
-        header_len: usize,
-        payload_len: usize,
-    ) -> Option<Forward> {
-        let s = &mut self.sides[side.idx()];
-        let rate = s.config.clock_rate;
-        let to = to?;
+        let Some(to) = to else {
+            return Disposition::Dropped;
+        };
         let (out_seq, out_ts, rebased) = s.continuity.map(now, ssrc, seq, ts, rate);
         s.continuity.count(payload_len);
         if let Some((from_law, to_law)) = self.pt_map.conversion(side, pt)
@@ -894,7 +868,9 @@ impl Relay {
             }
         }
         // Cannot fail: the parse above read the same prefix.
-        let (header, _) = RtpHeader::mut_from_prefix(packet).ok()?;
+        let Ok((header, _)) = RtpHeader::mut_from_prefix(packet) else {
+            return Disposition::Dropped;
+        };
         header.set_payload_type(pt_out);
         if rebased {
             // Tell the far jitter buffer the timeline was re-based.
@@ -903,7 +879,7 @@ impl Relay {
         header.sequence.set(out_seq);
         header.timestamp.set(out_ts);
         header.ssrc.set(s.continuity.out_ssrc);
-        Some(Forward {
+        Disposition::Forward(Forward {
             to,
             len: packet.len(),
         })
@@ -991,6 +967,19 @@ mod tests {
         s.parse().expect("literal address")
     }
 
+    /// A relay that latches side A (emitting 0xaaaa toward it) and expects side B at `b`
+    /// (emitting 0xbbbb toward it).
+    fn latched_a_expected_b(b: SocketAddr, pt_map: PtMap) -> Relay {
+        Relay::new(RelayConfig {
+            a: SideConfig::latching(0xaaaa),
+            b: SideConfig {
+                expected: Some(b),
+                ..SideConfig::latching(0xbbbb)
+            },
+            pt_map,
+        })
+    }
+
     fn packet(pt: u8, seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
         let mut v = RtpHeader::new(pt, false, seq, ts, ssrc).as_bytes().to_vec();
         v.extend_from_slice(&[0xd5; 160]);
@@ -1001,14 +990,7 @@ mod tests {
     fn originated_packets_take_their_place_in_the_stream() {
         let a = addr("192.0.2.1:4000");
         let b = addr("198.51.100.1:5000");
-        let mut relay = Relay::new(RelayConfig {
-            a: SideConfig::latching(0xaaaa),
-            b: SideConfig {
-                expected: Some(b),
-                ..SideConfig::latching(0xbbbb)
-            },
-            pt_map: PtMap::new(),
-        });
+        let mut relay = latched_a_expected_b(b, PtMap::new());
         let t0 = Instant::now();
         for seq in [100u16, 101] {
             let mut p = packet(0, seq, u32::from(seq) * 160, 0x1234);
@@ -1066,14 +1048,7 @@ mod tests {
                 ptime_ms: 20,
             },
         );
-        let mut relay = Relay::new(RelayConfig {
-            a: SideConfig::latching(0xaaaa),
-            b: SideConfig {
-                expected: Some(b),
-                ..SideConfig::latching(0xbbbb)
-            },
-            pt_map: map,
-        });
+        let mut relay = latched_a_expected_b(b, map);
         assert!(relay.transcodes(Side::A) && !relay.transcodes(Side::B));
         assert_eq!(
             relay.transcode_interval(),
@@ -1133,14 +1108,7 @@ mod tests {
     fn a_withheld_packet_leaves_no_gap() {
         let a = addr("192.0.2.1:4000");
         let b = addr("198.51.100.1:5000");
-        let mut relay = Relay::new(RelayConfig {
-            a: SideConfig::latching(0xaaaa),
-            b: SideConfig {
-                expected: Some(b),
-                ..SideConfig::latching(0xbbbb)
-            },
-            pt_map: PtMap::new(),
-        });
+        let mut relay = latched_a_expected_b(b, PtMap::new());
         let t0 = Instant::now();
         let mut out = Vec::new();
         for seq in 10u16..16 {

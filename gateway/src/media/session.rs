@@ -508,14 +508,23 @@ impl std::fmt::Debug for Inband {
     }
 }
 
-/// The G.711 law of a static payload type (RFC 3551 Table 4): in-band DTMF is only
-/// read from and written into G.711 audio.
-fn g711_law(payload_type: u8) -> Option<Law> {
-    match payload_type {
-        0 => Some(Law::Pcmu),
-        8 => Some(Law::Pcma),
-        _ => None,
+/// The payload type, G.711 law and payload range of an RTP packet whose payload is
+/// G.711 by its static payload type (RFC 3551 Table 4: 0 u-law, 8 A-law): in-band DTMF
+/// is only read from and written into G.711 audio. `None` for RTCP, anything that does
+/// not parse, and other payload types.
+fn g711_payload(packet: &[u8]) -> Option<(u8, Law, std::ops::Range<usize>)> {
+    if looks_like_rtcp(packet) {
+        return None;
     }
+    let p = RtpPacket::parse(packet).ok()?;
+    let pt = p.header.payload_type();
+    let law = match pt {
+        0 => Law::Pcmu,
+        8 => Law::Pcma,
+        _ => return None,
+    };
+    let start = p.header_len();
+    Some((pt, law, start..start + p.payload.len()))
 }
 
 /// DTMF on one side: what the call core asked for, the events arriving there, the digit
@@ -764,7 +773,7 @@ impl Engine {
         }
         let was_playing = self.playing_inband();
         for side in [Side::A, Side::B] {
-            self.send_inband(sockets, Instant::now(), side);
+            self.send_inband(sockets, Instant::from_std(now), side);
         }
         was_playing && !self.playing_inband()
     }
@@ -793,7 +802,7 @@ impl Engine {
         // 20 ms of 8 kHz G.711: one octet per sample.
         let len = header_len + 160;
         self.buf[..header_len].copy_from_slice(zerocopy::IntoBytes::as_bytes(&header));
-        self.play_inband(side, len);
+        self.play_inband(side, len, now);
         self.send(sockets, side, Port::Rtp, len, to);
     }
 
@@ -989,7 +998,7 @@ impl Engine {
                     Port::Rtp
                 };
                 if !rtcp {
-                    self.play_inband(to_side, fwd.len);
+                    self.play_inband(to_side, fwd.len, Instant::from_std(now));
                 }
                 self.send(sockets, to_side, port, fwd.len, fwd.to);
             }
@@ -1016,7 +1025,7 @@ impl Engine {
     /// free: any packet in it was taken in).
     fn send_transcoded(&mut self, sockets: &Sockets, now: std::time::Instant, side: Side) {
         while let Some(fwd) = self.relay.poll_transcoded(now, side, &mut self.buf) {
-            self.play_inband(side.other(), fwd.len);
+            self.play_inband(side.other(), fwd.len, Instant::from_std(now));
             self.send(sockets, side.other(), Port::Rtp, fwd.len, fwd.to);
         }
     }
@@ -1029,17 +1038,10 @@ impl Engine {
         let Some(ib) = d.inband.as_mut() else {
             return;
         };
-        let packet = &self.buf[..len];
-        if looks_like_rtcp(packet) {
-            return;
-        }
-        let Ok(p) = RtpPacket::parse(packet) else {
+        let Some((_, law, payload)) = g711_payload(&self.buf[..len]) else {
             return;
         };
-        let Some(law) = g711_law(p.header.payload_type()) else {
-            return;
-        };
-        for chunk in p.payload.chunks(INBAND_PCM) {
+        for chunk in self.buf[payload].chunks(INBAND_PCM) {
             for (s, b) in ib.pcm.iter_mut().zip(chunk) {
                 *s = law.decode(*b);
             }
@@ -1066,27 +1068,19 @@ impl Engine {
 
     /// Writes the in-band digits playing toward `toward` into the G.711 payload of the
     /// RTP packet of `len` bytes in the buffer (tones, then the pause after each).
-    fn play_inband(&mut self, toward: Side, len: usize) {
+    fn play_inband(&mut self, toward: Side, len: usize, now: Instant) {
         let Some(ib) = self.dtmf[idx(toward)].inband.as_mut() else {
             return;
         };
-        let packet = &mut self.buf[..len];
-        let Ok(p) = RtpPacket::parse(packet) else {
+        let Some((pt, law, payload)) = g711_payload(&self.buf[..len]) else {
             return;
         };
-        let (Some(law), start, end) = (
-            g711_law(p.header.payload_type()),
-            p.header_len(),
-            p.header_len() + p.payload.len(),
-        ) else {
-            return;
-        };
-        ib.audio_pt = Some(p.header.payload_type());
-        ib.last_sent = Some(Instant::now());
+        ib.audio_pt = Some(pt);
+        ib.last_sent = Some(now);
         if ib.generator.is_idle() {
             return;
         }
-        for chunk in packet[start..end].chunks_mut(INBAND_PCM) {
+        for chunk in self.buf[payload].chunks_mut(INBAND_PCM) {
             let pcm = &mut ib.pcm[..chunk.len()];
             ib.generator.fill(pcm);
             for (b, s) in chunk.iter_mut().zip(pcm.iter()) {
