@@ -111,8 +111,10 @@ class Gatekeeper:
 
     def send(self, to, value, seq):
         data = encode(value)
-        self.sock.sendto(data, to)
+        # Recorded (and flushed) before it leaves: a test that stops the gatekeeper as
+        # soon as the gateway has acted on the reply still finds the reply in the pcap.
         self.record(self.local, to, data)
+        self.sock.sendto(data, to)
         emit("sent", message=value[0], seq=seq, to=f"{to[0]}:{to[1]}")
 
     def route(self, called):

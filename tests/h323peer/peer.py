@@ -202,6 +202,10 @@ class Peer:
         uuie = wire.user_information(body_name, body, self.tunnelling, h245_out)
         payload = wire.encode_message(msg_type, self.crv, self.mode == "answer", list(ies), uuie)
         data = wire.tpkt(payload)
+        # Recorded (and flushed) before it leaves: a test that stops the peer as soon as
+        # the gateway has acted on the message still finds it in the pcap.
+        if self.flow:
+            self.flow.data(self.our_side, data)
         self.sock.setblocking(True)
         self.sock.settimeout(5)
         try:
@@ -210,8 +214,6 @@ class Peer:
             raise Exit(EXIT_CONNECTION, f"sending {body_name}: {e}") from e
         finally:
             self.sock.setblocking(False)
-        if self.flow:
-            self.flow.data(self.our_side, data)
         emit("sent", message=body_name, h245=len(h245_out))
 
     def flush_h245_events(self):
